@@ -1,0 +1,288 @@
+/**
+ * The case workflow's activities, built by a factory from injected dependencies (database, calendar,
+ * keys, logger, notifier). Every write is idempotent: activities run at least once.
+ */
+import { and, eq, inArray, lt, sql } from 'drizzle-orm';
+import type { Logger } from 'pino';
+import type { Db } from '../db/client.ts';
+import {
+  caseDocNumbers,
+  caseEvents,
+  cases,
+  docNumberCounters,
+  escalations,
+  notifications,
+  staff,
+  units,
+} from '../db/schema.ts';
+import { maskSubject, subjectIdHash } from '../domain/personal-data.ts';
+import {
+  computeDeadline,
+  instantAtFraction,
+  officeIntervals,
+  shanghaiDateOf,
+  shanghaiInstant,
+  workingDaysAfter,
+  workingMinutesBetween,
+} from '../domain/working-time/index.ts';
+import type {
+  CaseActivities,
+  NotificationRequest,
+  ProjectCaseInput,
+} from '../workflows/activity-contract.ts';
+import type { CaseSnapshot } from '../workflows/definitions.ts';
+import type { CalendarSource } from './calendar-source.ts';
+
+export interface NotificationRow {
+  id: string;
+  caseId: string | null;
+  recipientStaffId: string | null;
+  recipientUnit: string | null;
+  kind: string;
+  message: string;
+  createdAt: Date;
+}
+
+/** Delivery beyond the in-app record (e-mail, webhook, live inbox stream). */
+export interface Notifier {
+  deliver(rows: NotificationRow[]): Promise<void>;
+}
+
+export interface CaseActivityDeps {
+  db: Db;
+  calendar: CalendarSource;
+  /** Key for the subject ID hash (see domain/personal-data.ts). */
+  subjectKey: Buffer;
+  log: Logger;
+  notifier?: Notifier;
+  /** Told after a projection is committed (e.g. to push to live inboxes). */
+  onProjected?: (snapshot: CaseSnapshot, eventType: string) => void;
+}
+
+export function createCaseActivities(deps: CaseActivityDeps): CaseActivities {
+  const { db, calendar } = deps;
+
+  return {
+    async allocateDocNumber({ caseId, unitCode, at }) {
+      return db.transaction(async (tx) => {
+        const [existing] = await tx.select().from(caseDocNumbers).where(eq(caseDocNumbers.caseId, caseId));
+        if (existing) return existing.docNumber;
+        const [unit] = await tx
+          .select({ prefix: units.docPrefix })
+          .from(units)
+          .where(eq(units.code, unitCode));
+        if (!unit) throw new Error(`unknown requesting unit ${unitCode}`);
+        const year = Number(shanghaiDateOf(new Date(at)).slice(0, 4));
+        const [counter] = await tx
+          .insert(docNumberCounters)
+          .values({ unitCode, year, lastValue: 1 })
+          .onConflictDoUpdate({
+            target: [docNumberCounters.unitCode, docNumberCounters.year],
+            set: { lastValue: sql`${docNumberCounters.lastValue} + 1` },
+          })
+          .returning({ n: docNumberCounters.lastValue });
+        const docNumber = `${unit.prefix}〔${year}〕${counter?.n}号`;
+        await tx.insert(caseDocNumbers).values({ caseId, docNumber });
+        return docNumber;
+      });
+    },
+
+    async computeDeadline({ receivedAt, tier, reminderFractions }) {
+      const { data, rules } = await calendar.current();
+      const d = computeDeadline(new Date(receivedAt), tier, data, rules);
+      const reminderAt = reminderFractions.map((f) =>
+        instantAtFraction(d.effectiveReceivedAt, d.dueAt, f, data).at.toISOString(),
+      );
+      return {
+        effectiveReceivedAt: d.effectiveReceivedAt.toISOString(),
+        dueAt: d.dueAt.toISOString(),
+        flags: [...d.flags],
+        reminderAt,
+      };
+    },
+
+    async nextWorkingOpening({ after }) {
+      const { data } = await calendar.current();
+      const next = workingDaysAfter(new Date(after), 1, data);
+      const [firstInterval] = officeIntervals(data);
+      return shanghaiInstant(next.date, firstInterval?.[0] ?? 9 * 60).toISOString();
+    },
+
+    async workingMinutesBetween({ from, to }) {
+      const { data } = await calendar.current();
+      return Math.round(workingMinutesBetween(new Date(from), new Date(to), data).minutes);
+    },
+
+    async projectCase(input) {
+      const rows = await db.transaction(async (tx) => {
+        await writeCaseRow(tx as unknown as Db, input, deps.subjectKey);
+        await tx
+          .insert(caseEvents)
+          .values({
+            caseId: input.snapshot.caseId,
+            seq: input.event.seq,
+            type: input.event.type,
+            at: new Date(input.event.at),
+            actorId: input.event.actorId ?? null,
+            actorUnit: input.event.actorUnit ?? null,
+            onBehalfOf: input.event.onBehalfOf ?? null,
+            reason: input.event.reason ?? null,
+            data: input.event.data ?? {},
+          })
+          .onConflictDoNothing();
+        await writeEscalations(tx as unknown as Db, input);
+        return writeNotifications(tx as unknown as Db, input);
+      });
+      deps.onProjected?.(input.snapshot, input.event.type);
+      if (rows.length && deps.notifier) {
+        // In-app records are committed; other channels are best effort and must not fail the case.
+        await deps.notifier
+          .deliver(rows)
+          .catch((err) => deps.log.warn({ err }, 'notification delivery failed'));
+      }
+    },
+  };
+}
+
+function caseColumns(s: CaseSnapshot, seq: number) {
+  return {
+    docNumber: s.docNumber,
+    issuingUnit: s.routing.issuingUnit,
+    routingNo: s.routing.routingNo,
+    tier: s.tier,
+    status: s.status,
+    receivedAt: new Date(s.routing.receivedAt),
+    dueAt: new Date(s.routing.dueAt),
+    flags: s.routing.flags,
+    assigneeId: s.assigneeId ?? null,
+    registeredAt: s.routing.registeredAt ? new Date(s.routing.registeredAt) : null,
+    registeredBy: s.routing.registeredBy ?? null,
+    completedAt: s.completion ? new Date(s.completion.at) : null,
+    result: s.answer?.result ?? null,
+    answer: s.answer ? { ...s.answer } : null,
+    late: s.answer?.late ?? false,
+    lateMinutes: s.answer?.lateWorkingMinutes ?? null,
+    waitedWorkingMinutes: s.waitedWorkingMinutes ?? null,
+    escalationLevel: Math.max(0, ...s.escalations.filter((e) => e.status !== 'closed').map((e) => e.level)),
+    lastSeq: seq,
+    updatedAt: new Date(),
+  };
+}
+
+async function writeCaseRow(tx: Db, { snapshot: s, event, input }: ProjectCaseInput, subjectKey: Buffer) {
+  const columns = caseColumns(s, event.seq);
+  if (input) {
+    await tx
+      .insert(cases)
+      .values({
+        id: s.caseId,
+        requestingUnit: s.requestingUnit,
+        catalogCode: s.catalog.code,
+        catalogVersion: s.catalog.version,
+        subjectKind: input.subject.kind,
+        subjectMasked: maskSubject(input.subject),
+        subjectIdHash: subjectIdHash(subjectKey, input.subject.idNumber),
+        purpose: s.purpose,
+        createdBy: s.createdBy,
+        createdAt: new Date(s.createdAt),
+        content: { subject: input.subject, fields: input.fields, catalog: input.catalog },
+        ...columns,
+      })
+      .onConflictDoNothing();
+  }
+  // A replayed (older) projection never overwrites a newer one.
+  await tx
+    .update(cases)
+    .set(columns)
+    .where(and(eq(cases.id, s.caseId), lt(cases.lastSeq, event.seq)));
+}
+
+async function writeEscalations(tx: Db, { snapshot: s, event }: ProjectCaseInput) {
+  for (const [i, e] of s.escalations.entries()) {
+    const values = {
+      id: `${s.caseId}:${i + 1}`,
+      caseId: s.caseId,
+      level: e.level,
+      routingNo: e.routingNo,
+      status: e.status,
+      issuingUnit: s.routing.issuingUnit,
+      requestingUnit: s.requestingUnit,
+      openedAt: new Date(e.openedAt),
+      missedDueAt: new Date(e.missedDueAt),
+      orderedDueAt: e.orderedDueAt ? new Date(e.orderedDueAt) : null,
+      orderedBy: e.orderedBy ?? null,
+      orderNote: e.orderNote ?? null,
+      caseCompletedAt: e.caseCompletedAt ? new Date(e.caseCompletedAt) : null,
+      closedAt: e.closedAt ? new Date(e.closedAt) : null,
+      closedBy: e.closedBy ?? null,
+      outcome: e.outcome ?? null,
+      lastSeq: event.seq,
+    };
+    const { id, ...changes } = values;
+    await tx
+      .insert(escalations)
+      .values(values)
+      .onConflictDoUpdate({
+        target: escalations.id,
+        set: changes,
+        setWhere: lt(escalations.lastSeq, event.seq),
+      });
+  }
+}
+
+async function recipients(
+  tx: Db,
+  s: CaseSnapshot,
+  req: NotificationRequest,
+): Promise<{ staffId?: string; unit?: string }[]> {
+  const audience = req.audience;
+  if (typeof audience === 'object') return [{ staffId: audience.staffId }];
+  switch (audience) {
+    case 'requesting_unit':
+      return [{ unit: s.requestingUnit }];
+    case 'office': {
+      const offices = await tx.select({ code: units.code }).from(units).where(eq(units.kind, 'office'));
+      return offices.map((o) => ({ unit: o.code }));
+    }
+    case 'issuing_unit': {
+      const people = await tx
+        .select({ id: staff.id })
+        .from(staff)
+        .where(
+          and(
+            eq(staff.unitCode, s.routing.issuingUnit),
+            inArray(staff.role, ['agent', 'liaison']),
+            eq(staff.active, true),
+          ),
+        );
+      return [{ unit: s.routing.issuingUnit }, ...people.map((p) => ({ staffId: p.id }))];
+    }
+    case 'assignee_and_backup': {
+      if (!s.assigneeId) return [{ unit: s.routing.issuingUnit }];
+      const [assignee] = await tx
+        .select({ partnerId: staff.partnerId })
+        .from(staff)
+        .where(eq(staff.id, s.assigneeId));
+      return [{ staffId: s.assigneeId }, ...(assignee?.partnerId ? [{ staffId: assignee.partnerId }] : [])];
+    }
+  }
+}
+
+async function writeNotifications(tx: Db, input: ProjectCaseInput): Promise<NotificationRow[]> {
+  const rows: NotificationRow[] = [];
+  for (const [n, req] of (input.notifications ?? []).entries()) {
+    for (const r of await recipients(tx, input.snapshot, req)) {
+      rows.push({
+        id: `${input.snapshot.caseId}:${input.event.seq}:${n}:${r.staffId ?? `unit:${r.unit}`}`,
+        caseId: input.snapshot.caseId,
+        recipientStaffId: r.staffId ?? null,
+        recipientUnit: r.unit ?? null,
+        kind: req.kind,
+        message: req.message,
+        createdAt: new Date(input.event.at),
+      });
+    }
+  }
+  if (rows.length) await tx.insert(notifications).values(rows).onConflictDoNothing();
+  return rows;
+}

@@ -1,0 +1,67 @@
+/**
+ * Public deadline preview: a requester sees the due time before sending, and anyone can check the rule.
+ * No personal data, no login.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { CalendarSource } from '../../activities/calendar-source.ts';
+import { computeDeadline } from '../../domain/working-time/index.ts';
+import { ProblemSchema, unprocessable } from '../problem.ts';
+
+export const TierSchema = Type.Union([Type.Literal('30m'), Type.Literal('1d'), Type.Literal('2d')], {
+  description: '时限档次：30m = 30 分钟（工作时间），1d = 1 个工作日，2d = 2 个工作日',
+});
+
+export const deadlinePreviewRoutes: FastifyPluginAsyncTypebox<{ calendar: CalendarSource }> = async (
+  app,
+  { calendar },
+) => {
+  app.get(
+    '/api/v1/deadline-preview',
+    {
+      config: { public: true },
+      schema: {
+        tags: ['时限'],
+        summary: '预览办理时限',
+        querystring: Type.Object(
+          {
+            tier: TierSchema,
+            receivedAt: Type.Optional(
+              Type.String({ format: 'date-time', description: '收到时间（ISO-8601），默认为现在' }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            tier: TierSchema,
+            receivedAt: Type.String({ format: 'date-time' }),
+            effectiveReceivedAt: Type.String({ format: 'date-time' }),
+            dueAt: Type.String({ format: 'date-time' }),
+            flags: Type.Array(Type.String()),
+          }),
+          400: ProblemSchema,
+          422: ProblemSchema,
+          429: ProblemSchema,
+        },
+      },
+    },
+    async (req) => {
+      const receivedAt = req.query.receivedAt ? new Date(req.query.receivedAt) : new Date();
+      if (Number.isNaN(receivedAt.getTime())) {
+        throw unprocessable('收到时间无效', [
+          { pointer: '/querystring/receivedAt', detail: '不是有效的时间' },
+        ]);
+      }
+      const { data, rules } = await calendar.current();
+      const d = computeDeadline(receivedAt, req.query.tier, data, rules);
+      return {
+        tier: req.query.tier,
+        receivedAt: receivedAt.toISOString(),
+        effectiveReceivedAt: d.effectiveReceivedAt.toISOString(),
+        dueAt: d.dueAt.toISOString(),
+        flags: [...d.flags],
+      };
+    },
+  );
+};

@@ -1,0 +1,163 @@
+/**
+ * Configuration, read once from the environment at boot. A bad value stops the process with a message
+ * naming the variable, so a misconfigured deployment fails loudly instead of half-working.
+ */
+import path from 'node:path';
+
+export interface TemporalConnectionConfig {
+  /** host:port of an external Temporal frontend; absent in the embedded default (we start a dev server). */
+  address?: string;
+  namespace: string;
+  taskQueue: string;
+  tls?: { serverName?: string; clientCertPath?: string; clientKeyPath?: string; serverCaPath?: string };
+  apiKey?: string;
+  /** Fixed gRPC port for the embedded dev server (default: a free port). */
+  devPort?: number;
+}
+
+export interface AppConfig {
+  mode: 'embedded' | 'deployment';
+  host: string;
+  port: number;
+  dataDir: string;
+  logLevel: string;
+  /** Pretty logs for a human at a terminal, JSON everywhere else. */
+  prettyLogs: boolean;
+  databaseUrl?: string;
+  temporal: TemporalConnectionConfig;
+  /** HMAC secret for staff JWTs; generated and kept under DATA_DIR in the embedded default. */
+  jwtSecret?: string;
+  /** base64 AES-256 key for the Temporal payload codec; generated and kept under DATA_DIR in the embedded default. */
+  payloadKey?: string;
+  /** Demo users and demo data are seeded only in the embedded default (or when explicitly asked). */
+  seedDemo: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`Invalid configuration: ${variable} ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function portFrom(env: Env, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    throw new ConfigError(name, `must be a port number between 0 and 65535, got "${raw}"`);
+  }
+  return n;
+}
+
+function boolFrom(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new ConfigError(name, `must be true or false, got "${raw}"`);
+}
+
+function nonEmpty(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  return raw === undefined || raw.trim() === '' ? undefined : raw.trim();
+}
+
+function checkAddress(name: string, value: string): string {
+  if (!/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/.test(value)) {
+    throw new ConfigError(name, `must be host:port (e.g. temporal:7233), got "${value}"`);
+  }
+  return value;
+}
+
+function checkDatabaseUrl(name: string, value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(name, 'must be a postgres:// URL');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new ConfigError(name, `must use the postgres:// scheme, got "${url.protocol}"`);
+  }
+  return value;
+}
+
+function checkKey(name: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (Buffer.from(value, 'base64').length !== 32) {
+    throw new ConfigError(name, 'must be 32 bytes encoded in base64 (e.g. `openssl rand -base64 32`)');
+  }
+  return value;
+}
+
+export function loadConfig(env: Env = process.env): AppConfig {
+  const address = nonEmpty(env, 'TEMPORAL_ADDRESS');
+  const databaseUrl = nonEmpty(env, 'DATABASE_URL');
+  const mode = address || databaseUrl ? 'deployment' : 'embedded';
+
+  const tlsEnabled = boolFrom(env, 'TEMPORAL_TLS', false);
+  const tlsCert = nonEmpty(env, 'TEMPORAL_TLS_CERT_PATH');
+  const tlsKey = nonEmpty(env, 'TEMPORAL_TLS_KEY_PATH');
+  if (Boolean(tlsCert) !== Boolean(tlsKey)) {
+    throw new ConfigError(
+      tlsCert ? 'TEMPORAL_TLS_KEY_PATH' : 'TEMPORAL_TLS_CERT_PATH',
+      'must be set together with its pair',
+    );
+  }
+  const apiKey = nonEmpty(env, 'TEMPORAL_API_KEY');
+
+  const jwtSecret = nonEmpty(env, 'JWT_SECRET');
+  if (jwtSecret !== undefined && jwtSecret.length < 32) {
+    throw new ConfigError('JWT_SECRET', 'must be at least 32 characters');
+  }
+  const payloadKey = checkKey('PAYLOAD_KEY', nonEmpty(env, 'PAYLOAD_KEY'));
+  if (mode === 'deployment') {
+    if (!jwtSecret)
+      throw new ConfigError('JWT_SECRET', 'is required when TEMPORAL_ADDRESS or DATABASE_URL is set');
+    if (!payloadKey)
+      throw new ConfigError('PAYLOAD_KEY', 'is required when TEMPORAL_ADDRESS or DATABASE_URL is set');
+  }
+
+  const logLevel = nonEmpty(env, 'LOG_LEVEL') ?? 'info';
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
+    throw new ConfigError(
+      'LOG_LEVEL',
+      `must be one of fatal, error, warn, info, debug, trace, silent; got "${logLevel}"`,
+    );
+  }
+
+  return {
+    mode,
+    host: nonEmpty(env, 'HOST') ?? (mode === 'embedded' ? '127.0.0.1' : '0.0.0.0'),
+    port: portFrom(env, 'PORT') ?? 3000,
+    dataDir: path.resolve(nonEmpty(env, 'DATA_DIR') ?? './data'),
+    logLevel,
+    prettyLogs: boolFrom(env, 'LOG_PRETTY', Boolean(process.stdout.isTTY)),
+    databaseUrl: databaseUrl ? checkDatabaseUrl('DATABASE_URL', databaseUrl) : undefined,
+    temporal: {
+      address: address ? checkAddress('TEMPORAL_ADDRESS', address) : undefined,
+      namespace: nonEmpty(env, 'TEMPORAL_NAMESPACE') ?? 'default',
+      taskQueue: nonEmpty(env, 'TEMPORAL_TASK_QUEUE') ?? 'verification',
+      tls:
+        tlsEnabled || tlsCert
+          ? {
+              serverName: nonEmpty(env, 'TEMPORAL_TLS_SERVER_NAME'),
+              clientCertPath: tlsCert,
+              clientKeyPath: tlsKey,
+              serverCaPath: nonEmpty(env, 'TEMPORAL_TLS_CA_PATH'),
+            }
+          : undefined,
+      apiKey,
+      devPort: portFrom(env, 'TEMPORAL_DEV_PORT'),
+    },
+    jwtSecret,
+    payloadKey,
+    seedDemo: boolFrom(env, 'SEED_DEMO', mode === 'embedded'),
+  };
+}

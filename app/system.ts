@@ -1,0 +1,85 @@
+/**
+ * Composition of the running system from its parts, shared by the three entry points: the all-in-one
+ * embedded start (main.ts), and the separate API and worker processes of a deployment.
+ */
+import path from 'node:path';
+import type { Client } from '@temporalio/client';
+import type { NativeConnection, Worker } from '@temporalio/worker';
+import type { Logger } from 'pino';
+import { createCalendarSource } from '../activities/calendar-source.ts';
+import { createCaseActivities } from '../activities/case-activities.ts';
+import { type App, buildApp } from '../api/app.ts';
+import { type Database, openDatabase } from '../db/client.ts';
+import { migrate, pendingMigrations } from '../db/migrate.ts';
+import { seedBase, seedDemo } from '../db/seed.ts';
+import type { AppConfig } from './config.ts';
+import type { Secrets } from './secrets.ts';
+import { connectWorker, createCaseWorker } from './temporal.ts';
+
+export async function openAppDatabase(config: AppConfig, log: Logger): Promise<Database> {
+  const database = config.databaseUrl
+    ? await openDatabase({ kind: 'postgres', url: config.databaseUrl })
+    : await openDatabase({ kind: 'pglite', dataDir: path.join(config.dataDir, 'pglite') });
+  const { applied } = await migrate(database);
+  if (applied) log.info({ applied }, 'database migrations applied');
+  await seedBase(database.db);
+  if (config.seedDemo) {
+    const { created } = await seedDemo(database.db);
+    if (created) log.info('demo data seeded');
+  }
+  return database;
+}
+
+export interface RunningWorker {
+  worker: Worker;
+  connection: NativeConnection;
+  /** Resolves when the worker has stopped (after shutdown()). */
+  done: Promise<void>;
+}
+
+export async function startWorker(
+  config: AppConfig,
+  address: string,
+  database: Database,
+  secrets: Secrets,
+  log: Logger,
+): Promise<RunningWorker> {
+  const connection = await connectWorker({ ...config.temporal, address });
+  const activities = createCaseActivities({
+    db: database.db,
+    calendar: createCalendarSource(database.db),
+    subjectKey: secrets.subjectKey,
+    log: log.child({ component: 'activities' }),
+  });
+  const worker = await createCaseWorker({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    activities,
+    payloadKey: secrets.payloadKey,
+    log,
+  });
+  const done = worker.run();
+  return { worker, connection, done };
+}
+
+export async function startApi(
+  config: AppConfig,
+  database: Database,
+  client: Client,
+  log: Logger,
+): Promise<App> {
+  const app = await buildApp({
+    log,
+    calendar: createCalendarSource(database.db),
+    readiness: {
+      database: () => database.ping(),
+      pendingMigrations: () => pendingMigrations(database),
+      temporal: async () => {
+        await client.workflowService.getSystemInfo({});
+      },
+    },
+  });
+  await app.listen({ host: config.host, port: config.port });
+  return app;
+}

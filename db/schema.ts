@@ -1,0 +1,293 @@
+/**
+ * The read model and the reference data. Temporal's case workflow is the source of truth for a case's
+ * state; the `cases`, `case_events`, `escalations` and `notifications` tables are projections written by
+ * activities, idempotently, keyed by (case, event sequence).
+ */
+import { sql } from 'drizzle-orm';
+import {
+  bigserial,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+
+const tstz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+export const unitKind = pgEnum('unit_kind', ['department', 'office']);
+export const staffRole = pgEnum('staff_role', ['liaison', 'agent', 'supervisor', 'admin']);
+export const slaTier = pgEnum('sla_tier', ['30m', '1d', '2d']);
+export const calendarDayKind = pgEnum('calendar_day_kind', ['work', 'off']);
+
+// ─── Reference data ──────────────────────────────────────────────────────────────────────────────
+
+export const units = pgTable('units', {
+  code: text('code').primaryKey(),
+  name: text('name').notNull(),
+  /** Prefix of the unit's document numbers, e.g. 淄公协 → 淄公协〔2026〕123号. */
+  docPrefix: text('doc_prefix').notNull(),
+  parentCode: text('parent_code'),
+  kind: unitKind('kind').notNull().default('department'),
+  canRequest: boolean('can_request').notNull().default(true),
+  canIssue: boolean('can_issue').notNull().default(false),
+  contact: text('contact'),
+  createdAt: tstz('created_at').notNull().defaultNow(),
+});
+
+export const staff = pgTable(
+  'staff',
+  {
+    id: text('id').primaryKey(),
+    username: text('username').notNull(),
+    displayName: text('display_name').notNull(),
+    unitCode: text('unit_code')
+      .notNull()
+      .references(() => units.code),
+    role: staffRole('role').notNull(),
+    /** A/B role system (AB角, Art. 6): the colleague who acts when this one is absent. */
+    partnerId: text('partner_id'),
+    passwordHash: text('password_hash').notNull(),
+    mustChangePassword: boolean('must_change_password').notNull().default(false),
+    failedLogins: integer('failed_logins').notNull().default(0),
+    lockedUntil: tstz('locked_until'),
+    isDemo: boolean('is_demo').notNull().default(false),
+    active: boolean('active').notNull().default(true),
+    createdAt: tstz('created_at').notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('staff_username_uq').on(t.username), index('staff_unit_idx').on(t.unitCode)],
+);
+
+export const staffAbsences = pgTable(
+  'staff_absences',
+  {
+    id: text('id').primaryKey(),
+    staffId: text('staff_id')
+      .notNull()
+      .references(() => staff.id),
+    startsAt: tstz('starts_at').notNull(),
+    endsAt: tstz('ends_at').notNull(),
+    reason: text('reason'),
+    recordedBy: text('recorded_by').notNull(),
+    createdAt: tstz('created_at').notNull().defaultNow(),
+  },
+  (t) => [index('staff_absences_staff_idx').on(t.staffId)],
+);
+
+export const catalogItems = pgTable(
+  'catalog_items',
+  {
+    code: text('code').notNull(),
+    version: integer('version').notNull(),
+    name: text('name').notNull(),
+    serviceItemName: text('service_item_name').notNull(),
+    serviceItemCode: text('service_item_code'),
+    legalBasis: text('legal_basis').notNull(),
+    /** Units that hold the data, in order of preference: the first is the default target. */
+    issuingUnitCodes: jsonb('issuing_unit_codes').$type<string[]>().notNull(),
+    defaultTier: slaTier('default_tier').notNull(),
+    exemptionMethod: text('exemption_method').notNull(),
+    /** JSON Schema of the request letter's fields (协查函), Art. 4. */
+    requestSchema: jsonb('request_schema').$type<Record<string, unknown>>().notNull(),
+    /** JSON Schema of the response letter's fields (反馈函), Art. 4. */
+    responseSchema: jsonb('response_schema').$type<Record<string, unknown>>().notNull(),
+    active: boolean('active').notNull().default(true),
+    createdAt: tstz('created_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ name: 'catalog_items_pk', columns: [t.code, t.version] })],
+);
+
+/** Administrators' days: holidays, make-up working days, emergency closures; they override the library. */
+export const calendarDays = pgTable('calendar_days', {
+  date: text('date').primaryKey(), // YYYY-MM-DD, Asia/Shanghai
+  kind: calendarDayKind('kind').notNull(),
+  name: text('name'),
+  updatedBy: text('updated_by').notNull(),
+  updatedAt: tstz('updated_at').notNull().defaultNow(),
+});
+
+/** One row: office hours, extra covered years and the receipt rule. */
+export const calendarSettings = pgTable('calendar_settings', {
+  id: integer('id').primaryKey().default(1),
+  officeHours: jsonb('office_hours').$type<{ start: string; end: string }[]>().notNull(),
+  extraCoveredYears: jsonb('extra_covered_years').$type<number[]>().notNull().default(sql`'[]'::jsonb`),
+  offHoursReceipt: text('off_hours_receipt').notNull().default('next-opening'),
+  updatedBy: text('updated_by').notNull(),
+  updatedAt: tstz('updated_at').notNull().defaultNow(),
+});
+
+export const docNumberCounters = pgTable(
+  'doc_number_counters',
+  {
+    unitCode: text('unit_code').notNull(),
+    year: integer('year').notNull(),
+    lastValue: integer('last_value').notNull(),
+  },
+  (t) => [primaryKey({ name: 'doc_number_counters_pk', columns: [t.unitCode, t.year] })],
+);
+
+/** The document number (文号) given to a case: kept apart so a retried allocation returns the same one. */
+export const caseDocNumbers = pgTable('case_doc_numbers', {
+  caseId: text('case_id').primaryKey(),
+  docNumber: text('doc_number').notNull(),
+  createdAt: tstz('created_at').notNull().defaultNow(),
+});
+
+// ─── Case read model (projections written by activities) ─────────────────────────────────────────
+
+export const cases = pgTable(
+  'cases',
+  {
+    id: text('id').primaryKey(), // = workflow ID
+    docNumber: text('doc_number').notNull(),
+    requestingUnit: text('requesting_unit').notNull(),
+    issuingUnit: text('issuing_unit').notNull(),
+    catalogCode: text('catalog_code').notNull(),
+    catalogVersion: integer('catalog_version').notNull(),
+    subjectKind: text('subject_kind').notNull(), // person | company
+    subjectMasked: text('subject_masked').notNull(),
+    /** Keyed hash of the subject's ID number: search by exact ID without storing it searchable in clear. */
+    subjectIdHash: text('subject_id_hash').notNull(),
+    purpose: text('purpose').notNull(),
+    tier: slaTier('tier').notNull(),
+    status: text('status').notNull(),
+    receivedAt: tstz('received_at').notNull(),
+    dueAt: tstz('due_at').notNull(),
+    flags: jsonb('flags').$type<string[]>().notNull().default(sql`'[]'::jsonb`),
+    assigneeId: text('assignee_id'),
+    registeredAt: tstz('registered_at'),
+    registeredBy: text('registered_by'),
+    routingNo: integer('routing_no').notNull().default(1),
+    completedAt: tstz('completed_at'),
+    result: text('result'),
+    /** The response letter's fields (反馈函), shown only to the case's units. */
+    answer: jsonb('answer').$type<Record<string, unknown>>(),
+    /** Art. 7 clock pause: working minutes the requesting unit waited on verification. */
+    waitedWorkingMinutes: integer('waited_working_minutes'),
+    late: boolean('late').notNull().default(false),
+    lateMinutes: integer('late_minutes'),
+    escalationLevel: integer('escalation_level').notNull().default(0),
+    createdBy: text('created_by').notNull(),
+    createdAt: tstz('created_at').notNull(),
+    /** Last event sequence projected: a replayed (at-least-once) activity with an older seq changes nothing. */
+    lastSeq: integer('last_seq').notNull(),
+    /** Full case content (request fields, subject, response); shown only to the case's units, audited. */
+    content: jsonb('content').$type<Record<string, unknown>>().notNull(),
+    updatedAt: tstz('updated_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('cases_doc_number_uq').on(t.docNumber),
+    index('cases_issuing_due_idx').on(t.issuingUnit, t.status, t.dueAt),
+    index('cases_requesting_due_idx').on(t.requestingUnit, t.status, t.dueAt),
+    index('cases_subject_hash_idx').on(t.subjectIdHash),
+  ],
+);
+
+export const caseEvents = pgTable(
+  'case_events',
+  {
+    caseId: text('case_id').notNull(),
+    seq: integer('seq').notNull(),
+    type: text('type').notNull(),
+    at: tstz('at').notNull(),
+    actorId: text('actor_id'),
+    actorUnit: text('actor_unit'),
+    /** "B acting for A": the absent colleague this actor stood in for. */
+    onBehalfOf: text('on_behalf_of'),
+    reason: text('reason'),
+    data: jsonb('data').$type<Record<string, unknown>>().notNull().default(sql`'{}'::jsonb`),
+  },
+  (t) => [primaryKey({ name: 'case_events_pk', columns: [t.caseId, t.seq] })],
+);
+
+export const escalations = pgTable(
+  'escalations',
+  {
+    id: text('id').primaryKey(), // `${caseId}:${n}`: the n-th escalation of the case
+    caseId: text('case_id').notNull(),
+    level: integer('level').notNull(),
+    status: text('status').notNull(), // open | ordered | closed
+    issuingUnit: text('issuing_unit').notNull(),
+    requestingUnit: text('requesting_unit').notNull(),
+    openedAt: tstz('opened_at').notNull(),
+    missedDueAt: tstz('missed_due_at').notNull(),
+    routingNo: integer('routing_no').notNull(),
+    orderedDueAt: tstz('ordered_due_at'),
+    orderedBy: text('ordered_by'),
+    orderNote: text('order_note'),
+    caseCompletedAt: tstz('case_completed_at'),
+    closedAt: tstz('closed_at'),
+    closedBy: text('closed_by'),
+    outcome: text('outcome'),
+    lastSeq: integer('last_seq').notNull(),
+  },
+  (t) => [
+    index('escalations_case_idx').on(t.caseId),
+    index('escalations_status_idx').on(t.status, t.openedAt),
+  ],
+);
+
+export const notifications = pgTable(
+  'notifications',
+  {
+    id: text('id').primaryKey(), // `${caseId}:${seq}:${recipient}`: idempotent per event and recipient
+    caseId: text('case_id'),
+    recipientStaffId: text('recipient_staff_id'),
+    recipientUnit: text('recipient_unit'),
+    kind: text('kind').notNull(),
+    message: text('message').notNull(),
+    createdAt: tstz('created_at').notNull(),
+    readAt: tstz('read_at'),
+  },
+  (t) => [
+    index('notifications_staff_idx').on(t.recipientStaffId, t.createdAt),
+    index('notifications_unit_idx').on(t.recipientUnit, t.createdAt),
+  ],
+);
+
+/** Append-only, hash-chained audit log (Art. 10, 12): every read of case content and every action. */
+export const auditLog = pgTable(
+  'audit_log',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    at: tstz('at').notNull(),
+    actorId: text('actor_id'),
+    actorUnit: text('actor_unit'),
+    action: text('action').notNull(),
+    caseId: text('case_id'),
+    purpose: text('purpose'),
+    sourceIp: text('source_ip'),
+    outcome: text('outcome').notNull(), // allowed | denied
+    detail: jsonb('detail').$type<Record<string, unknown>>().notNull().default(sql`'{}'::jsonb`),
+    prevHash: text('prev_hash').notNull(),
+    hash: text('hash').notNull(),
+  },
+  (t) => [index('audit_log_case_idx').on(t.caseId), index('audit_log_actor_idx').on(t.actorId, t.at)],
+);
+
+/** A client's Idempotency-Key for a start or an action: a retry returns the first answer. */
+export const idempotencyKeys = pgTable(
+  'idempotency_keys',
+  {
+    staffId: text('staff_id').notNull(),
+    key: text('key').notNull(),
+    route: text('route').notNull(),
+    bodyHash: text('body_hash').notNull(),
+    statusCode: integer('status_code'),
+    response: jsonb('response'),
+    createdAt: tstz('created_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ name: 'idempotency_keys_pk', columns: [t.staffId, t.key] })],
+);
+
+/** Small key/value facts about this installation (e.g. that the demo seed ran). */
+export const systemMeta = pgTable('system_meta', {
+  key: text('key').primaryKey(),
+  value: jsonb('value').notNull(),
+  updatedAt: tstz('updated_at').notNull().defaultNow(),
+});

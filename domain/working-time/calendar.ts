@@ -1,0 +1,166 @@
+// The city's working calendar as plain, serialisable data.
+//
+// The default comes from the `chinese-days` npm package; administrators' database rows are merged
+// on top (mergeCalendarData) so a holiday schedule published in November, an emergency closure or
+// summer office hours never need a code change.
+
+import chineseDaysData from 'chinese-days/dist/chinese-days.json' with { type: 'json' };
+import { parseHHMM, type ShanghaiDate, weekdayOf, yearOf } from './shanghai.ts';
+
+export interface OfficeHours {
+  /** 'HH:MM' Shanghai time. */
+  start: string;
+  /** 'HH:MM' Shanghai time, exclusive: at 'end' the office is closed. '24:00' is allowed. */
+  end: string;
+}
+
+export interface DayEntry {
+  kind: 'work' | 'off';
+  name?: string;
+}
+
+export interface CalendarData {
+  /** Explicit day kinds keyed by 'YYYY-MM-DD': holidays (off), make-up working days (work), overrides. */
+  days: Record<ShanghaiDate, DayEntry>;
+  /** Years whose official schedule is known. Other years fall back to weekends-only and are flagged. */
+  coveredYears: number[];
+  /** Ascending, non-overlapping intervals; the same on every working day. */
+  officeHours: OfficeHours[];
+}
+
+export const DEFAULT_OFFICE_HOURS: readonly OfficeHours[] = [
+  { start: '09:00', end: '12:00' },
+  { start: '13:30', end: '17:30' },
+];
+
+// Shape of node_modules/chinese-days/dist/chinese-days.json: { holidays, workdays, inLieuDays },
+// each keyed by 'YYYY-MM-DD' with values like "Spring Festival,春节,4".
+interface ChineseDaysJson {
+  holidays: Record<string, string>;
+  workdays: Record<string, string>;
+}
+
+/** "Spring Festival,春节,4" → "春节". */
+function festivalName(raw: string): string {
+  const parts = raw.split(',');
+  return parts[parts.length - 2] ?? raw;
+}
+
+/**
+ * Calendar built from chinese-days' shipped JSON data.
+ *
+ * We read the data file rather than calling the library's isWorkday(): those functions answer
+ * "working day" for years they have no data for, and they parse 'YYYY-MM-DD' as UTC midnight but
+ * read it back in the machine's local zone (under TZ=America/New_York isWorkday('2026-01-05')
+ * inspects 2026-01-04). The data file has neither problem.
+ */
+export function defaultCalendarData(): CalendarData {
+  const source = chineseDaysData as ChineseDaysJson;
+  const days: Record<ShanghaiDate, DayEntry> = {};
+  const covered = new Set<number>();
+  for (const [date, raw] of Object.entries(source.holidays)) {
+    days[date] = { kind: 'off', name: festivalName(raw) };
+    // Every published schedule has holidays, so "has holiday data" is what "covered" means.
+    covered.add(yearOf(date));
+  }
+  for (const [date, raw] of Object.entries(source.workdays)) {
+    days[date] = { kind: 'work', name: `${festivalName(raw)}调休上班` };
+  }
+  return {
+    days,
+    coveredYears: [...covered].sort((a, b) => a - b),
+    officeHours: DEFAULT_OFFICE_HOURS.map((h) => ({ ...h })),
+  };
+}
+
+/** What administrators can add on top of the library (all fields optional). */
+export interface CalendarOverrides {
+  days?: Record<ShanghaiDate, DayEntry>;
+  coveredYears?: number[];
+  officeHours?: OfficeHours[];
+}
+
+/**
+ * Overrides win: their days replace the base's entry for the same date, their covered years are
+ * added, and their office hours (if given) replace the base's. Returns a new object.
+ */
+export function mergeCalendarData(base: CalendarData, overrides: CalendarOverrides): CalendarData {
+  const merged: CalendarData = {
+    days: { ...base.days, ...(overrides.days ?? {}) },
+    coveredYears: [...new Set([...base.coveredYears, ...(overrides.coveredYears ?? [])])].sort(
+      (a, b) => a - b,
+    ),
+    officeHours: (overrides.officeHours ?? base.officeHours).map((h) => ({ ...h })),
+  };
+  validateCalendarData(merged);
+  return merged;
+}
+
+/** Throws a RangeError describing the first problem found (bad date keys, bad office hours). */
+export function validateCalendarData(cal: CalendarData): void {
+  for (const [date, entry] of Object.entries(cal.days)) {
+    weekdayOf(date); // throws on a malformed date
+    if (entry.kind !== 'work' && entry.kind !== 'off') {
+      throw new RangeError(`day ${date}: kind must be 'work' or 'off'`);
+    }
+  }
+  for (const year of cal.coveredYears) {
+    if (!Number.isInteger(year)) throw new RangeError(`covered year must be an integer: ${year}`);
+  }
+  officeIntervals(cal);
+}
+
+/**
+ * Office hours as [startMinute, endMinute) pairs, validated. An empty list is rejected because
+ * every deadline computation would otherwise search forever for an opening.
+ */
+export function officeIntervals(cal: CalendarData): Array<readonly [number, number]> {
+  if (cal.officeHours.length === 0) throw new RangeError('office hours must not be empty');
+  const out: Array<readonly [number, number]> = [];
+  let previousEnd = 0;
+  for (const { start, end } of cal.officeHours) {
+    const s = parseHHMM(start);
+    const e = parseHHMM(end);
+    if (s >= e) throw new RangeError(`office hours ${start}-${end}: start must be before end`);
+    if (s < previousEnd) throw new RangeError('office hours must be ascending and must not overlap');
+    out.push([s, e] as const);
+    previousEnd = e;
+  }
+  return out;
+}
+
+export function isCovered(cal: CalendarData, year: number): boolean {
+  return cal.coveredYears.includes(year);
+}
+
+export interface DayKind {
+  working: boolean;
+  /** 'explicit' = from `days`; 'weekday' = Mon–Fri rule. */
+  source: 'explicit' | 'weekday';
+  /** True when the answer rests on the weekday rule in a year without a known schedule. */
+  guessed: boolean;
+  name?: string;
+}
+
+/** Explicit day kind wins; otherwise Monday–Friday are working days. */
+export function dayKind(cal: CalendarData, date: ShanghaiDate): DayKind {
+  const weekday = weekdayOf(date); // validates the date string too
+  const entry = cal.days[date];
+  if (entry) {
+    return {
+      working: entry.kind === 'work',
+      source: 'explicit',
+      guessed: false,
+      ...(entry.name === undefined ? {} : { name: entry.name }),
+    };
+  }
+  return {
+    working: weekday >= 1 && weekday <= 5,
+    source: 'weekday',
+    guessed: !isCovered(cal, yearOf(date)),
+  };
+}
+
+export function isWorkingDay(cal: CalendarData, date: ShanghaiDate): boolean {
+  return dayKind(cal, date).working;
+}

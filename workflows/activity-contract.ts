@@ -1,0 +1,59 @@
+/**
+ * What the case workflow asks of the outside world. The workflow imports these types only; the worker
+ * registers the implementations from activities/ (built by a factory with their dependencies).
+ */
+import type { CaseInput, CaseSnapshot, SlaTier } from './definitions.ts';
+
+export interface CaseEvent {
+  seq: number;
+  type: string;
+  at: string;
+  actorId?: string;
+  actorUnit?: string;
+  onBehalfOf?: string;
+  reason?: string;
+  data?: Record<string, unknown>;
+}
+
+export type Audience =
+  | 'assignee_and_backup'
+  | 'issuing_unit'
+  | 'requesting_unit'
+  | 'office'
+  | { staffId: string };
+
+export interface NotificationRequest {
+  kind: string;
+  audience: Audience;
+  message: string;
+}
+
+export interface DeadlineResult {
+  effectiveReceivedAt: string;
+  dueAt: string;
+  flags: string[];
+  /** Instants at which the reminder fractions of the SLA (in working time) have elapsed. */
+  reminderAt: string[];
+}
+
+export interface ProjectCaseInput {
+  snapshot: CaseSnapshot;
+  event: CaseEvent;
+  notifications?: NotificationRequest[];
+  /** Only with the first event: the request's content (subject and fields), kept for the case's units. */
+  input?: CaseInput;
+}
+
+export interface CaseActivities {
+  allocateDocNumber(input: { caseId: string; unitCode: string; at: string }): Promise<string>;
+  computeDeadline(input: {
+    receivedAt: string;
+    tier: SlaTier;
+    reminderFractions: number[];
+  }): Promise<DeadlineResult>;
+  /** The next working day's opening strictly after `after`: when the office is reminded again. */
+  nextWorkingOpening(input: { after: string }): Promise<string>;
+  workingMinutesBetween(input: { from: string; to: string }): Promise<number>;
+  /** Writes the case row, its event, escalations and notifications: idempotent on (case, seq). */
+  projectCase(input: ProjectCaseInput): Promise<void>;
+}

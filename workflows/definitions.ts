@@ -1,0 +1,222 @@
+/**
+ * The case workflow's contract: its input, its state as others see it, and its Updates, Signals and
+ * Queries. Defined once here so the API can import them without pulling in workflow code.
+ * Times travel as ISO-8601 strings (payload-friendly and unambiguous).
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+
+export type SlaTier = '30m' | '1d' | '2d';
+export const TIER_ORDER: readonly SlaTier[] = ['30m', '1d', '2d'];
+export type StaffRole = 'liaison' | 'agent' | 'supervisor' | 'admin';
+
+/** Who acts: resolved and authorised by the API from the database before anything is sent here. */
+export interface Actor {
+  staffId: string;
+  name: string;
+  unitCode: string;
+  role: StaffRole;
+  /** "B acting for A": the absent colleague this actor stands in for. */
+  onBehalfOf?: string;
+}
+
+export interface Subject {
+  kind: 'person' | 'company';
+  name: string;
+  /** Resident ID number (18 digits) or unified social credit code (18 characters). */
+  idNumber: string;
+}
+
+export interface CaseInput {
+  caseId: string;
+  requestingUnit: string;
+  issuingUnit: string;
+  catalog: { code: string; version: number; name: string };
+  subject: Subject;
+  fields: Record<string, unknown>;
+  purpose: string;
+  tier: SlaTier;
+  createdBy: Actor;
+  /** When the API accepted the request (the case's receipt time). */
+  requestedAt: string;
+  /** Working-time fractions of the SLA at which reminders go out; default [0.5, 0.8]. */
+  reminderFractions?: number[];
+}
+
+export type OpenStatus = 'awaiting_registration' | 'registered' | 'returned';
+export type ClosedStatus =
+  | 'answered'
+  | 'withdrawn'
+  | 'closed_after_return'
+  | 'offline'
+  | 'applicant_supplied';
+export type CaseStatus = OpenStatus | ClosedStatus;
+export const CLOSED_STATUSES: readonly CaseStatus[] = [
+  'answered',
+  'withdrawn',
+  'closed_after_return',
+  'offline',
+  'applicant_supplied',
+];
+
+export type ResponseResult = 'consistent' | 'inconsistent' | 'not_found' | 'partial';
+export type OfflineChannel = 'fax' | 'oa' | 'email' | 'on_site' | 'other';
+
+export interface Routing {
+  /** 1 for the first issuing unit, +1 for each re-route. */
+  routingNo: number;
+  issuingUnit: string;
+  /** Receipt of this routing: the original request, or the re-route. Deadlines count from here. */
+  receivedAt: string;
+  effectiveReceivedAt: string;
+  dueAt: string;
+  flags: string[];
+  reminderAt: string[];
+  remindersSent: number;
+  arrivedAt: string;
+  registeredAt?: string;
+  registeredBy?: string;
+}
+
+export interface Escalation {
+  level: 1 | 2;
+  /** The routing whose deadline was missed. */
+  routingNo: number;
+  openedAt: string;
+  missedDueAt: string;
+  status: 'open' | 'ordered' | 'closed';
+  orderedDueAt?: string;
+  orderedBy?: string;
+  orderNote?: string;
+  officeRemindedAt?: string;
+  closedAt?: string;
+  closedBy?: string;
+  outcome?: string;
+  caseCompletedAt?: string;
+}
+
+export interface CaseAnswer {
+  result: ResponseResult;
+  fields: Record<string, unknown>;
+  attachments: string[];
+  answeredAt: string;
+  answeredBy: string;
+  late: boolean;
+  lateWorkingMinutes: number;
+}
+
+export interface CaseSnapshot {
+  caseId: string;
+  docNumber: string;
+  status: CaseStatus;
+  tier: SlaTier;
+  requestingUnit: string;
+  catalog: CaseInput['catalog'];
+  purpose: string;
+  createdBy: string;
+  createdAt: string;
+  routing: Routing;
+  /** Units that returned the case earlier, with their reasons. */
+  returns: { issuingUnit: string; reason: string; suggestedUnit?: string; at: string; by: string }[];
+  reclassifications: { from: SlaTier; to: SlaTier; reason: string; at: string; by: string }[];
+  assigneeId?: string;
+  answer?: CaseAnswer;
+  completion?: { status: ClosedStatus; at: string; by: string; note?: string; channel?: OfflineChannel };
+  escalations: Escalation[];
+  lastUrgedAt?: string;
+  /** Art. 7 clock pause: how long the requesting unit waited on verification, for its own assessment. */
+  waitedWorkingMinutes?: number;
+  seq: number;
+}
+
+// ─── Updates (a user acts and waits for the answer) ─────────────────────────────────────────────
+
+export interface RegisterInput {
+  actor: Actor;
+}
+export interface RespondInput {
+  actor: Actor;
+  result: ResponseResult;
+  fields: Record<string, unknown>;
+  attachments?: string[];
+}
+export interface ReturnInput {
+  actor: Actor;
+  reason: string;
+  suggestedUnit?: string;
+}
+export interface RerouteInput {
+  actor: Actor;
+  issuingUnit: string;
+  note?: string;
+}
+export interface ReclassifyInput {
+  actor: Actor;
+  tier: SlaTier;
+  reason: string;
+}
+export interface ReasonInput {
+  actor: Actor;
+  reason: string;
+}
+export interface OfflineInput {
+  actor: Actor;
+  channel: OfflineChannel;
+  note: string;
+  result?: ResponseResult;
+}
+export interface ApplicantProofInput {
+  actor: Actor;
+  note: string;
+}
+export interface ReassignInput {
+  actor: Actor;
+  toStaffId: string;
+  reason?: string;
+}
+export interface OrderDeadlineInput {
+  actor: Actor;
+  dueAt: string;
+  note: string;
+}
+export interface CloseEscalationInput {
+  actor: Actor;
+  level: 1 | 2;
+  outcome: string;
+}
+
+export const openedUpdate = defineUpdate<CaseSnapshot, []>('opened');
+export const registerUpdate = defineUpdate<CaseSnapshot, [RegisterInput]>('register');
+export const respondUpdate = defineUpdate<CaseSnapshot, [RespondInput]>('respond');
+export const returnUpdate = defineUpdate<CaseSnapshot, [ReturnInput]>('return');
+export const rerouteUpdate = defineUpdate<CaseSnapshot, [RerouteInput]>('reroute');
+export const closeAfterReturnUpdate = defineUpdate<CaseSnapshot, [ReasonInput]>('closeAfterReturn');
+export const reclassifyUpdate = defineUpdate<CaseSnapshot, [ReclassifyInput]>('reclassify');
+export const urgeUpdate = defineUpdate<CaseSnapshot, [ReasonInput]>('urge');
+export const withdrawUpdate = defineUpdate<CaseSnapshot, [ReasonInput]>('withdraw');
+export const recordOfflineUpdate = defineUpdate<CaseSnapshot, [OfflineInput]>('recordOffline');
+export const applicantProofUpdate = defineUpdate<CaseSnapshot, [ApplicantProofInput]>('applicantProof');
+export const reassignUpdate = defineUpdate<CaseSnapshot, [ReassignInput]>('reassign');
+export const orderDeadlineUpdate = defineUpdate<CaseSnapshot, [OrderDeadlineInput]>('orderDeadline');
+export const closeEscalationUpdate = defineUpdate<CaseSnapshot, [CloseEscalationInput]>('closeEscalation');
+
+// ─── Signals (nobody waits for an answer) ───────────────────────────────────────────────────────
+
+/** An agent became absent: their registered cases pass to their A/B partner. */
+export interface HandOverInput {
+  fromStaffId: string;
+  toStaffId: string;
+  toName: string;
+  reason: string;
+}
+export const handOverSignal = defineSignal<[HandOverInput]>('handOver');
+/** The working calendar changed on these dates: re-time the deadline if the window touches them. */
+export interface CalendarChangedInput {
+  dates: string[];
+  changedBy: string;
+}
+export const calendarChangedSignal = defineSignal<[CalendarChangedInput]>('calendarChanged');
+
+export const snapshotQuery = defineQuery<CaseSnapshot>('snapshot');
+
+/** Minimum time between two urges (催办) of the same case. */
+export const URGE_INTERVAL_MS = 30 * 60 * 1000;
