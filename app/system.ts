@@ -33,8 +33,9 @@ export async function openAppDatabase(config: AppConfig, log: Logger): Promise<D
 export interface RunningWorker {
   worker: Worker;
   connection: NativeConnection;
-  /** Resolves when the worker has stopped (after shutdown()). */
+  /** Resolves when the worker has stopped (after stop()), rejects if it fails. */
   done: Promise<void>;
+  stop(): Promise<void>;
 }
 
 export async function startWorker(
@@ -60,13 +61,23 @@ export async function startWorker(
     log,
   });
   const done = worker.run();
-  return { worker, connection, done };
+  return {
+    worker,
+    connection,
+    done,
+    stop: async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await done.catch(() => {});
+      await connection.close();
+    },
+  };
 }
 
 export async function startApi(
   config: AppConfig,
   database: Database,
   client: Client,
+  _secrets: Secrets,
   log: Logger,
 ): Promise<App> {
   const app = await buildApp({

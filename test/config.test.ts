@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../app/config.ts';
+
+const KEY = Buffer.alloc(32, 1).toString('base64');
+const deployment = {
+  TEMPORAL_ADDRESS: 'temporal:7233',
+  DATABASE_URL: 'postgres://u:p@db:5432/x',
+  JWT_SECRET: 'x'.repeat(32),
+  PAYLOAD_KEY: KEY,
+};
+
+function errorOf(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('configuration', () => {
+  it('defaults to the embedded system with nothing set', () => {
+    const c = loadConfig({});
+    expect(c.mode).toBe('embedded');
+    expect(c.port).toBe(3000);
+    expect(c.dataDir.endsWith('/data')).toBe(true);
+    expect(c.temporal.address).toBeUndefined();
+    expect(c.seedDemo).toBe(true);
+  });
+
+  it('switches to deployment mode with external services and no demo users', () => {
+    const c = loadConfig(deployment);
+    expect(c.mode).toBe('deployment');
+    expect(c.temporal.address).toBe('temporal:7233');
+    expect(c.seedDemo).toBe(false);
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ TEMPORAL_DEV_PORT: '-1' }, 'TEMPORAL_DEV_PORT'],
+    [{ ...deployment, TEMPORAL_ADDRESS: 'no-port' }, 'TEMPORAL_ADDRESS'],
+    [{ ...deployment, DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
+    [{ ...deployment, JWT_SECRET: 'short' }, 'JWT_SECRET'],
+    [{ ...deployment, PAYLOAD_KEY: 'abc' }, 'PAYLOAD_KEY'],
+    [{ TEMPORAL_ADDRESS: 'temporal:7233', PAYLOAD_KEY: KEY }, 'JWT_SECRET'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ SEED_DEMO: 'maybe' }, 'SEED_DEMO'],
+    [{ TEMPORAL_TLS_CERT_PATH: '/c.pem' }, 'TEMPORAL_TLS_KEY_PATH'],
+  ])('refuses %o naming %s', (env, variable) => {
+    const err = errorOf(env as Record<string, string>);
+    expect(err.variable).toBe(variable);
+    expect(err.message).toContain(variable);
+  });
+});

@@ -1,0 +1,94 @@
+/**
+ * `npm start` as a user runs it: the real process with its embedded Temporal dev server and PGlite.
+ * Start, readiness, a clean Ctrl-C, a restart that finds the data, a second instance refused, and
+ * recovery after kill -9 (the orphaned dev server is stopped by the next start).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { afterAll, describe, expect, it } from 'vitest';
+import { isAlive } from '../app/data-dir.ts';
+import {
+  type EmbeddedProcess,
+  pidOfDevServer,
+  spawnEmbedded,
+  waitReady,
+} from './support/embedded-process.ts';
+
+const dataDir = mkdtempSync(path.join(os.tmpdir(), 'xiecha-embedded-'));
+const running: EmbeddedProcess[] = [];
+
+afterAll(async () => {
+  for (const p of running) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+  const orphan = pidOfDevServer(dataDir);
+  if (orphan && isAlive(orphan)) process.kill(orphan, 'SIGKILL');
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function start(env?: Record<string, string>): Promise<EmbeddedProcess> {
+  const p = await spawnEmbedded(dataDir, env);
+  running.push(p);
+  return p;
+}
+
+async function waitUntilDead(pid: number, ms = 15_000): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (!isAlive(pid)) return true;
+    await delay(100);
+  }
+  return !isAlive(pid);
+}
+
+describe('the embedded system (npm start)', () => {
+  it('becomes ready, serves the demo data, and stops cleanly on SIGINT leaving no process behind', async () => {
+    const p = await start();
+    const ms = await waitReady(p, 120_000);
+    expect(ms).toBeGreaterThan(0);
+    const ready = await (await fetch(`${p.baseUrl}/readyz`)).json();
+    expect(ready).toEqual({ status: 'ready', checks: { database: 'ok', migrations: 'ok', temporal: 'ok' } });
+    expect(p.output()).toContain('演示账号');
+    const devServer = pidOfDevServer(dataDir);
+    expect(devServer && isAlive(devServer)).toBe(true);
+
+    p.child.kill('SIGINT');
+    expect(await p.exited).toBe(0);
+    expect(await waitUntilDead(devServer as number)).toBe(true);
+    expect(pidOfDevServer(dataDir)).toBeUndefined();
+  });
+
+  it('refuses a second instance on the same DATA_DIR with a clear message', async () => {
+    const first = await start();
+    await waitReady(first, 60_000);
+    const second = await start();
+    expect(await second.exited).toBe(1);
+    expect(second.output()).toMatch(/DATA_DIR .* is in use by another running instance/);
+    // The first one is untouched.
+    expect((await fetch(`${first.baseUrl}/readyz`)).status).toBe(200);
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+  });
+
+  it('after kill -9, the next start stops the orphaned dev server and starts its own', async () => {
+    const crashed = await start();
+    await waitReady(crashed, 60_000);
+    const orphan = pidOfDevServer(dataDir) as number;
+    crashed.child.kill('SIGKILL');
+    await crashed.exited;
+    expect(isAlive(orphan)).toBe(true); // the dev server survived its parent
+
+    const next = await start();
+    await waitReady(next, 60_000);
+    expect(await waitUntilDead(orphan)).toBe(true);
+    expect(pidOfDevServer(dataDir)).not.toBe(orphan);
+    next.child.kill('SIGINT');
+    expect(await next.exited).toBe(0);
+  });
+
+  it('stops with a message naming the variable when configuration is invalid', async () => {
+    const p = await start({ PORT: 'eighty' });
+    expect(await p.exited).toBe(1);
+    expect(p.output()).toContain('Invalid configuration: PORT must be a port number');
+  });
+});

@@ -1,0 +1,74 @@
+/**
+ * Runs `app/main.ts` (what `npm start` runs) as a real child process, for tests of the embedded system:
+ * start-up, readiness, restart, crash recovery. Output is kept for assertions and failure messages.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { freePort } from '../../app/embedded-temporal.ts';
+import { PROJECT_ROOT } from '../../app/temporal-tools.ts';
+
+export interface EmbeddedProcess {
+  child: ChildProcess;
+  port: number;
+  baseUrl: string;
+  output(): string;
+  /** Resolves with the exit code (or signal) once the process has ended. */
+  exited: Promise<number | string>;
+}
+
+export async function spawnEmbedded(
+  dataDir: string,
+  env: Record<string, string> = {},
+): Promise<EmbeddedProcess> {
+  const port = await freePort();
+  let out = '';
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'app/main.ts')], {
+    cwd: PROJECT_ROOT,
+    env: {
+      ...process.env,
+      DATA_DIR: dataDir,
+      PORT: String(port),
+      LOG_LEVEL: 'warn',
+      LOG_PRETTY: 'false',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.on('data', (b: Buffer) => {
+    out += b.toString();
+  });
+  child.stderr?.on('data', (b: Buffer) => {
+    out += b.toString();
+  });
+  const exited = new Promise<number | string>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)),
+  );
+  return { child, port, baseUrl: `http://127.0.0.1:${port}`, output: () => out, exited };
+}
+
+/** Polls GET /readyz until 200; returns the milliseconds it took. */
+export async function waitReady(p: EmbeddedProcess, timeoutMs: number): Promise<number> {
+  const started = Date.now();
+  while (Date.now() - started < timeoutMs) {
+    if (p.child.exitCode !== null)
+      throw new Error(`process exited (${p.child.exitCode}) before ready:\n${p.output()}`);
+    try {
+      const res = await fetch(`${p.baseUrl}/readyz`);
+      if (res.status === 200) return Date.now() - started;
+    } catch {
+      // not listening yet
+    }
+    await delay(250);
+  }
+  throw new Error(`not ready within ${timeoutMs} ms:\n${p.output()}`);
+}
+
+export function pidOfDevServer(dataDir: string): number | undefined {
+  try {
+    return Number.parseInt(readFileSync(path.join(dataDir, 'temporal.pid'), 'utf8'), 10);
+  } catch {
+    return undefined;
+  }
+}

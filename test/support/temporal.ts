@@ -1,0 +1,51 @@
+/**
+ * Temporal for tests, from the binaries scripts/install-temporal.sh provides (never a download):
+ * the time-skipping test server for workflow paths, the real dev server for round trips.
+ */
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { pino } from 'pino';
+import { createCaseWorker, dataConverter } from '../../app/temporal.ts';
+import { temporalBinaries } from '../../app/temporal-tools.ts';
+import type { CaseActivities } from '../../workflows/activity-contract.ts';
+
+export const TEST_PAYLOAD_KEY = Buffer.alloc(32, 7);
+export const TEST_SUBJECT_KEY = Buffer.alloc(32, 9);
+export const silentLog = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+
+export function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+  return TestWorkflowEnvironment.createTimeSkipping({
+    // The same payload encryption as production: the worker encrypts what it returns.
+    client: { dataConverter: dataConverter(TEST_PAYLOAD_KEY) },
+    server: { executable: { type: 'existing-path', path: temporalBinaries().testServer } },
+  });
+}
+
+export function createDevServerEnv(): Promise<TestWorkflowEnvironment> {
+  return TestWorkflowEnvironment.createLocal({
+    client: { dataConverter: dataConverter(TEST_PAYLOAD_KEY) },
+    server: {
+      executable: { type: 'existing-path', path: temporalBinaries().cli },
+      ip: '127.0.0.1',
+      extraArgs: ['--log-level', 'error'],
+    },
+  });
+}
+
+let taskQueueCounter = 0;
+export const uniqueTaskQueue = (name = 'test'): string => `${name}-${process.pid}-${++taskQueueCounter}`;
+
+/** A case worker on its own task queue, with the real workflow bundle and the given activities. */
+export async function caseWorker(
+  env: TestWorkflowEnvironment,
+  activities: CaseActivities,
+  taskQueue: string,
+): Promise<Worker> {
+  return createCaseWorker({
+    connection: env.nativeConnection,
+    namespace: env.namespace ?? 'default',
+    taskQueue,
+    activities,
+    payloadKey: TEST_PAYLOAD_KEY,
+  });
+}
