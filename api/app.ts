@@ -12,12 +12,24 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { CalendarSource } from '../activities/calendar-source.ts';
+import type { Db } from '../db/client.ts';
+import { authPlugin } from './plugins/auth.ts';
 import { Problem, ProblemSchema } from './problem.ts';
+import { authRoutes } from './routes/auth.ts';
+import { caseActionRoutes } from './routes/case-actions.ts';
 import { deadlinePreviewRoutes } from './routes/deadline-preview.ts';
+import { escalationRoutes } from './routes/escalations.ts';
 import { healthRoutes, type ReadinessChecks } from './routes/health.ts';
+import { verificationRoutes } from './routes/verifications.ts';
+import type { CaseGateway } from './services/case-gateway.ts';
 
 export interface ApiDeps {
   log: Logger;
+  db: Db;
+  gateway: CaseGateway;
+  jwtSecret: string;
+  /** Key of the subject ID hash (search by exact ID). */
+  subjectKey: Buffer;
   calendar: CalendarSource;
   readiness: ReadinessChecks;
   /** Origins allowed by CORS; none by default (the web UI is served from the same origin). */
@@ -153,7 +165,13 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
+  await app.register(authPlugin, { db: deps.db, secret: deps.jwtSecret });
   await app.register(healthRoutes, { checks: deps.readiness });
   await app.register(deadlinePreviewRoutes, { calendar: deps.calendar });
+  await app.register(authRoutes);
+  const caseDeps = { db: deps.db, gateway: deps.gateway, subjectKey: deps.subjectKey };
+  await app.register(verificationRoutes, caseDeps);
+  await app.register(caseActionRoutes, caseDeps);
+  await app.register(escalationRoutes, caseDeps);
   return app;
 }

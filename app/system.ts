@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { createCalendarSource } from '../activities/calendar-source.ts';
 import { createCaseActivities } from '../activities/case-activities.ts';
 import { type App, buildApp } from '../api/app.ts';
+import { createCaseGateway } from '../api/services/case-gateway.ts';
 import { type Database, openDatabase } from '../db/client.ts';
 import { migrate, pendingMigrations } from '../db/migrate.ts';
 import { seedBase, seedDemo } from '../db/seed.ts';
@@ -77,11 +78,15 @@ export async function startApi(
   config: AppConfig,
   database: Database,
   client: Client,
-  _secrets: Secrets,
+  secrets: Secrets,
   log: Logger,
 ): Promise<App> {
   const app = await buildApp({
     log,
+    db: database.db,
+    gateway: createCaseGateway(client, config.temporal.taskQueue),
+    jwtSecret: secrets.jwtSecret,
+    subjectKey: secrets.subjectKey,
     calendar: createCalendarSource(database.db),
     readiness: {
       database: () => database.ping(),

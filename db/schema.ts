@@ -7,6 +7,7 @@ import { sql } from 'drizzle-orm';
 import {
   bigserial,
   boolean,
+  customType,
   index,
   integer,
   jsonb,
@@ -17,6 +18,12 @@ import {
   timestamp,
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
+
+/** bytea as a Buffer (drizzle has no built-in bytea column). */
+const bytea = customType<{ data: Buffer; driverData: Buffer | Uint8Array }>({
+  dataType: () => 'bytea',
+  fromDriver: (v) => Buffer.from(v),
+});
 
 const tstz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
@@ -56,6 +63,8 @@ export const staff = pgTable(
     mustChangePassword: boolean('must_change_password').notNull().default(false),
     failedLogins: integer('failed_logins').notNull().default(0),
     lockedUntil: tstz('locked_until'),
+    /** Bumped by logout and password change: tokens carrying an older version are refused. */
+    sessionVersion: integer('session_version').notNull().default(0),
     isDemo: boolean('is_demo').notNull().default(false),
     active: boolean('active').notNull().default(true),
     createdAt: tstz('created_at').notNull().defaultNow(),
@@ -283,6 +292,41 @@ export const idempotencyKeys = pgTable(
     createdAt: tstz('created_at').notNull().defaultNow(),
   },
   (t) => [primaryKey({ name: 'idempotency_keys_pk', columns: [t.staffId, t.key] })],
+);
+
+/** Files attached to responses (PDF, OFD, JPEG, PNG), kept in PostgreSQL with their SHA-256. */
+export const attachments = pgTable(
+  'attachments',
+  {
+    id: text('id').primaryKey(),
+    fileName: text('file_name').notNull(),
+    mediaType: text('media_type').notNull(),
+    sizeBytes: integer('size_bytes').notNull(),
+    sha256: text('sha256').notNull(),
+    content: bytea('content').notNull(),
+    uploadedBy: text('uploaded_by').notNull(),
+    uploaderUnit: text('uploader_unit').notNull(),
+    /** Set when a response cites it: from then on, the case's units may download it. */
+    caseId: text('case_id'),
+    createdAt: tstz('created_at').notNull().defaultNow(),
+  },
+  (t) => [index('attachments_case_idx').on(t.caseId)],
+);
+
+/** The requesting unit's ledger (台账, Art. 8): supplement requests after a mismatch and their outcome. */
+export const caseLedger = pgTable(
+  'case_ledger',
+  {
+    id: text('id').primaryKey(),
+    caseId: text('case_id').notNull(),
+    kind: text('kind').notNull(), // supplement_requested | supplement_received | on_site_check | note
+    note: text('note').notNull(),
+    outcome: text('outcome'),
+    recordedBy: text('recorded_by').notNull(),
+    recordedUnit: text('recorded_unit').notNull(),
+    at: tstz('at').notNull().defaultNow(),
+  },
+  (t) => [index('case_ledger_case_idx').on(t.caseId)],
 );
 
 /** Small key/value facts about this installation (e.g. that the demo seed ran). */

@@ -1,0 +1,296 @@
+/**
+ * One route per user action on a case. The API decides who may act (person, unit, role from the
+ * database) and validates the content against the catalog's templates; the workflow's Update validator
+ * then checks the case's state and refuses invalid transitions. The client's Idempotency-Key becomes
+ * the Update ID, so a retried action is applied once. Every attempt, allowed or refused, is audited.
+ */
+import { randomUUID } from 'node:crypto';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { UpdateDefinition } from '@temporalio/common';
+import { and, eq, inArray, isNull } from 'drizzle-orm';
+import type { FastifyRequest } from 'fastify';
+import { type Static, type TObject, Type } from 'typebox';
+import type { Db } from '../../db/client.ts';
+import { attachments, caseLedger, staff, units } from '../../db/schema.ts';
+import type { Actor, CaseSnapshot } from '../../workflows/definitions.ts';
+import {
+  applicantProofUpdate,
+  closeAfterReturnUpdate,
+  reassignUpdate,
+  reclassifyUpdate,
+  recordOfflineUpdate,
+  registerUpdate,
+  rerouteUpdate,
+  respondUpdate,
+  returnUpdate,
+  urgeUpdate,
+  withdrawUpdate,
+} from '../../workflows/definitions.ts';
+import type { StaffContext } from '../plugins/auth.ts';
+import { conflict, forbidden, Problem, unprocessable } from '../problem.ts';
+import { ActionBodies, CaseSummary } from '../schemas/cases.ts';
+import { errorResponses, IdempotencyHeaders } from '../schemas/common.ts';
+import { recordAudit } from '../services/audit.ts';
+import type { CaseRow } from '../services/case-reads.ts';
+import { findCase, summary } from '../services/case-reads.ts';
+import { catalogItemVersion, validateAgainst } from '../services/catalog.ts';
+import { claimIdempotencyKey } from '../services/idempotency.ts';
+import { actorOf, type CaseRouteDeps, visibleCase } from './verifications.ts';
+
+const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
+
+/** "B acting for A": the actor is the A/B partner of the case's current assignee. */
+async function actorFor(db: Db, who: StaffContext, row: CaseRow): Promise<Actor> {
+  const actor: Actor = actorOf(who);
+  if (row.assigneeId && row.assigneeId !== who.id && row.issuingUnit === who.unitCode) {
+    const [assignee] = await db
+      .select({ partnerId: staff.partnerId })
+      .from(staff)
+      .where(eq(staff.id, row.assigneeId));
+    if (assignee?.partnerId === who.id) actor.onBehalfOf = row.assigneeId;
+  }
+  return actor;
+}
+
+interface ActionSpec<B extends TObject, I> {
+  name: string;
+  summary: string;
+  body: B;
+  update: UpdateDefinition<CaseSnapshot, [I]>;
+  /** Extra checks that need the database, then the Update's argument. */
+  build(ctx: { db: Db; body: Static<B>; who: StaffContext; row: CaseRow; actor: Actor }): Promise<I> | I;
+}
+
+const spec = <B extends TObject, I>(s: ActionSpec<B, I>) => s;
+
+const ACTIONS = [
+  spec({
+    name: 'register',
+    summary: '登记受理（出具单位；同时指定本人为承办人）',
+    body: ActionBodies.register,
+    update: registerUpdate,
+    build: ({ actor }) => ({ actor }),
+  }),
+  spec({
+    name: 'respond',
+    summary: '反馈（反馈函）',
+    body: ActionBodies.respond,
+    update: respondUpdate,
+    build: async ({ db, body, who, row, actor }) => {
+      const item = await catalogItemVersion(db, row.catalogCode, row.catalogVersion);
+      const errors = item ? validateAgainst(item.responseSchema, body.fields, '/body/fields') : [];
+      if (errors.length)
+        throw unprocessable(`反馈函内容不符合模板：${errors.map((e) => e.detail).join('；')}`, errors);
+      const ids = body.attachments ?? [];
+      if (ids.length) {
+        const found = await db
+          .select({ id: attachments.id })
+          .from(attachments)
+          .where(and(inArray(attachments.id, ids), eq(attachments.uploaderUnit, who.unitCode)));
+        const missing = ids.filter((id) => !found.some((f) => f.id === id));
+        if (missing.length)
+          throw unprocessable(
+            '附件不存在或不是本单位上传的',
+            missing.map((id) => ({ pointer: `/body/attachments/${ids.indexOf(id)}`, detail: '附件不存在' })),
+          );
+      }
+      return { actor, result: body.result, fields: body.fields, attachments: ids };
+    },
+  }),
+  spec({
+    name: 'return',
+    summary: '退回（非本单位职责，须说明理由）',
+    body: ActionBodies.return,
+    update: returnUpdate,
+    build: ({ body, actor }) => ({ actor, reason: body.reason, suggestedUnit: body.suggestedUnit }),
+  }),
+  spec({
+    name: 'reroute',
+    summary: '改派给另一出具单位（被退回后）',
+    body: ActionBodies.reroute,
+    update: rerouteUpdate,
+    build: async ({ db, body, actor }) => {
+      const [unit] = await db.select().from(units).where(eq(units.code, body.issuingUnit));
+      if (!unit?.canIssue)
+        throw unprocessable('该单位不是出具单位', [
+          { pointer: '/body/issuingUnit', detail: '单位不存在或不出具证明' },
+        ]);
+      return { actor, issuingUnit: body.issuingUnit, note: body.note };
+    },
+  }),
+  spec({
+    name: 'close',
+    summary: '被退回后办结关闭',
+    body: ActionBodies.close,
+    update: closeAfterReturnUpdate,
+    build: ({ body, actor }) => ({ actor, reason: body.reason }),
+  }),
+  spec({
+    name: 'reclassify',
+    summary: '调整时限档次（只能上调，须说明理由）',
+    body: ActionBodies.reclassify,
+    update: reclassifyUpdate,
+    build: ({ body, actor }) => ({ actor, tier: body.tier, reason: body.reason }),
+  }),
+  spec({
+    name: 'urge',
+    summary: '催办',
+    body: ActionBodies.urge,
+    update: urgeUpdate,
+    build: ({ body, actor }) => ({ actor, reason: body.reason ?? '' }),
+  }),
+  spec({
+    name: 'withdraw',
+    summary: '撤回',
+    body: ActionBodies.withdraw,
+    update: withdrawUpdate,
+    build: ({ body, actor }) => ({ actor, reason: body.reason }),
+  }),
+  spec({
+    name: 'offline',
+    summary: '登记线下核验（传真、OA、邮件、实地核查，第三条）',
+    body: ActionBodies.offline,
+    update: recordOfflineUpdate,
+    build: ({ body, actor }) => ({ actor, channel: body.channel, note: body.note, result: body.result }),
+  }),
+  spec({
+    name: 'applicant-proof',
+    summary: '申请人自行提交证明材料（第九条）',
+    body: ActionBodies.applicantProof,
+    update: applicantProofUpdate,
+    build: ({ body, actor }) => ({ actor, note: body.note }),
+  }),
+  spec({
+    name: 'reassign',
+    summary: '转派给本单位另一承办人（联络员）',
+    body: ActionBodies.reassign,
+    update: reassignUpdate,
+    build: async ({ db, body, who, actor }) => {
+      const [target] = await db.select().from(staff).where(eq(staff.id, body.toStaffId));
+      if (
+        !target ||
+        target.unitCode !== who.unitCode ||
+        !['agent', 'liaison'].includes(target.role) ||
+        !target.active
+      ) {
+        throw unprocessable('只能转派给本单位在岗的代办员或联络员', [
+          { pointer: '/body/toStaffId', detail: '不是本单位的承办人' },
+        ]);
+      }
+      return { actor, toStaffId: body.toStaffId, reason: body.reason };
+    },
+  }),
+];
+
+async function audited<T>(
+  db: Db,
+  req: FastifyRequest,
+  who: StaffContext,
+  row: CaseRow,
+  action: string,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const base = {
+    actorId: who.id,
+    actorUnit: who.unitCode,
+    action,
+    caseId: row.id,
+    purpose: row.purpose,
+    sourceIp: req.ip,
+  };
+  try {
+    const result = await fn();
+    await recordAudit(db, { ...base, outcome: 'allowed' });
+    return result;
+  } catch (err) {
+    if (err instanceof Problem)
+      await recordAudit(db, {
+        ...base,
+        outcome: 'denied',
+        detail: { status: err.status, reason: err.detail },
+      });
+    throw err;
+  }
+}
+
+export const caseActionRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = async (app, { db, gateway }) => {
+  for (const a of ACTIONS) {
+    app.post(
+      `/api/v1/verifications/:id/${a.name}`,
+      {
+        schema: {
+          tags: ['协查办理'],
+          summary: a.summary,
+          security: [{ bearer: [] }],
+          params: IdParams,
+          headers: IdempotencyHeaders,
+          body: a.body,
+          response: { 200: CaseSummary, ...errorResponses(403, 404, 409, 413, 415, 422) },
+        },
+      },
+      async (req) => {
+        const { row, who } = await visibleCase(db, req, req.params.id, `case.${a.name}`);
+        const updated = await audited(db, req, who, row, `case.${a.name}`, async () => {
+          const actor = await actorFor(db, who, row);
+          const input = await a.build({ db, body: req.body as never, who, row, actor });
+          const { key } = await claimIdempotencyKey(db, req, who.id);
+          await gateway.act(
+            row.id,
+            a.update as UpdateDefinition<CaseSnapshot, [unknown]>,
+            input,
+            `${a.name}-${key}`,
+          );
+          if (a.name === 'respond') {
+            const ids = (req.body as { attachments?: string[] }).attachments ?? [];
+            if (ids.length)
+              await db
+                .update(attachments)
+                .set({ caseId: row.id })
+                .where(and(inArray(attachments.id, ids), isNull(attachments.caseId)));
+          }
+          return findCase(db, row.id);
+        });
+        return summary(updated ?? row);
+      },
+    );
+  }
+
+  app.post(
+    '/api/v1/verifications/:id/ledger',
+    {
+      schema: {
+        tags: ['协查办理'],
+        summary: '记录台账（核验不一致时的补正，第八条）；办结后仍可记录',
+        security: [{ bearer: [] }],
+        params: IdParams,
+        body: ActionBodies.ledger,
+        response: { 201: Type.Object({ id: Type.String() }), ...errorResponses(403, 404, 409, 415, 422) },
+      },
+    },
+    async (req, reply) => {
+      const { row, who } = await visibleCase(db, req, req.params.id, 'case.ledger');
+      return audited(db, req, who, row, 'case.ledger', async () => {
+        if (who.unitCode !== row.requestingUnit) throw forbidden('只有需求单位可以记录台账');
+        if (row.result !== 'inconsistent' && row.result !== 'partial' && row.status !== 'offline') {
+          throw conflict(
+            '只有核验结果不一致（或部分一致、线下核验）的协查需要记录台账',
+            'ledger_not_applicable',
+          );
+        }
+        const id = randomUUID();
+        await db
+          .insert(caseLedger)
+          .values({
+            id,
+            caseId: row.id,
+            kind: req.body.kind,
+            note: req.body.note,
+            outcome: req.body.outcome ?? null,
+            recordedBy: who.id,
+            recordedUnit: who.unitCode,
+          });
+        return reply.code(201).send({ id });
+      });
+    },
+  );
+};

@@ -1,0 +1,91 @@
+/**
+ * The API's only way into Temporal for cases: deterministic workflow IDs, update-with-start for a
+ * synchronous and idempotent "start", Updates for actions (the client's key as Update ID), and the
+ * mapping of workflow refusals to HTTP problems. Route handlers never call Temporal directly.
+ */
+import { createHash } from 'node:crypto';
+import { type Client, WithStartWorkflowOperation, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure, type UpdateDefinition, WorkflowNotFoundError } from '@temporalio/common';
+import type {
+  CalendarChangedInput,
+  CaseInput,
+  CaseSnapshot,
+  HandOverInput,
+} from '../../workflows/definitions.ts';
+import { calendarChangedSignal, handOverSignal, openedUpdate } from '../../workflows/definitions.ts';
+import { conflict, forbidden, notFound, type Problem, unprocessable } from '../problem.ts';
+
+/** Same unit + same client key → same case. The key is hashed so any key is a valid workflow ID. */
+export function caseWorkflowId(requestingUnit: string, idempotencyKey: string): string {
+  const digest = createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 32);
+  return `case-${requestingUnit}-${digest}`;
+}
+
+const REFUSAL_STATUS: Record<string, (m: string) => Problem> = {
+  'CaseRefusal.wrong_party': (m) => forbidden(m),
+  'CaseRefusal.invalid_state': (m) => conflict(m, 'invalid_state'),
+  'CaseRefusal.invalid_input': (m) => unprocessable(m),
+};
+
+/** Temporal's answer → a problem the client can act on. Unknown failures stay 5xx (and are logged). */
+export function toCaseProblem(err: unknown): unknown {
+  const cause = err instanceof WorkflowUpdateFailedError ? err.cause : err;
+  if (cause instanceof ApplicationFailure && cause.type && REFUSAL_STATUS[cause.type]) {
+    return REFUSAL_STATUS[cause.type]?.(cause.message);
+  }
+  if (err instanceof WorkflowNotFoundError) return notFound('未找到该协查');
+  const message = err instanceof Error ? err.message : '';
+  if (/already completed|workflow execution already finished/i.test(message)) {
+    return conflict('本案已办结，不能再办理此操作', 'case_closed');
+  }
+  return err;
+}
+
+export interface CaseGateway {
+  start(input: CaseInput, idempotencyKey: string): Promise<CaseSnapshot>;
+  act<I>(
+    caseId: string,
+    update: UpdateDefinition<CaseSnapshot, [I]>,
+    input: I,
+    updateId?: string,
+  ): Promise<CaseSnapshot>;
+  snapshot(caseId: string): Promise<CaseSnapshot>;
+  handOver(caseId: string, input: HandOverInput): Promise<void>;
+  calendarChanged(caseId: string, input: CalendarChangedInput): Promise<void>;
+}
+
+export function createCaseGateway(client: Client, taskQueue: string): CaseGateway {
+  const call = async <T>(fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (err) {
+      throw toCaseProblem(err);
+    }
+  };
+  return {
+    start: (input, idempotencyKey) =>
+      call(async () => {
+        const startOp = new WithStartWorkflowOperation('verificationCase', {
+          workflowId: input.caseId,
+          taskQueue,
+          args: [input],
+          // A retried start finds the running case instead of failing or making a second one.
+          workflowIdConflictPolicy: 'USE_EXISTING',
+        });
+        return client.workflow.executeUpdateWithStart(openedUpdate, {
+          startWorkflowOperation: startOp,
+          updateId: `opened-${idempotencyKey}`,
+        });
+      }),
+    act: (caseId, update, input, updateId) =>
+      call(() =>
+        client.workflow
+          .getHandle(caseId)
+          .executeUpdate(update, { args: [input], ...(updateId ? { updateId } : {}) }),
+      ),
+    snapshot: (caseId) => call(() => client.workflow.getHandle(caseId).query<CaseSnapshot>('snapshot')),
+    handOver: (caseId, input) => call(() => client.workflow.getHandle(caseId).signal(handOverSignal, input)),
+    calendarChanged: (caseId, input) =>
+      call(() => client.workflow.getHandle(caseId).signal(calendarChangedSignal, input)),
+  };
+}

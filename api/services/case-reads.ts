@@ -1,0 +1,237 @@
+/**
+ * Reading cases from the read model, with unit isolation (Art. 12): a case is visible to all staff of
+ * its requesting unit and of its current issuing unit; a unit that returned it keeps its own part only;
+ * supervisors see escalated cases; administrators see no case content. Anything else is "not found",
+ * so nobody learns that a case exists, and the attempt is audited.
+ */
+import { and, asc, eq, gt, inArray, lt, or, type SQL, sql } from 'drizzle-orm';
+import type { Db } from '../../db/client.ts';
+import { caseEvents, caseLedger, cases, catalogItems, escalations, staff } from '../../db/schema.ts';
+import type { StaffContext } from '../plugins/auth.ts';
+
+export type CaseRow = typeof cases.$inferSelect;
+export type CaseAccess = 'full' | 'returned_part' | 'none';
+
+const OPEN_STATUSES = ['awaiting_registration', 'registered', 'returned'];
+
+export async function caseAccess(db: Db, who: StaffContext, row: CaseRow): Promise<CaseAccess> {
+  if (who.role === 'admin') return 'none';
+  if (who.unitCode === row.requestingUnit || who.unitCode === row.issuingUnit) return 'full';
+  if (who.role === 'supervisor') {
+    const [esc] = await db
+      .select({ id: escalations.id })
+      .from(escalations)
+      .where(eq(escalations.caseId, row.id))
+      .limit(1);
+    return esc ? 'full' : 'none';
+  }
+  const [returned] = await db
+    .select({ seq: caseEvents.seq })
+    .from(caseEvents)
+    .where(
+      and(
+        eq(caseEvents.caseId, row.id),
+        eq(caseEvents.type, 'returned'),
+        eq(caseEvents.actorUnit, who.unitCode),
+      ),
+    )
+    .limit(1);
+  return returned ? 'returned_part' : 'none';
+}
+
+export async function findCase(db: Db, id: string): Promise<CaseRow | undefined> {
+  const [row] = await db.select().from(cases).where(eq(cases.id, id));
+  return row;
+}
+
+export function summary(row: CaseRow & { catalogName?: string | null }) {
+  return {
+    id: row.id,
+    docNumber: row.docNumber,
+    status: row.status,
+    tier: row.tier,
+    requestingUnit: row.requestingUnit,
+    issuingUnit: row.issuingUnit,
+    catalogCode: row.catalogCode,
+    catalogName: row.catalogName ?? null,
+    subject: row.subjectMasked,
+    purpose: row.purpose,
+    receivedAt: row.receivedAt.toISOString(),
+    dueAt: row.dueAt.toISOString(),
+    flags: row.flags,
+    assigneeId: row.assigneeId,
+    registeredAt: row.registeredAt?.toISOString() ?? null,
+    completedAt: row.completedAt?.toISOString() ?? null,
+    result: row.result,
+    late: row.late,
+    lateMinutes: row.lateMinutes,
+    escalationLevel: row.escalationLevel,
+    overdue: !row.completedAt && row.status !== 'returned' && row.dueAt.getTime() < Date.now(),
+    createdAt: row.createdAt.toISOString(),
+  };
+}
+
+export interface ListFilters {
+  box: 'inbox' | 'outbox' | 'escalated';
+  status?: string[];
+  tier?: string;
+  overdue?: boolean;
+  dueBefore?: string;
+  assignedToMe?: boolean;
+  unregistered?: boolean;
+  catalogCode?: string;
+  createdFrom?: string;
+  createdTo?: string;
+  docNumber?: string;
+  subjectIdHash?: string;
+  open?: boolean;
+  cursor?: string;
+  limit: number;
+}
+
+/** Cursor = the last row's (due_at, id): stable under inserts, sorted by deadline. */
+export function encodeCursor(row: CaseRow): string {
+  return Buffer.from(JSON.stringify([row.dueAt.toISOString(), row.id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): [Date, string] | undefined {
+  try {
+    const [due, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as [string, string];
+    const d = new Date(due);
+    return Number.isNaN(d.getTime()) || typeof id !== 'string' ? undefined : [d, id];
+  } catch {
+    return undefined;
+  }
+}
+
+export async function listCases(db: Db, who: StaffContext, f: ListFilters) {
+  const where: (SQL | undefined)[] = [];
+  if (f.box === 'inbox') where.push(eq(cases.issuingUnit, who.unitCode));
+  else if (f.box === 'outbox') where.push(eq(cases.requestingUnit, who.unitCode));
+  else where.push(gt(cases.escalationLevel, 0));
+  if (f.status?.length) where.push(inArray(cases.status, f.status));
+  if (f.open) where.push(inArray(cases.status, OPEN_STATUSES));
+  if (f.tier) where.push(eq(cases.tier, f.tier as CaseRow['tier']));
+  if (f.overdue === true)
+    where.push(
+      and(lt(cases.dueAt, new Date()), inArray(cases.status, ['awaiting_registration', 'registered'])),
+    );
+  if (f.dueBefore) where.push(lt(cases.dueAt, new Date(f.dueBefore)));
+  if (f.assignedToMe) where.push(eq(cases.assigneeId, who.id));
+  if (f.unregistered) where.push(eq(cases.status, 'awaiting_registration'));
+  if (f.catalogCode) where.push(eq(cases.catalogCode, f.catalogCode));
+  if (f.createdFrom) where.push(sql`${cases.createdAt} >= ${new Date(f.createdFrom)}`);
+  if (f.createdTo) where.push(lt(cases.createdAt, new Date(f.createdTo)));
+  if (f.docNumber) where.push(eq(cases.docNumber, f.docNumber));
+  if (f.subjectIdHash) where.push(eq(cases.subjectIdHash, f.subjectIdHash));
+  const after = f.cursor ? decodeCursor(f.cursor) : undefined;
+  if (after)
+    where.push(or(gt(cases.dueAt, after[0]), and(eq(cases.dueAt, after[0]), gt(cases.id, after[1]))));
+  const rows = await db
+    .select({ c: cases, catalogName: catalogItems.name })
+    .from(cases)
+    .leftJoin(
+      catalogItems,
+      and(eq(catalogItems.code, cases.catalogCode), eq(catalogItems.version, cases.catalogVersion)),
+    )
+    .where(and(...where))
+    .orderBy(asc(cases.dueAt), asc(cases.id))
+    .limit(f.limit + 1);
+  const page = rows.slice(0, f.limit);
+  const last = page[page.length - 1];
+  return {
+    items: page.map((r) => summary({ ...r.c, catalogName: r.catalogName })),
+    nextCursor: rows.length > f.limit && last ? encodeCursor(last.c) : null,
+  };
+}
+
+export async function caseDetail(
+  db: Db,
+  row: CaseRow,
+  access: Exclude<CaseAccess, 'none'>,
+  viewerUnit: string,
+) {
+  const [catalog] = await db
+    .select({
+      name: catalogItems.name,
+      requestSchema: catalogItems.requestSchema,
+      responseSchema: catalogItems.responseSchema,
+    })
+    .from(catalogItems)
+    .where(and(eq(catalogItems.code, row.catalogCode), eq(catalogItems.version, row.catalogVersion)));
+  const events = await db
+    .select()
+    .from(caseEvents)
+    .where(eq(caseEvents.caseId, row.id))
+    .orderBy(asc(caseEvents.seq));
+  const people = [
+    ...new Set(
+      [row.assigneeId, ...events.flatMap((e) => [e.actorId, e.onBehalfOf])].filter((x): x is string => !!x),
+    ),
+  ];
+  const names = new Map(
+    people.length
+      ? (
+          await db
+            .select({ id: staff.id, name: staff.displayName })
+            .from(staff)
+            .where(inArray(staff.id, people))
+        ).map((s) => [s.id, s.name] as const)
+      : [],
+  );
+  const timeline = events
+    .filter((e) => access === 'full' || e.type === 'created' || e.actorUnit === viewerUnit)
+    .map((e) => ({
+      seq: e.seq,
+      type: e.type,
+      at: e.at.toISOString(),
+      actorId: e.actorId,
+      actorName: e.actorId ? (names.get(e.actorId) ?? null) : null,
+      actorUnit: e.actorUnit,
+      onBehalfOf: e.onBehalfOf,
+      onBehalfOfName: e.onBehalfOf ? (names.get(e.onBehalfOf) ?? null) : null,
+      reason: e.reason,
+      data: e.data,
+    }));
+  const escalationRows =
+    access === 'full' ? await db.select().from(escalations).where(eq(escalations.caseId, row.id)) : [];
+  const ledger =
+    access === 'full'
+      ? await db.select().from(caseLedger).where(eq(caseLedger.caseId, row.id)).orderBy(asc(caseLedger.at))
+      : [];
+  return {
+    case: {
+      ...summary({ ...row, catalogName: catalog?.name }),
+      assigneeName: row.assigneeId ? (names.get(row.assigneeId) ?? null) : null,
+    },
+    access,
+    // Its own part only, for a unit that returned the case: no subject, no fields, no answer.
+    content: access === 'full' ? row.content : null,
+    answer: access === 'full' ? row.answer : null,
+    waitedWorkingMinutes: row.waitedWorkingMinutes,
+    templates:
+      access === 'full' && catalog
+        ? { request: catalog.requestSchema, response: catalog.responseSchema }
+        : null,
+    timeline,
+    escalations: escalationRows.map((e) => ({
+      id: e.id,
+      level: e.level,
+      status: e.status,
+      openedAt: e.openedAt.toISOString(),
+      missedDueAt: e.missedDueAt.toISOString(),
+      orderedDueAt: e.orderedDueAt?.toISOString() ?? null,
+      orderNote: e.orderNote,
+      closedAt: e.closedAt?.toISOString() ?? null,
+      outcome: e.outcome,
+    })),
+    ledger: ledger.map((l) => ({
+      id: l.id,
+      kind: l.kind,
+      note: l.note,
+      outcome: l.outcome,
+      recordedBy: l.recordedBy,
+      at: l.at.toISOString(),
+    })),
+  };
+}

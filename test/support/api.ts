@@ -1,0 +1,89 @@
+/**
+ * The API against real components: the Fastify app (via inject), the real case gateway and worker on
+ * the Temporal dev server, and a real database (PGlite or PostgreSQL).
+ */
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { createCalendarSource } from '../../activities/calendar-source.ts';
+import { createCaseActivities } from '../../activities/case-activities.ts';
+import { type App, buildApp } from '../../api/app.ts';
+import { createCaseGateway } from '../../api/services/case-gateway.ts';
+import { pendingMigrations } from '../../db/migrate.ts';
+import { DEMO_PASSWORD } from '../../db/seed.ts';
+import type { DatabaseTarget, TestDatabase } from './databases.ts';
+import { caseWorker, silentLog, TEST_SUBJECT_KEY, uniqueTaskQueue } from './temporal.ts';
+
+export const TEST_JWT_SECRET = 'test-secret-test-secret-test-secret-0123';
+
+export interface ApiHarness {
+  app: App;
+  database: TestDatabase;
+  worker: Worker;
+  /** Logs a demo user in and returns the Authorization header value. */
+  login(username: string, password?: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function createApiHarness(
+  env: TestWorkflowEnvironment,
+  target: DatabaseTarget,
+): Promise<ApiHarness> {
+  const database = await target.open();
+  const taskQueue = uniqueTaskQueue('api');
+  const calendar = createCalendarSource(database.db);
+  const worker = await caseWorker(
+    env,
+    createCaseActivities({ db: database.db, calendar, subjectKey: TEST_SUBJECT_KEY, log: silentLog }),
+    taskQueue,
+  );
+  const running = worker.run();
+  const app = await buildApp({
+    log: silentLog,
+    db: database.db,
+    gateway: createCaseGateway(env.client, taskQueue),
+    jwtSecret: TEST_JWT_SECRET,
+    subjectKey: TEST_SUBJECT_KEY,
+    calendar,
+    readiness: {
+      database: () => database.ping(),
+      pendingMigrations: () => pendingMigrations(database),
+      temporal: async () => {
+        await env.client.workflowService.getSystemInfo({});
+      },
+    },
+    rateLimitPerMinute: 100_000,
+  });
+  await app.ready();
+  return {
+    app,
+    database,
+    worker,
+    async login(username, password = DEMO_PASSWORD) {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        payload: { username, password },
+      });
+      if (res.statusCode !== 200) throw new Error(`login ${username} failed: ${res.statusCode} ${res.body}`);
+      return `Bearer ${res.json().token}`;
+    },
+    async close() {
+      await app.close();
+      worker.shutdown();
+      await running;
+      await database.dispose();
+    },
+  };
+}
+
+/** A valid resident ID number (GB 11643 check digit) for tests. */
+export const VALID_ID = '11010519491231002X';
+export const VALID_CREDIT_CODE = '91350100M000100Y43';
+
+export const startBody = (overrides: Record<string, unknown> = {}) => ({
+  catalogCode: 'HJ-001',
+  subject: { kind: 'person', name: '张三', idNumber: VALID_ID },
+  fields: { declaredAddress: '淄博市张店区人民西路 1 号' },
+  purpose: '社会保险参保登记',
+  ...overrides,
+});
