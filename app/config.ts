@@ -31,6 +31,13 @@ export interface AppConfig {
   payloadKey?: string;
   /** Demo users and demo data are seeded only in the embedded default (or when explicitly asked). */
   seedDemo: boolean;
+  /**
+   * Demonstrations and browser tests only (embedded mode): every SLA lasts this many real seconds, so an
+   * escalation can be watched without waiting half an hour. Refused in deployment.
+   */
+  devSlaSeconds?: number;
+  /** Where notifications are also posted as JSON (messaging gateway, OA, e-mail relay); in-app always. */
+  notifyWebhookUrl?: string;
 }
 
 export class ConfigError extends Error {
@@ -132,8 +139,23 @@ export function loadConfig(env: Env = process.env): AppConfig {
     );
   }
 
+  const devSla = nonEmpty(env, 'DEV_SLA_SECONDS');
+  let devSlaSeconds: number | undefined;
+  if (devSla !== undefined) {
+    devSlaSeconds = Number(devSla);
+    if (!Number.isInteger(devSlaSeconds) || devSlaSeconds < 5) throw new ConfigError('DEV_SLA_SECONDS', `must be a whole number of seconds >= 5, got "${devSla}"`);
+    if (mode === 'deployment') throw new ConfigError('DEV_SLA_SECONDS', 'is for demonstrations of the embedded system only; unset it in deployment');
+  }
+
+  const webhook = nonEmpty(env, 'NOTIFY_WEBHOOK_URL');
+  if (webhook !== undefined && !/^https?:\/\/[^\s]+$/.test(webhook)) {
+    throw new ConfigError('NOTIFY_WEBHOOK_URL', `must be an http(s) URL, got "${webhook}"`);
+  }
+
   return {
     mode,
+    devSlaSeconds,
+    notifyWebhookUrl: webhook,
     host: nonEmpty(env, 'HOST') ?? (mode === 'embedded' ? '127.0.0.1' : '0.0.0.0'),
     port: portFrom(env, 'PORT') ?? 3000,
     dataDir: path.resolve(nonEmpty(env, 'DATA_DIR') ?? './data'),

@@ -6,8 +6,10 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
+import type { CaseActivities } from '../workflows/activity-contract.ts';
 import { createCalendarSource } from '../activities/calendar-source.ts';
 import { createCaseActivities } from '../activities/case-activities.ts';
+import { webhookNotifier } from '../activities/notifiers.ts';
 import { type App, buildApp } from '../api/app.ts';
 import { createCaseGateway } from '../api/services/case-gateway.ts';
 import { type Database, openDatabase } from '../db/client.ts';
@@ -31,6 +33,26 @@ export async function openAppDatabase(config: AppConfig, log: Logger): Promise<D
   return database;
 }
 
+/** DEV_SLA_SECONDS: every deadline is that many real seconds after receipt (demonstrations, browser tests). */
+function withDemoSla(activities: CaseActivities, seconds: number, log: Logger): CaseActivities {
+  log.warn({ seconds }, 'DEV_SLA_SECONDS is set: deadlines are not the legal ones');
+  return {
+    ...activities,
+    async computeDeadline({ receivedAt, reminderFractions }) {
+      const start = new Date(receivedAt).getTime();
+      return {
+        effectiveReceivedAt: receivedAt,
+        dueAt: new Date(start + seconds * 1000).toISOString(),
+        flags: ['demo_sla'],
+        reminderAt: reminderFractions.map((f) => new Date(start + f * seconds * 1000).toISOString()),
+      };
+    },
+    async nextWorkingOpening({ after }) {
+      return new Date(new Date(after).getTime() + seconds * 1000).toISOString();
+    },
+  };
+}
+
 export interface RunningWorker {
   worker: Worker;
   connection: NativeConnection;
@@ -47,12 +69,14 @@ export async function startWorker(
   log: Logger,
 ): Promise<RunningWorker> {
   const connection = await connectWorker({ ...config.temporal, address });
-  const activities = createCaseActivities({
+  const realActivities = createCaseActivities({
     db: database.db,
     calendar: createCalendarSource(database.db),
     subjectKey: secrets.subjectKey,
     log: log.child({ component: 'activities' }),
+    notifier: config.notifyWebhookUrl ? webhookNotifier(config.notifyWebhookUrl, log) : undefined,
   });
+  const activities = config.devSlaSeconds ? withDemoSla(realActivities, config.devSlaSeconds, log) : realActivities;
   const worker = await createCaseWorker({
     connection,
     namespace: config.temporal.namespace,
