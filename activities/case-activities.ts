@@ -205,7 +205,9 @@ async function writeEscalations(tx: Db, { snapshot: s, event }: ProjectCaseInput
       level: e.level,
       routingNo: e.routingNo,
       status: e.status,
-      issuingUnit: s.routing.issuingUnit,
+      // The unit that missed the deadline, not the one the case was re-routed to since. (Escalations
+      // opened before the field existed: routing n ended with the n-th return, if it was returned.)
+      issuingUnit: e.issuingUnit ?? s.returns[e.routingNo - 1]?.issuingUnit ?? s.routing.issuingUnit,
       requestingUnit: s.requestingUnit,
       openedAt: new Date(e.openedAt),
       missedDueAt: new Date(e.missedDueAt),

@@ -12,7 +12,9 @@ export function webhookNotifier(url: string, log: Logger, timeoutMs = 5000): Not
       const res = await fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ notifications: rows.map((r) => ({ ...r, createdAt: r.createdAt.toISOString() })) }),
+        body: JSON.stringify({
+          notifications: rows.map((r) => ({ ...r, createdAt: r.createdAt.toISOString() })),
+        }),
         signal: AbortSignal.timeout(timeoutMs),
       });
       if (!res.ok) throw new Error(`webhook answered ${res.status}`);

@@ -81,6 +81,8 @@ export interface Escalation {
   level: 1 | 2;
   /** The routing whose deadline was missed. */
   routingNo: number;
+  /** The issuing unit of that routing: it keeps the escalation after a return and re-route. */
+  issuingUnit?: string;
   openedAt: string;
   missedDueAt: string;
   status: 'open' | 'ordered' | 'closed';

@@ -40,6 +40,8 @@ const acts = wf.proxyActivities<CaseActivities>({
 const DEFAULT_REMINDER_FRACTIONS = [0.5, 0.8];
 const nowIso = (): string => new Date(Date.now()).toISOString();
 const ms = (iso: string): number => Date.parse(iso);
+/** A detached copy for an activity argument (the workflow sandbox has no structuredClone). */
+const copy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 
 export async function verificationCase(input: CaseInput): Promise<CaseSnapshot> {
   const fractions = input.reminderFractions ?? DEFAULT_REMINDER_FRACTIONS;
@@ -73,7 +75,7 @@ export async function verificationCase(input: CaseInput): Promise<CaseSnapshot> 
       reason: details.reason,
       data: details.data,
     };
-    const snapshot = structuredClone(cs);
+    const snapshot = copy(cs);
     await acts.projectCase({ snapshot, event, notifications: details.notify });
     return snapshot;
   }
@@ -93,9 +95,12 @@ export async function verificationCase(input: CaseInput): Promise<CaseSnapshot> 
     for (const e of cs.escalations) if (e.status !== 'closed') e.caseCompletedAt = cs.completion.at;
   }
 
-  async function recordWait(): Promise<void> {
-    const cs = state();
-    cs.waitedWorkingMinutes = await acts.workingMinutesBetween({ from: cs.createdAt, to: nowIso() });
+  /**
+   * Art. 7 clock pause: the working minutes the requesting unit has waited so far. Handlers store it only
+   * after their re-check, so a handler refused after its await leaves the case untouched.
+   */
+  async function waitedMinutes(): Promise<number> {
+    return acts.workingMinutesBetween({ from: state().createdAt, to: nowIso() });
   }
 
   // ─── Queries and Updates ─────────────────────────────────────────────────────────────────────
@@ -103,8 +108,10 @@ export async function verificationCase(input: CaseInput): Promise<CaseSnapshot> 
   wf.setHandler(snapshotQuery, () => state());
 
   // Lets update-with-start answer the caller once the case exists (document number, deadline).
+  // Returns once the case is in the read model, so the requester's list shows it at once.
+  let openedInReadModel = false;
   wf.setHandler(openedUpdate, async () => {
-    await wf.condition(() => c !== undefined && c.seq > 0);
+    await wf.condition(() => openedInReadModel);
     return state();
   });
 
@@ -131,8 +138,9 @@ export async function verificationCase(input: CaseInput): Promise<CaseSnapshot> 
       const lateWorkingMinutes = late
         ? await acts.workingMinutesBetween({ from: cs.routing.dueAt, to: answeredAt })
         : 0;
-      rules.respond(state(), actor); // the case may have changed while we awaited
-      await recordWait();
+      const waited = await waitedMinutes();
+      rules.respond(state(), actor); // the case may have changed while we awaited (after the last await)
+      cs.waitedWorkingMinutes = waited;
       cs.answer = {
         result,
         fields,
@@ -210,8 +218,9 @@ export async function verificationCase(input: CaseInput): Promise<CaseSnapshot> 
   wf.setHandler(
     closeAfterReturnUpdate,
     async ({ actor, reason }) => {
-      await recordWait();
+      const waited = await waitedMinutes();
       rules.closeAfterReturn(state(), actor, reason);
+      state().waitedWorkingMinutes = waited;
       complete('closed_after_return', actor, { note: reason });
       return emit('closed_after_return', actor, { reason });
     },
@@ -272,8 +281,9 @@ export async function verificationCase(input: CaseInput): Promise<CaseSnapshot> 
   wf.setHandler(
     withdrawUpdate,
     async ({ actor, reason }) => {
-      await recordWait();
+      const waited = await waitedMinutes();
       rules.withdraw(state(), actor, reason);
+      state().waitedWorkingMinutes = waited;
       const wasWithIssuer = isWithIssuer(state());
       complete('withdrawn', actor, { note: reason });
       return emit('withdrawn', actor, {
@@ -289,8 +299,9 @@ export async function verificationCase(input: CaseInput): Promise<CaseSnapshot> 
   wf.setHandler(
     recordOfflineUpdate,
     async ({ actor, channel, note, result }) => {
-      await recordWait();
+      const waited = await waitedMinutes();
       rules.endByRequester(state(), actor, note);
+      state().waitedWorkingMinutes = waited;
       complete('offline', actor, { note, channel });
       return emit('ended_offline', actor, { reason: note, data: { channel, result } });
     },
@@ -300,8 +311,9 @@ export async function verificationCase(input: CaseInput): Promise<CaseSnapshot> 
   wf.setHandler(
     applicantProofUpdate,
     async ({ actor, note }) => {
-      await recordWait();
+      const waited = await waitedMinutes();
       rules.endByRequester(state(), actor, note);
+      state().waitedWorkingMinutes = waited;
       complete('applicant_supplied', actor, { note });
       return emit('applicant_supplied', actor, { reason: note });
     },
@@ -453,7 +465,7 @@ export async function verificationCase(input: CaseInput): Promise<CaseSnapshot> 
   };
   version += 1;
   await acts.projectCase({
-    snapshot: structuredClone(c),
+    snapshot: copy(c),
     input,
     event: {
       seq: 1,
@@ -471,6 +483,7 @@ export async function verificationCase(input: CaseInput): Promise<CaseSnapshot> 
       },
     ],
   });
+  openedInReadModel = true;
 
   // ─── Timers: reminders, deadline, escalation ────────────────────────────────────────────────
 
@@ -499,6 +512,7 @@ export async function verificationCase(input: CaseInput): Promise<CaseSnapshot> 
       missedDueAt,
       status: 'open',
       routingNo: cs.routing.routingNo,
+      issuingUnit: cs.routing.issuingUnit,
     };
     cs.escalations.push(esc);
     officeReminderAt = await acts.nextWorkingOpening({ after: esc.openedAt });
