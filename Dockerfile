@@ -10,6 +10,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund && npm cache clean --force
 
 COPY . .
+# The web inbox is served by the API from web/dist.
+RUN npm run web:build
 RUN mkdir -p /app/data && chown node:node /app/data
 
 ENV NODE_ENV=production \

@@ -9,19 +9,40 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import type { PayloadCodec } from '@temporalio/common';
+import { Ajv, type AnySchema } from 'ajv';
+import addFormats from 'ajv-formats';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifySchema,
+} from 'fastify';
 import type { Logger } from 'pino';
 import type { CalendarSource } from '../activities/calendar-source.ts';
 import type { Db } from '../db/client.ts';
 import { authPlugin } from './plugins/auth.ts';
-import { Problem, ProblemSchema } from './problem.ts';
+import { Problem, type ProblemField, ProblemSchema } from './problem.ts';
+import { adminCalendarRoutes } from './routes/admin-calendar.ts';
+import { adminCatalogRoutes } from './routes/admin-catalog.ts';
+import { adminStaffRoutes } from './routes/admin-staff.ts';
+import { adminUnitRoutes } from './routes/admin-units.ts';
+import { attachmentRoutes } from './routes/attachments.ts';
+import { auditRoutes } from './routes/audit.ts';
 import { authRoutes } from './routes/auth.ts';
 import { caseActionRoutes } from './routes/case-actions.ts';
+import { catalogRoutes } from './routes/catalog.ts';
+import { codecRoutes } from './routes/codec.ts';
 import { deadlinePreviewRoutes } from './routes/deadline-preview.ts';
 import { escalationRoutes } from './routes/escalations.ts';
 import { healthRoutes, type ReadinessChecks } from './routes/health.ts';
+import { notificationRoutes } from './routes/notifications.ts';
 import { verificationRoutes } from './routes/verifications.ts';
+import { webRoutes } from './routes/web.ts';
+import { Problem as ProblemRef } from './schemas/common.ts';
 import type { CaseGateway } from './services/case-gateway.ts';
+import { createLocalLiveEvents, type LiveEvents } from './services/live-events.ts';
 
 export interface ApiDeps {
   log: Logger;
@@ -35,6 +56,16 @@ export interface ApiDeps {
   /** Origins allowed by CORS; none by default (the web UI is served from the same origin). */
   corsOrigins?: string[];
   rateLimitPerMinute?: number;
+  /** Live inbox events from the worker (see api/services/live-events.ts); in-process bus if absent. */
+  events?: LiveEvents;
+  /**
+   * Whose X-Forwarded-For to believe (Fastify's `trustProxy`: true, or proxy addresses or CIDRs). Off by
+   * default: trusting every proxy would let any client choose the address that rate limits and the audit
+   * log see.
+   */
+  trustProxy?: boolean | string | string[];
+  /** The Temporal payload codec, for the operators' codec endpoint (absent: that endpoint answers 503). */
+  payloadCodec?: PayloadCodec;
 }
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -110,18 +141,116 @@ export function toProblem(
 
 export type App = FastifyInstance;
 
+/** Text PostgreSQL cannot store (text and jsonb refuse NUL and unpaired UTF-16 surrogates). */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const unstorable = (s: string) => s.includes('\u0000') || LONE_SURROGATE.test(s);
+/** Deep enough for any catalog template; deeper input is refused before it reaches Temporal or jsonb. */
+export const MAX_INPUT_DEPTH = 32;
+
+/** The pointer of the first value PostgreSQL could not store or that is nested too deeply, if any. */
+export function badInputAt(value: unknown, pointer: string, depth = 0): ProblemField | undefined {
+  if (typeof value === 'string')
+    return unstorable(value)
+      ? { pointer, detail: '含有不允许的字符（空字符或不完整的 Unicode 字符）' }
+      : undefined;
+  // Raw bodies (attachments) are bytes, not text: walking them would visit every byte.
+  if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value)) return undefined;
+  if (depth >= MAX_INPUT_DEPTH) return { pointer, detail: `嵌套层级超过 ${MAX_INPUT_DEPTH} 层` };
+  for (const [key, v] of Object.entries(value)) {
+    if (unstorable(key)) return { pointer, detail: '字段名含有不允许的字符' };
+    const found = badInputAt(v, `${pointer}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`, depth + 1);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+type HttpPart = 'body' | 'querystring' | 'params' | 'headers';
+
+/**
+ * Request validators: bodies are checked strictly (a number where a string is due is a client error, not
+ * silently converted), while query, params and headers — which are always text — are coerced to the
+ * declared types. Same defaults as Fastify's own compiler otherwise.
+ */
+function buildValidators(externalSchemas: Record<string, unknown>) {
+  const make = (coerceTypes: false | 'array') => {
+    const ajv = new Ajv({ coerceTypes, useDefaults: true, removeAdditional: false, allErrors: true });
+    (addFormats as unknown as (a: Ajv) => void)(ajv);
+    // RFC 3339 allows year 0000, which PostgreSQL (and the calendar) cannot hold: a 400, not a 500.
+    const dateTime = ajv.formats['date-time'] as
+      | { validate: (s: string) => boolean }
+      | ((s: string) => boolean);
+    const isDateTime = typeof dateTime === 'function' ? dateTime : dateTime.validate;
+    ajv.addFormat('date-time', { type: 'string', validate: (s) => isDateTime(s) && !s.startsWith('0000') });
+    for (const schema of Object.values(externalSchemas)) ajv.addSchema(schema as AnySchema);
+    return ajv;
+  };
+  const strict = make(false);
+  const coercing = make('array');
+  return ({ schema, httpPart }: { schema: AnySchema & { $id?: string }; httpPart?: HttpPart | string }) => {
+    const ajv = httpPart === 'body' ? strict : coercing;
+    return (schema.$id ? ajv.getSchema(schema.$id) : undefined) ?? ajv.compile(schema);
+  };
+}
+
 export async function buildApp(deps: ApiDeps): Promise<App> {
   const app = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
+    // Long enough for every ID and the codec ticket, so an over-long one is a 400 from its schema.
+    routerOptions: { maxParamLength: 600 },
     genReqId: (req) =>
       typeof req.headers['x-request-id'] === 'string' && /^[\w-]{1,64}$/.test(req.headers['x-request-id'])
         ? req.headers['x-request-id']
         : crypto.randomUUID(),
     requestIdHeader: false,
-    trustProxy: true,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
+    // Errors the router raises before any route runs (an over-long or undecodable path): problems too.
+    frameworkErrors: (err, req, reply: FastifyReply) => {
+      const problem =
+        err.code === 'FST_ERR_MAX_PARAM_LENGTH' || err.code === 'FST_ERR_BAD_URL'
+          ? new Problem(400, '请求有误', '请求地址无效：路径参数过长或编码有误')
+          : toProblem(err);
+      return reply
+        .code(problem.status)
+        .type('application/problem+json')
+        .send(problem.body(req.url.split('?')[0]?.slice(0, 200)));
+    },
+    trustProxy: deps.trustProxy ?? false,
+    // Fastify's type says the compiler gets a bare schema; at run time it gets { schema, httpPart, … }.
+    schemaController: { compilersFactory: { buildValidator: buildValidators as never } },
   }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // JSON only: without this, a text/plain body would reach the handlers as a string (400 instead of 415).
+  app.removeContentTypeParser('text/plain');
+
+  // Every route's documented answers include what the framework itself can answer for it, so the
+  // OpenAPI document (and a client generated from it) knows every status: 429 from the rate limit, 400,
+  // 413 and 415 for a body, 400 for parameters, 401 and 403 (password change pending) behind login.
+  app.addHook('onRoute', (route) => {
+    const schema = route.schema as
+      | (FastifySchema & { hide?: boolean; response?: Record<string, unknown> })
+      | undefined;
+    if (!schema || schema.hide) return;
+    schema.response ??= {};
+    const responses = schema.response;
+    const add = (...codes: number[]) => {
+      for (const code of codes) if (!(String(code) in responses)) responses[code] = ProblemRef;
+    };
+    add(429);
+    if (schema.body) add(400, 413, 415);
+    if (schema.querystring || schema.params || schema.headers) add(400);
+    if (route.url.startsWith('/api/') && !route.config?.public) add(401, 403);
+  });
+
+  // Before schema validation: what PostgreSQL cannot store must not start a case whose projection would
+  // then fail on every retry.
+  app.addHook('preValidation', async (req) => {
+    const found =
+      badInputAt(req.params, '/params') ??
+      badInputAt(req.query, '/querystring') ??
+      badInputAt(req.body, '/body');
+    if (found)
+      throw new Problem(400, '请求有误', `请求内容无法受理：${found.pointer} ${found.detail}`, [found]);
+  });
 
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-request-id', req.id);
@@ -155,6 +284,8 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
       ),
   });
   await app.register(swagger, {
+    // Shared schemas keep their names in components.schemas (`Problem`, not `def-0`).
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
     openapi: {
       openapi: '3.0.3',
       info: { title: '协查核验 API', version: '1.0.0', description: '无证明城市 部门间协查核验引擎' },
@@ -173,5 +304,15 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
   await app.register(verificationRoutes, caseDeps);
   await app.register(caseActionRoutes, caseDeps);
   await app.register(escalationRoutes, caseDeps);
+  await app.register(catalogRoutes, { db: deps.db });
+  await app.register(adminUnitRoutes, { db: deps.db });
+  await app.register(adminStaffRoutes, caseDeps);
+  await app.register(adminCatalogRoutes, { db: deps.db });
+  await app.register(adminCalendarRoutes, caseDeps);
+  await app.register(attachmentRoutes, { db: deps.db });
+  await app.register(notificationRoutes, { db: deps.db, events: deps.events ?? createLocalLiveEvents() });
+  await app.register(auditRoutes, { db: deps.db });
+  await app.register(codecRoutes, { db: deps.db, jwtSecret: deps.jwtSecret, codec: deps.payloadCodec });
+  await app.register(webRoutes);
   return app;
 }

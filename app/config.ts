@@ -38,6 +38,10 @@ export interface AppConfig {
   devSlaSeconds?: number;
   /** Where notifications are also posted as JSON (messaging gateway, OA, e-mail relay); in-app always. */
   notifyWebhookUrl?: string;
+  /** API requests per minute and client address (default 600). */
+  rateLimitPerMinute?: number;
+  /** Reverse proxies whose X-Forwarded-For the API believes (addresses or CIDRs); none by default. */
+  trustProxy?: string[];
 }
 
 export class ConfigError extends Error {
@@ -143,8 +147,13 @@ export function loadConfig(env: Env = process.env): AppConfig {
   let devSlaSeconds: number | undefined;
   if (devSla !== undefined) {
     devSlaSeconds = Number(devSla);
-    if (!Number.isInteger(devSlaSeconds) || devSlaSeconds < 5) throw new ConfigError('DEV_SLA_SECONDS', `must be a whole number of seconds >= 5, got "${devSla}"`);
-    if (mode === 'deployment') throw new ConfigError('DEV_SLA_SECONDS', 'is for demonstrations of the embedded system only; unset it in deployment');
+    if (!Number.isInteger(devSlaSeconds) || devSlaSeconds < 5)
+      throw new ConfigError('DEV_SLA_SECONDS', `must be a whole number of seconds >= 5, got "${devSla}"`);
+    if (mode === 'deployment')
+      throw new ConfigError(
+        'DEV_SLA_SECONDS',
+        'is for demonstrations of the embedded system only; unset it in deployment',
+      );
   }
 
   const webhook = nonEmpty(env, 'NOTIFY_WEBHOOK_URL');
@@ -152,8 +161,20 @@ export function loadConfig(env: Env = process.env): AppConfig {
     throw new ConfigError('NOTIFY_WEBHOOK_URL', `must be an http(s) URL, got "${webhook}"`);
   }
 
+  const rateRaw = nonEmpty(env, 'RATE_LIMIT_PER_MINUTE');
+  const rateLimitPerMinute = rateRaw === undefined ? undefined : Number(rateRaw);
+  if (rateLimitPerMinute !== undefined && (!Number.isInteger(rateLimitPerMinute) || rateLimitPerMinute < 1)) {
+    throw new ConfigError('RATE_LIMIT_PER_MINUTE', `must be a whole number >= 1, got "${rateRaw}"`);
+  }
+  const trustProxy = nonEmpty(env, 'TRUST_PROXY')
+    ?.split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
+
   return {
     mode,
+    rateLimitPerMinute,
+    trustProxy,
     devSlaSeconds,
     notifyWebhookUrl: webhook,
     host: nonEmpty(env, 'HOST') ?? (mode === 'embedded' ? '127.0.0.1' : '0.0.0.0'),

@@ -13,6 +13,7 @@ import { loadSecrets } from './secrets.ts';
 import { openAppDatabase, startApi, startWorker } from './system.ts';
 import { connectClient } from './temporal.ts';
 import { temporalBinaries } from './temporal-tools.ts';
+import { ensureWebAssets } from './web-assets.ts';
 
 runMain(async () => {
   const config = loadConfig();
@@ -24,6 +25,8 @@ runMain(async () => {
     const lock = lockDataDir(config.dataDir);
     life.onStop('data dir lock', () => lock.release());
     const secrets = loadSecrets(config);
+    // Built in a child process while Temporal and the database start; awaited before the API serves it.
+    const webAssets = ensureWebAssets(log);
 
     let address = config.temporal.address;
     let temporalUi: string | undefined;
@@ -47,6 +50,7 @@ runMain(async () => {
     life.onStop('worker', () => worker.stop());
     worker.done.catch((err) => void life.fail(err, 'worker stopped unexpectedly'));
 
+    await webAssets;
     const client = await connectClient({ ...config.temporal, address }, secrets.payloadKey);
     life.onStop('temporal client', () => client.connection.close());
     const app = await startApi(config, database, client, secrets, log);

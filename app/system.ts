@@ -6,16 +6,23 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
-import type { CaseActivities } from '../workflows/activity-contract.ts';
 import { createCalendarSource } from '../activities/calendar-source.ts';
 import { createCaseActivities } from '../activities/case-activities.ts';
 import { webhookNotifier } from '../activities/notifiers.ts';
 import { type App, buildApp } from '../api/app.ts';
 import { createCaseGateway } from '../api/services/case-gateway.ts';
+import {
+  createLocalLiveEvents,
+  createPgLiveEvents,
+  type LiveEvents,
+  liveEventHooks,
+} from '../api/services/live-events.ts';
 import { type Database, openDatabase } from '../db/client.ts';
 import { migrate, pendingMigrations } from '../db/migrate.ts';
 import { seedBase, seedDemo } from '../db/seed.ts';
+import type { CaseActivities } from '../workflows/activity-contract.ts';
 import type { AppConfig } from './config.ts';
+import { AesGcmPayloadCodec } from './payload-codec.ts';
 import type { Secrets } from './secrets.ts';
 import { connectWorker, createCaseWorker } from './temporal.ts';
 
@@ -53,6 +60,24 @@ function withDemoSla(activities: CaseActivities, seconds: number, log: Logger): 
   };
 }
 
+const liveBuses = new WeakMap<Database, LiveEvents>();
+
+/**
+ * One live-event bus per database: in-process with PGlite (API and worker share the process), PostgreSQL
+ * LISTEN/NOTIFY with a server, so separate API and worker processes reach each other's streams.
+ */
+export function liveEventsFor(config: AppConfig, database: Database, log: Logger): LiveEvents {
+  let bus = liveBuses.get(database);
+  if (!bus) {
+    const busLog = log.child({ component: 'live-events' });
+    bus = config.databaseUrl
+      ? createPgLiveEvents({ db: database.db, url: config.databaseUrl, log: busLog })
+      : createLocalLiveEvents(busLog);
+    liveBuses.set(database, bus);
+  }
+  return bus;
+}
+
 export interface RunningWorker {
   worker: Worker;
   connection: NativeConnection;
@@ -74,9 +99,15 @@ export async function startWorker(
     calendar: createCalendarSource(database.db),
     subjectKey: secrets.subjectKey,
     log: log.child({ component: 'activities' }),
-    notifier: config.notifyWebhookUrl ? webhookNotifier(config.notifyWebhookUrl, log) : undefined,
+    // Live inbox pushes first, then the configured delivery channel (webhook), if any.
+    ...liveEventHooks(
+      liveEventsFor(config, database, log),
+      config.notifyWebhookUrl ? webhookNotifier(config.notifyWebhookUrl, log) : undefined,
+    ),
   });
-  const activities = config.devSlaSeconds ? withDemoSla(realActivities, config.devSlaSeconds, log) : realActivities;
+  const activities = config.devSlaSeconds
+    ? withDemoSla(realActivities, config.devSlaSeconds, log)
+    : realActivities;
   const worker = await createCaseWorker({
     connection,
     namespace: config.temporal.namespace,
@@ -110,6 +141,9 @@ export async function startApi(
     db: database.db,
     gateway: createCaseGateway(client, config.temporal.taskQueue),
     jwtSecret: secrets.jwtSecret,
+    payloadCodec: new AesGcmPayloadCodec(secrets.payloadKey),
+    rateLimitPerMinute: config.rateLimitPerMinute,
+    trustProxy: config.trustProxy,
     subjectKey: secrets.subjectKey,
     calendar: createCalendarSource(database.db),
     readiness: {
@@ -119,7 +153,9 @@ export async function startApi(
         await client.workflowService.getSystemInfo({});
       },
     },
+    events: liveEventsFor(config, database, log),
   });
+  app.addHook('onClose', () => liveEventsFor(config, database, log).close());
   await app.listen({ host: config.host, port: config.port });
   return app;
 }

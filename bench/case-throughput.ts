@@ -31,7 +31,8 @@ async function pool<T>(n: number, width: number, fn: (i: number) => Promise<T>):
   return out;
 }
 
-const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))] ?? 0;
+const percentile = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))] ?? 0;
 
 async function main() {
   const env = await createDevServerEnv();
@@ -46,14 +47,24 @@ async function main() {
         const started = performance.now();
         await pool(CASES, CONCURRENCY, async (i) => {
           const t0 = performance.now();
-          const s = await h.app.inject({ method: 'POST', url: '/api/v1/verifications', headers: { authorization: req, 'idempotency-key': `bench-${run}-${i}` }, payload: startBody() });
+          const s = await h.app.inject({
+            method: 'POST',
+            url: '/api/v1/verifications',
+            headers: { authorization: req, 'idempotency-key': `bench-${run}-${i}` },
+            payload: startBody(),
+          });
           if (s.statusCode !== 201) throw new Error(`start: ${s.statusCode} ${s.body}`);
           const id = s.json().id as string;
           for (const [action, payload] of [
             ['register', {}],
             ['respond', { result: 'consistent', fields: { registeredAddress: '淄博市张店区人民西路 1 号' } }],
           ] as const) {
-            const r = await h.app.inject({ method: 'POST', url: `/api/v1/verifications/${id}/${action}`, headers: { authorization: iss }, payload });
+            const r = await h.app.inject({
+              method: 'POST',
+              url: `/api/v1/verifications/${id}/${action}`,
+              headers: { authorization: iss },
+              payload,
+            });
             if (r.statusCode !== 200) throw new Error(`${action}: ${r.statusCode} ${r.body}`);
           }
           lat.push(performance.now() - t0);

@@ -16,7 +16,10 @@ import { databaseTargets } from '../test/support/databases.ts';
 const N = 20_000;
 const tiers: SlaTier[] = ['30m', '1d', '2d'];
 const start = Date.parse('2026-01-01T00:00:00Z');
-const instants = Array.from({ length: N }, (_, i) => new Date(start + ((i * 7919 * 60_000) % (360 * 86_400_000))));
+const instants = Array.from(
+  { length: N },
+  (_, i) => new Date(start + ((i * 7919 * 60_000) % (360 * 86_400_000))),
+);
 
 function timeIt(label: string, n: number, fn: (i: number) => unknown): { label: string; perSecond: number } {
   const t0 = performance.now();
@@ -35,14 +38,25 @@ async function main() {
   const cal = defaultCalendarData();
   const rows = [];
   for (const tier of tiers) {
-    rows.push(timeIt(`computeDeadline ${tier} (pure)`, N, (i) => computeDeadline(instants[i] as Date, tier, cal)));
+    rows.push(
+      timeIt(`computeDeadline ${tier} (pure)`, N, (i) => computeDeadline(instants[i] as Date, tier, cal)),
+    );
   }
   const [target] = databaseTargets();
-  const database = await target!.open();
+  if (!target) throw new Error('no database target');
+  const database = await target.open();
   try {
     const source = createCalendarSource(database.db);
-    rows.push(await timeAsync('deadline via cached calendar source (pglite)', 2000, async (i) => computeDeadline(instants[i] as Date, '1d', (await source.current()).data)));
-    rows.push(await timeAsync('deadline via calendar loaded per call (pglite)', 200, async (i) => computeDeadline(instants[i] as Date, '1d', (await loadCalendar(database.db)).data)));
+    rows.push(
+      await timeAsync('deadline via cached calendar source (pglite)', 2000, async (i) =>
+        computeDeadline(instants[i] as Date, '1d', (await source.current()).data),
+      ),
+    );
+    rows.push(
+      await timeAsync('deadline via calendar loaded per call (pglite)', 200, async (i) =>
+        computeDeadline(instants[i] as Date, '1d', (await loadCalendar(database.db)).data),
+      ),
+    );
   } finally {
     await database.dispose();
   }

@@ -194,6 +194,9 @@ export const cases = pgTable(
     index('cases_issuing_due_idx').on(t.issuingUnit, t.status, t.dueAt),
     index('cases_requesting_due_idx').on(t.requestingUnit, t.status, t.dueAt),
     index('cases_subject_hash_idx').on(t.subjectIdHash),
+    // Hand-over on absence (assignee's open cases) and calendar re-timing (open cases by deadline).
+    index('cases_assignee_idx').on(t.assigneeId, t.status),
+    index('cases_status_due_idx').on(t.status, t.dueAt),
   ],
 );
 
@@ -257,6 +260,33 @@ export const notifications = pgTable(
     index('notifications_staff_idx').on(t.recipientStaffId, t.createdAt),
     index('notifications_unit_idx').on(t.recipientUnit, t.createdAt),
   ],
+);
+
+/** Who has read which notification: unit-wide notifications are read by each person separately. */
+export const notificationReads = pgTable(
+  'notification_reads',
+  {
+    notificationId: text('notification_id').notNull(),
+    staffId: text('staff_id').notNull(),
+    readAt: tstz('read_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ name: 'notification_reads_pk', columns: [t.staffId, t.notificationId] })],
+);
+
+/**
+ * Single-use, short-lived tickets for the live inbox stream (EventSource cannot send an Authorization
+ * header, and a JWT must not appear in a logged URL). Only the ticket's SHA-256 is kept.
+ */
+export const streamTickets = pgTable(
+  'stream_tickets',
+  {
+    ticketHash: text('ticket_hash').primaryKey(),
+    staffId: text('staff_id').notNull(),
+    /** The person's session version when issued: a logout since then invalidates the ticket and stream. */
+    sessionVersion: integer('session_version').notNull(),
+    expiresAt: tstz('expires_at').notNull(),
+  },
+  (t) => [index('stream_tickets_expires_idx').on(t.expiresAt)],
 );
 
 /** Append-only, hash-chained audit log (Art. 10, 12): every read of case content and every action. */

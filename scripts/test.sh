@@ -7,7 +7,9 @@
 #        - else a throwaway cluster from Debian's server binaries (/usr/lib/postgresql/*/bin),
 #          in a mktemp dir on a free 127.0.0.1 port, stopped and deleted on exit;
 #        - else a warning (only the PGlite variant runs), or a failure with REQUIRE_POSTGRES=1.
-#   3. tsc --noEmit, biome check, vitest run - in that order, failing fast.
+#   3. tsc --noEmit, biome check, vitest run - in that order, failing fast;
+#   4. scripts/fuzz-api.sh: schemathesis fuzzes the live API from its OpenAPI document (~2.5 min;
+#      SKIP_FUZZ=1 skips it for a quick local run).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -143,12 +145,19 @@ fi
 
 # ---------------------------------------------------------------------------------------------
 section 'Type check (tsc --noEmit)'
-npx --no -- tsc --noEmit
+npx --no -- tsc --noEmit && npx --no -- tsc --noEmit -p web/tsconfig.json
 
 section 'Lint + format check (biome check .)'
 npx --no -- biome check .
 
 section "Tests (vitest run $*)"
 npx --no -- vitest run "$@"
+
+if [[ ${SKIP_FUZZ:-} == 1 ]]; then
+  section 'API fuzzing skipped (SKIP_FUZZ=1)'
+else
+  section 'API fuzzing (scripts/fuzz-api.sh: schemathesis against the live embedded system)'
+  bash scripts/fuzz-api.sh
+fi
 
 section 'All checks passed'

@@ -60,7 +60,7 @@ describe('the embedded system (npm start)', () => {
 
   it('refuses a second instance on the same DATA_DIR with a clear message', async () => {
     const first = await start();
-    await waitReady(first, 60_000);
+    await waitReady(first, 120_000);
     const second = await start();
     expect(await second.exited).toBe(1);
     expect(second.output()).toMatch(/DATA_DIR .* is in use by another running instance/);
@@ -72,14 +72,14 @@ describe('the embedded system (npm start)', () => {
 
   it('after kill -9, the next start stops the orphaned dev server and starts its own', async () => {
     const crashed = await start();
-    await waitReady(crashed, 60_000);
+    await waitReady(crashed, 120_000);
     const orphan = pidOfDevServer(dataDir) as number;
     crashed.child.kill('SIGKILL');
     await crashed.exited;
     expect(isAlive(orphan)).toBe(true); // the dev server survived its parent
 
     const next = await start();
-    await waitReady(next, 60_000);
+    await waitReady(next, 120_000);
     expect(await waitUntilDead(orphan)).toBe(true);
     expect(pidOfDevServer(dataDir)).not.toBe(orphan);
     next.child.kill('SIGINT');

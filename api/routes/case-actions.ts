@@ -165,7 +165,10 @@ const ACTIONS = [
     summary: '转派给本单位另一承办人（联络员）',
     body: ActionBodies.reassign,
     update: reassignUpdate,
-    build: async ({ db, body, who, actor }) => {
+    build: async ({ db, body, who, row, actor }) => {
+      // Who may reassign comes before whom to: otherwise another unit learns about this unit's staff.
+      if (who.unitCode !== row.issuingUnit || who.role !== 'liaison')
+        throw forbidden('只有本案出具单位的联络员可以转派');
       const [target] = await db.select().from(staff).where(eq(staff.id, body.toStaffId));
       if (
         !target ||
@@ -278,17 +281,15 @@ export const caseActionRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = async 
           );
         }
         const id = randomUUID();
-        await db
-          .insert(caseLedger)
-          .values({
-            id,
-            caseId: row.id,
-            kind: req.body.kind,
-            note: req.body.note,
-            outcome: req.body.outcome ?? null,
-            recordedBy: who.id,
-            recordedUnit: who.unitCode,
-          });
+        await db.insert(caseLedger).values({
+          id,
+          caseId: row.id,
+          kind: req.body.kind,
+          note: req.body.note,
+          outcome: req.body.outcome ?? null,
+          recordedBy: who.id,
+          recordedUnit: who.unitCode,
+        });
         return reply.code(201).send({ id });
       });
     },

@@ -6,7 +6,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { CalendarSource } from '../../activities/calendar-source.ts';
 import { computeDeadline } from '../../domain/working-time/index.ts';
-import { ProblemSchema, unprocessable } from '../problem.ts';
+import { unprocessable } from '../problem.ts';
+import { Problem } from '../schemas/common.ts';
 
 export const TierSchema = Type.Union([Type.Literal('30m'), Type.Literal('1d'), Type.Literal('2d')], {
   description: '时限档次：30m = 30 分钟（工作时间），1d = 1 个工作日，2d = 2 个工作日',
@@ -40,9 +41,9 @@ export const deadlinePreviewRoutes: FastifyPluginAsyncTypebox<{ calendar: Calend
             dueAt: Type.String({ format: 'date-time' }),
             flags: Type.Array(Type.String()),
           }),
-          400: ProblemSchema,
-          422: ProblemSchema,
-          429: ProblemSchema,
+          400: Problem,
+          422: Problem,
+          429: Problem,
         },
       },
     },
@@ -51,6 +52,13 @@ export const deadlinePreviewRoutes: FastifyPluginAsyncTypebox<{ calendar: Calend
       if (Number.isNaN(receivedAt.getTime())) {
         throw unprocessable('收到时间无效', [
           { pointer: '/querystring/receivedAt', detail: '不是有效的时间' },
+        ]);
+      }
+      // The working-time walk is for real dates; far past or future years are no deadline anyone needs.
+      const year = receivedAt.getUTCFullYear();
+      if (year < 2000 || year > 2100) {
+        throw unprocessable('收到时间超出可计算的范围（2000–2100 年）', [
+          { pointer: '/querystring/receivedAt', detail: '须在 2000–2100 年之间' },
         ]);
       }
       const { data, rules } = await calendar.current();

@@ -132,6 +132,10 @@ export const escalationRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = async 
           { pointer: '/body/dueAt', detail: '必须晚于当前时间' },
         ]);
       }
+      // A far-off date would become a workflow timer longer than Temporal accepts.
+      if (new Date(req.body.dueAt).getTime() > Date.now() + 366 * 86_400_000) {
+        throw unprocessable('限办时间不能晚于一年之后', [{ pointer: '/body/dueAt', detail: '须在一年之内' }]);
+      }
       const { key } = await claimIdempotencyKey(db, req, who.id);
       await gateway.act(
         e.caseId,

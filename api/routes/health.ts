@@ -4,6 +4,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { Problem } from '../schemas/common.ts';
 
 export interface ReadinessChecks {
   database(): Promise<void>;
@@ -26,7 +27,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ checks: ReadinessChecks }
       schema: {
         tags: ['运维'],
         summary: '进程存活',
-        response: { 200: Type.Object({ status: Type.Literal('ok') }) },
+        response: { 200: Type.Object({ status: Type.Literal('ok') }), 429: Problem },
       },
     },
     async () => ({ status: 'ok' as const }),
@@ -38,7 +39,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ checks: ReadinessChecks }
       schema: {
         tags: ['运维'],
         summary: '依赖就绪（Temporal、数据库、迁移）',
-        response: { 200: Ready, 503: Ready },
+        response: { 200: Ready, 503: Ready, 429: Problem },
       },
     },
     async (_req, reply) => {

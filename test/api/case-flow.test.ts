@@ -31,10 +31,12 @@ describe.each(databaseTargets())('a verification through the API on $name', (tar
   });
 
   it('is started, registered, answered, and the requester sees the result; every read and act is audited', async () => {
+    // Unique per run and database: the Temporal server is shared, so a key reused across runs finds the old case.
+    const key = `flow-${target.name}-${Date.now()}`;
     const started = await h.app.inject({
       method: 'POST',
       url: '/api/v1/verifications',
-      headers: { authorization: reqA, 'idempotency-key': 'flow-0001' },
+      headers: { authorization: reqA, 'idempotency-key': key },
       payload: startBody(),
     });
     expect(started.statusCode, started.body).toBe(201);
@@ -48,7 +50,7 @@ describe.each(databaseTargets())('a verification through the API on $name', (tar
     const retried = await h.app.inject({
       method: 'POST',
       url: '/api/v1/verifications',
-      headers: { authorization: reqA, 'idempotency-key': 'flow-0001' },
+      headers: { authorization: reqA, 'idempotency-key': key },
       payload: startBody(),
     });
     expect(retried.statusCode).toBe(200);

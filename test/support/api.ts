@@ -8,6 +8,7 @@ import { createCalendarSource } from '../../activities/calendar-source.ts';
 import { createCaseActivities } from '../../activities/case-activities.ts';
 import { type App, buildApp } from '../../api/app.ts';
 import { createCaseGateway } from '../../api/services/case-gateway.ts';
+import { type LiveEvents, liveEventHooks } from '../../api/services/live-events.ts';
 import { pendingMigrations } from '../../db/migrate.ts';
 import { DEMO_PASSWORD } from '../../db/seed.ts';
 import type { DatabaseTarget, TestDatabase } from './databases.ts';
@@ -27,13 +28,21 @@ export interface ApiHarness {
 export async function createApiHarness(
   env: TestWorkflowEnvironment,
   target: DatabaseTarget,
+  opts: { events?: LiveEvents } = {},
 ): Promise<ApiHarness> {
   const database = await target.open();
   const taskQueue = uniqueTaskQueue('api');
   const calendar = createCalendarSource(database.db);
   const worker = await caseWorker(
     env,
-    createCaseActivities({ db: database.db, calendar, subjectKey: TEST_SUBJECT_KEY, log: silentLog }),
+    createCaseActivities({
+      db: database.db,
+      calendar,
+      subjectKey: TEST_SUBJECT_KEY,
+      log: silentLog,
+      // The worker feeds the app's live inbox stream, as in the embedded system.
+      ...(opts.events ? liveEventHooks(opts.events) : {}),
+    }),
     taskQueue,
   );
   const running = worker.run();
@@ -52,6 +61,7 @@ export async function createApiHarness(
       },
     },
     rateLimitPerMinute: 100_000,
+    events: opts.events,
   });
   await app.ready();
   return {

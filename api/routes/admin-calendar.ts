@@ -1,0 +1,338 @@
+/**
+ * The working-day calendar (administrators): a day's kind (holiday, make-up working day, emergency
+ * closure) on top of the library's official schedules, office hours, extra covered years and the
+ * off-hours receipt rule. Each change bumps the calendar version and re-times the open cases it touches.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { and, asc, eq, gte, lte } from 'drizzle-orm';
+import { Type } from 'typebox';
+import { loadCalendar } from '../../activities/calendar-source.ts';
+import type { Db } from '../../db/client.ts';
+import { calendarDays, calendarSettings } from '../../db/schema.ts';
+import {
+  DEFAULT_OFFICE_HOURS,
+  dayKind,
+  defaultCalendarData,
+  officeIntervals,
+  yearOf,
+} from '../../domain/working-time/index.ts';
+import { requireRole } from '../plugins/auth.ts';
+import { unprocessable } from '../problem.ts';
+import { errorResponses } from '../schemas/common.ts';
+import {
+  bumpCalendarVersion,
+  type CalendarChange,
+  signalCalendarChange,
+} from '../services/calendar-changes.ts';
+import type { CaseGateway } from '../services/case-gateway.ts';
+import { auditedWrite } from '../services/reference-data.ts';
+
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
+const DateTime = Type.String({ format: 'date-time' });
+const DayKindT = Type.Union([Type.Literal('work'), Type.Literal('off')], {
+  description: 'work 上班；off 休息',
+});
+const HHMM = Type.String({
+  pattern: '^(([01]\\d|2[0-3]):[0-5]\\d|24:00)$',
+  description: 'HH:MM（上海时间）',
+});
+const DateParams = Type.Object({
+  date: Type.String({ format: 'date', description: 'YYYY-MM-DD（上海日期）' }),
+});
+
+const DayView = Type.Object({
+  date: Type.String(),
+  kind: DayKindT,
+  name: Nullable(Type.String()),
+  source: Type.Union([Type.Literal('override'), Type.Literal('library'), Type.Literal('weekday')], {
+    description: 'override 管理员设定；library 国务院安排（日历库）；weekday 按周一至周五',
+  }),
+  guessed: Type.Boolean({ description: '该年度没有官方安排，按周末推定' }),
+  library: Type.Object({ kind: DayKindT, name: Nullable(Type.String()) }),
+  override: Nullable(
+    Type.Object({
+      kind: DayKindT,
+      name: Nullable(Type.String()),
+      updatedBy: Type.String(),
+      updatedAt: DateTime,
+    }),
+  ),
+});
+const Retime = Type.Object({
+  signalled: Type.Integer({ description: '已通知重新计算时限的在办协查数' }),
+  failed: Type.Integer(),
+});
+const Settings = Type.Object({
+  officeHours: Type.Array(Type.Object({ start: HHMM, end: HHMM }, { additionalProperties: false }), {
+    minItems: 1,
+    maxItems: 6,
+    description: '办公时段，升序且不重叠',
+  }),
+  extraCoveredYears: Type.Array(Type.Integer({ minimum: 2000, maximum: 2100 }), {
+    maxItems: 50,
+    uniqueItems: true,
+    description: '日历库之外、已由管理员录入全年安排的年度',
+  }),
+  offHoursReceipt: Type.Union([Type.Literal('next-opening'), Type.Literal('as-is')], {
+    description: 'next-opening：非办公时间收到的视为下一个办公时段开始时收到；as-is：按实际时间',
+  }),
+});
+const SettingsView = Type.Intersect([
+  Settings,
+  Type.Object({
+    libraryCoveredYears: Type.Array(Type.Integer()),
+    updatedBy: Type.String(),
+    updatedAt: DateTime,
+  }),
+]);
+
+const library = defaultCalendarData();
+
+async function dayView(db: Db, date: string) {
+  const { data } = await loadCalendar(db);
+  const [row] = await db.select().from(calendarDays).where(eq(calendarDays.date, date));
+  const effective = dayKind(data, date);
+  const lib = dayKind(library, date);
+  return {
+    date,
+    kind: effective.working ? ('work' as const) : ('off' as const),
+    name: effective.name ?? null,
+    source: row
+      ? ('override' as const)
+      : lib.source === 'explicit'
+        ? ('library' as const)
+        : ('weekday' as const),
+    guessed: effective.guessed,
+    library: { kind: lib.working ? ('work' as const) : ('off' as const), name: lib.name ?? null },
+    override: row
+      ? { kind: row.kind, name: row.name, updatedBy: row.updatedBy, updatedAt: row.updatedAt.toISOString() }
+      : null,
+  };
+}
+
+async function settingsView(db: Db) {
+  const [s] = await db.select().from(calendarSettings).where(eq(calendarSettings.id, 1));
+  return {
+    officeHours: s?.officeHours ?? DEFAULT_OFFICE_HOURS.map((h) => ({ ...h })),
+    extraCoveredYears: s?.extraCoveredYears ?? [],
+    offHoursReceipt: s?.offHoursReceipt === 'as-is' ? ('as-is' as const) : ('next-opening' as const),
+    libraryCoveredYears: library.coveredYears,
+    updatedBy: s?.updatedBy ?? 'system',
+    updatedAt: (s?.updatedAt ?? new Date(0)).toISOString(),
+  };
+}
+
+const hoursKey = (hours: { start: string; end: string }[]) =>
+  hours.map((h) => `${h.start}-${h.end}`).join(',');
+
+function checkYear(date: string) {
+  const year = yearOf(date);
+  if (year < 2000 || year > 2100)
+    throw unprocessable('日期须在 2000 年至 2100 年之间', [
+      { pointer: '/params/date', detail: '年份超出范围' },
+    ]);
+}
+
+export const adminCalendarRoutes: FastifyPluginAsyncTypebox<{ db: Db; gateway: CaseGateway }> = async (
+  app,
+  { db, gateway },
+) => {
+  const tags = ['管理：工作日历'];
+  const security = [{ bearer: [] }];
+
+  app.get(
+    '/api/v1/admin/calendar/days',
+    {
+      schema: {
+        tags,
+        security,
+        summary: '管理员设定的日期（某年度）',
+        querystring: Type.Object(
+          { year: Type.Integer({ minimum: 2000, maximum: 2100 }) },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            items: Type.Array(
+              Type.Object({
+                date: Type.String(),
+                kind: DayKindT,
+                name: Nullable(Type.String()),
+                updatedBy: Type.String(),
+                updatedAt: DateTime,
+              }),
+            ),
+          }),
+          ...errorResponses(403),
+        },
+      },
+    },
+    async (req) => {
+      requireRole(req, 'admin');
+      const y = req.query.year;
+      const rows = await db
+        .select()
+        .from(calendarDays)
+        .where(and(gte(calendarDays.date, `${y}-01-01`), lte(calendarDays.date, `${y}-12-31`)))
+        .orderBy(asc(calendarDays.date));
+      return {
+        items: rows.map((r) => ({ ...r, updatedAt: r.updatedAt.toISOString() })),
+      };
+    },
+  );
+
+  app.get(
+    '/api/v1/admin/calendar/days/:date',
+    {
+      schema: {
+        tags,
+        security,
+        summary: '某日是否上班，以及依据（管理员设定 / 日历库 / 周末规则）',
+        params: DateParams,
+        response: { 200: DayView, ...errorResponses(403, 422) },
+      },
+    },
+    async (req) => {
+      requireRole(req, 'admin');
+      checkYear(req.params.date);
+      return dayView(db, req.params.date);
+    },
+  );
+
+  app.put(
+    '/api/v1/admin/calendar/days/:date',
+    {
+      schema: {
+        tags,
+        security,
+        summary: '设定某日上班或休息（节假日、调休、临时闭馆），并重新计算受影响的在办协查时限',
+        params: DateParams,
+        body: Type.Object(
+          { kind: DayKindT, name: Type.Optional(Type.String({ minLength: 1, maxLength: 50 })) },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({ day: DayView, retime: Retime }),
+          ...errorResponses(403, 413, 415, 422),
+        },
+      },
+    },
+    async (req) =>
+      auditedWrite(db, req, 'admin.calendar.day.set', { date: req.params.date, ...req.body }, async (who) => {
+        requireRole(req, 'admin');
+        const { date } = req.params;
+        checkYear(date);
+        const values = {
+          kind: req.body.kind,
+          name: req.body.name ?? null,
+          updatedBy: who.id,
+          updatedAt: new Date(),
+        };
+        await db.transaction(async (tx) => {
+          await tx
+            .insert(calendarDays)
+            .values({ date, ...values })
+            .onConflictDoUpdate({ target: calendarDays.date, set: values });
+          await bumpCalendarVersion(tx as unknown as Db);
+        });
+        const retime = await signalCalendarChange(db, gateway, req.log, { dates: [date] }, who.id);
+        return { day: await dayView(db, date), retime };
+      }),
+  );
+
+  app.delete(
+    '/api/v1/admin/calendar/days/:date',
+    {
+      schema: {
+        tags,
+        security,
+        summary: '撤销管理员对某日的设定，恢复日历库（国务院安排或周末规则）',
+        params: DateParams,
+        response: { 200: Type.Object({ day: DayView, retime: Retime }), ...errorResponses(403, 422) },
+      },
+    },
+    async (req) =>
+      auditedWrite(db, req, 'admin.calendar.day.revert', { date: req.params.date }, async (who) => {
+        requireRole(req, 'admin');
+        const { date } = req.params;
+        checkYear(date);
+        const removed = await db.transaction(async (tx) => {
+          const rows = await tx.delete(calendarDays).where(eq(calendarDays.date, date)).returning();
+          if (rows.length) await bumpCalendarVersion(tx as unknown as Db);
+          return rows.length > 0;
+        });
+        const retime = removed
+          ? await signalCalendarChange(db, gateway, req.log, { dates: [date] }, who.id)
+          : { signalled: 0, failed: 0 };
+        return { day: await dayView(db, date), retime };
+      }),
+  );
+
+  app.get(
+    '/api/v1/admin/calendar/settings',
+    {
+      schema: {
+        tags,
+        security,
+        summary: '办公时段、补充覆盖年度、非办公时间收件规则',
+        response: { 200: SettingsView, ...errorResponses(403) },
+      },
+    },
+    async (req) => {
+      requireRole(req, 'admin');
+      return settingsView(db);
+    },
+  );
+
+  app.put(
+    '/api/v1/admin/calendar/settings',
+    {
+      schema: {
+        tags,
+        security,
+        summary: '修改日历设置；办公时段或收件规则的修改会重新计算所有在办协查的时限',
+        body: Type.Object(Settings.properties, { additionalProperties: false }),
+        response: {
+          200: Type.Object({ settings: SettingsView, retime: Retime }),
+          ...errorResponses(403, 413, 415, 422),
+        },
+      },
+    },
+    async (req) =>
+      auditedWrite(db, req, 'admin.calendar.settings', { ...req.body }, async (who) => {
+        requireRole(req, 'admin');
+        const next = req.body;
+        try {
+          officeIntervals({ days: {}, coveredYears: [], officeHours: next.officeHours });
+        } catch (err) {
+          throw unprocessable(`办公时段不符合要求：${err instanceof RangeError ? err.message : ''}`, [
+            { pointer: '/body/officeHours', detail: '办公时段须升序、不重叠，且开始早于结束' },
+          ]);
+        }
+        const before = await settingsView(db);
+        const values = { ...next, updatedBy: who.id, updatedAt: new Date() };
+        await db.transaction(async (tx) => {
+          await tx
+            .insert(calendarSettings)
+            .values({ id: 1, ...values })
+            .onConflictDoUpdate({ target: calendarSettings.id, set: values });
+          await bumpCalendarVersion(tx as unknown as Db);
+        });
+        const years = [
+          ...before.extraCoveredYears.filter((y) => !next.extraCoveredYears.includes(y)),
+          ...next.extraCoveredYears.filter((y) => !before.extraCoveredYears.includes(y)),
+        ];
+        const change: CalendarChange | undefined =
+          hoursKey(before.officeHours) !== hoursKey(next.officeHours) ||
+          before.offHoursReceipt !== next.offHoursReceipt
+            ? { all: true }
+            : years.length
+              ? { years }
+              : undefined;
+        const retime = change
+          ? await signalCalendarChange(db, gateway, req.log, change, who.id)
+          : { signalled: 0, failed: 0 };
+        return { settings: await settingsView(db), retime };
+      }),
+  );
+};

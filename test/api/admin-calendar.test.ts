@@ -1,0 +1,183 @@
+/**
+ * The working calendar through the API: an administrator marks a day in an open case's deadline window
+ * as off, and the case's deadline moves (its workflow re-times it: `retimed` on the timeline); reverting
+ * the day moves it back; office hours changes touch every open case. On the real dev server and DB.
+ */
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CALENDAR_VERSION_KEY } from '../../activities/calendar-source.ts';
+import { caseEvents, systemMeta } from '../../db/schema.ts';
+import { shanghaiDateOf } from '../../domain/working-time/index.ts';
+import { type ApiHarness, createApiHarness, startBody } from '../support/api.ts';
+import { databaseTargets } from '../support/databases.ts';
+import { createDevServerEnv } from '../support/temporal.ts';
+
+let env: TestWorkflowEnvironment;
+beforeAll(async () => {
+  env = await createDevServerEnv();
+});
+afterAll(async () => {
+  await env?.teardown();
+});
+
+async function eventually<T>(
+  probe: () => Promise<T | undefined>,
+  what: string,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe.each(databaseTargets())('the working calendar through the API on $name', (target) => {
+  let h: ApiHarness;
+  let admin: string;
+  let reqA: string;
+  beforeAll(async () => {
+    h = await createApiHarness(env, target);
+    [admin, reqA] = await Promise.all([h.login('admin'), h.login('req-a')]);
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  const call = (auth: string, method: 'GET' | 'PUT' | 'DELETE', url: string, payload?: object) =>
+    h.app.inject({
+      method,
+      url,
+      headers: { authorization: auth },
+      ...(payload === undefined ? {} : { payload }),
+    });
+  const dueOf = async (id: string): Promise<string> =>
+    (await call(reqA, 'GET', `/api/v1/verifications/${id}`)).json().case.dueAt;
+  const version = async () =>
+    (await h.database.db.select().from(systemMeta).where(eq(systemMeta.key, CALENDAR_VERSION_KEY)))[0]?.value;
+
+  it('shows where a day’s kind comes from, and refuses bad input and non-administrators', async () => {
+    const national = await call(admin, 'GET', '/api/v1/admin/calendar/days/2026-10-01');
+    expect(national.statusCode, national.body).toBe(200);
+    expect(national.json()).toMatchObject({ kind: 'off', source: 'library', name: '国庆节', override: null });
+    const makeUp = (await call(admin, 'GET', '/api/v1/admin/calendar/days/2026-09-20')).json();
+    expect(makeUp).toMatchObject({ kind: 'work', source: 'library' });
+    const sunday = (await call(admin, 'GET', '/api/v1/admin/calendar/days/2026-11-22')).json();
+    expect(sunday).toMatchObject({ kind: 'off', source: 'weekday', guessed: false });
+
+    expect((await call(admin, 'GET', '/api/v1/admin/calendar/days/2026-02-30')).statusCode).toBe(400);
+    expect((await call(reqA, 'GET', '/api/v1/admin/calendar/days/2026-10-01')).statusCode).toBe(403);
+    expect(
+      (await call(reqA, 'PUT', '/api/v1/admin/calendar/days/2026-10-09', { kind: 'off' })).statusCode,
+    ).toBe(403);
+    const overlap = await call(admin, 'PUT', '/api/v1/admin/calendar/settings', {
+      officeHours: [
+        { start: '09:00', end: '12:30' },
+        { start: '12:00', end: '17:00' },
+      ],
+      extraCoveredYears: [],
+      offHoursReceipt: 'next-opening',
+    });
+    expect(overlap.statusCode).toBe(422);
+    expect(overlap.json().errors[0].pointer).toBe('/body/officeHours');
+  });
+
+  it('re-times an open case when a day in its window becomes a day off, and back when reverted', async () => {
+    const started = await h.app.inject({
+      method: 'POST',
+      url: '/api/v1/verifications',
+      headers: { authorization: reqA, 'idempotency-key': `${target.name}-calendar-0001` },
+      payload: startBody({ tier: '1d' }),
+    });
+    expect(started.statusCode, started.body).toBe(201);
+    const c = started.json();
+    const dueDay = shanghaiDateOf(new Date(c.dueAt));
+    const before = await version();
+
+    const closed = await call(admin, 'PUT', `/api/v1/admin/calendar/days/${dueDay}`, {
+      kind: 'off',
+      name: '临时闭馆',
+    });
+    expect(closed.statusCode, closed.body).toBe(200);
+    expect(closed.json().day).toMatchObject({
+      date: dueDay,
+      kind: 'off',
+      source: 'override',
+      name: '临时闭馆',
+    });
+    expect(closed.json().retime.signalled).toBeGreaterThanOrEqual(1);
+    expect(await version()).toBe(Number(before ?? 0) + 1);
+
+    const moved = await eventually(async () => {
+      const due = await dueOf(c.id);
+      return due !== c.dueAt ? due : undefined;
+    }, 'the new deadline');
+    expect(new Date(moved).getTime()).toBeGreaterThan(new Date(c.dueAt).getTime());
+    expect(shanghaiDateOf(new Date(moved))).not.toBe(dueDay);
+    const events = await h.database.db.select().from(caseEvents).where(eq(caseEvents.caseId, c.id));
+    const retimed = events.find((e) => e.type === 'retimed');
+    expect(retimed?.data).toMatchObject({
+      from: c.dueAt,
+      to: moved,
+      dates: [dueDay],
+      changedBy: 'stf-admin',
+    });
+    // The API's own calendar reloaded too: the public preview agrees with the case.
+    const preview = await h.app.inject({
+      url: `/api/v1/deadline-preview?tier=1d&receivedAt=${encodeURIComponent(c.receivedAt)}`,
+    });
+    expect(preview.json().dueAt).toBe(moved);
+
+    const reverted = await call(admin, 'DELETE', `/api/v1/admin/calendar/days/${dueDay}`);
+    expect(reverted.statusCode, reverted.body).toBe(200);
+    expect(reverted.json().day.override).toBeNull();
+    await eventually(
+      async () => ((await dueOf(c.id)) === c.dueAt ? true : undefined),
+      'the original deadline',
+    );
+
+    // A day outside every open window signals nobody.
+    const far = await call(admin, 'PUT', '/api/v1/admin/calendar/days/2030-06-03', { kind: 'off' });
+    expect(far.json().retime).toEqual({ signalled: 0, failed: 0 });
+    const list = (await call(admin, 'GET', '/api/v1/admin/calendar/days?year=2030')).json();
+    expect(list.items).toMatchObject([{ date: '2030-06-03', kind: 'off', updatedBy: 'stf-admin' }]);
+  });
+
+  it('re-times every open case when office hours change', async () => {
+    const started = await h.app.inject({
+      method: 'POST',
+      url: '/api/v1/verifications',
+      headers: { authorization: reqA, 'idempotency-key': `${target.name}-calendar-0002` },
+      payload: startBody({ tier: '2d' }),
+    });
+    expect(started.statusCode, started.body).toBe(201);
+    const c = started.json();
+    const settings = (await call(admin, 'GET', '/api/v1/admin/calendar/settings')).json();
+    expect(settings.officeHours).toEqual([
+      { start: '09:00', end: '12:00' },
+      { start: '13:30', end: '17:30' },
+    ]);
+    expect(settings.libraryCoveredYears).toContain(2026);
+
+    const summer = await call(admin, 'PUT', '/api/v1/admin/calendar/settings', {
+      officeHours: [
+        { start: '08:30', end: '12:00' },
+        { start: '14:00', end: '18:00' },
+      ],
+      extraCoveredYears: [],
+      offHoursReceipt: 'next-opening',
+    });
+    expect(summer.statusCode, summer.body).toBe(200);
+    expect(summer.json().retime.signalled).toBeGreaterThanOrEqual(2);
+    expect(summer.json().settings.updatedBy).toBe('stf-admin');
+    const moved = await eventually(async () => {
+      const due = await dueOf(c.id);
+      return due !== c.dueAt ? due : undefined;
+    }, 'the summer deadline');
+    // Closing time moved from 17:30 to 18:00 Shanghai time (10:00 UTC).
+    expect(moved).toMatch(/T10:00:00\.000Z$/);
+  });
+});

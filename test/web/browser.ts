@@ -1,0 +1,107 @@
+/**
+ * Browser-test support: Debian's Chromium driven by playwright-core (never a browser download), and
+ * small helpers that wait on the screen the way a person would look at it (auto-waiting locators).
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
+import { PROJECT_ROOT } from '../../app/temporal-tools.ts';
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const SCREENSHOTS = path.join(PROJECT_ROOT, 'test-results', 'screenshots');
+
+export const hasChromium = (): boolean => existsSync(CHROMIUM);
+
+/**
+ * A headless Chromium. Each launch runs on a fresh profile: playwright-core creates a new temporary
+ * `--user-data-dir` (mkdtemp) for every non-persistent launch and deletes it when the browser closes
+ * (it refuses a `--user-data-dir` argument of ours), and every `newContext()` is isolated on top.
+ */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-dev-shm-usage',
+    ],
+    timeout: 60_000,
+  });
+}
+
+export const DESKTOP = { width: 1366, height: 768 };
+export const PHONE = { width: 390, height: 844 };
+
+export async function newUserContext(
+  browser: Browser,
+  baseURL: string,
+  viewport = DESKTOP,
+): Promise<BrowserContext> {
+  const context = await browser.newContext({
+    baseURL,
+    viewport,
+    locale: 'zh-CN',
+    timezoneId: 'Asia/Shanghai',
+    deviceScaleFactor: 1,
+    isMobile: viewport.width < 600,
+    hasTouch: viewport.width < 600,
+  });
+  context.setDefaultTimeout(20_000);
+  return context;
+}
+
+let shot = 0;
+/** Saves `test-results/screenshots/NN-name.png`; returns the path. */
+export async function screenshot(page: Page, name: string, fullPage = false): Promise<string> {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  shot += 1;
+  const file = path.join(SCREENSHOTS, `${String(shot).padStart(2, '0')}-${name}.png`);
+  // Let transient toasts and transitions settle into what a person would see.
+  await page.waitForLoadState('networkidle', { timeout: 3000 }).catch(() => {});
+  await page.screenshot({ path: file, fullPage, animations: 'disabled' });
+  return file;
+}
+
+/** Waits until the locator is visible (polling the screen; no fixed sleeps). */
+export async function visible(locator: Locator, timeout = 20_000): Promise<Locator> {
+  await locator.first().waitFor({ state: 'visible', timeout });
+  return locator.first();
+}
+
+/** Waits until `fn` returns true, checking the page every 250 ms. */
+export async function until(page: Page, what: string, fn: () => Promise<boolean>, timeout = 20_000) {
+  const started = Date.now();
+  while (Date.now() - started < timeout) {
+    if (await fn().catch(() => false)) return;
+    await page.waitForTimeout(250);
+  }
+  throw new Error(`timed out after ${timeout} ms waiting for: ${what}`);
+}
+
+export async function login(page: Page, username: string, password = 'demo1234'): Promise<void> {
+  await page.goto('/login');
+  await page.getByLabel('用户名').fill(username);
+  await page.getByLabel('密码').fill(password);
+  await page.getByRole('button', { name: /登\s*录/ }).click();
+  await page.waitForURL((u) => !u.pathname.startsWith('/login'));
+}
+
+/** Picks an option of an antd Select by typing (keyboard) and choosing the matching entry. */
+export async function choose(page: Page, select: Locator, text: string): Promise<void> {
+  await select.click();
+  const dropdown = page.locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden)');
+  await visible(dropdown);
+  await dropdown.locator('.ant-select-item-option', { hasText: text }).first().click();
+}
+
+/** The element's text (trimmed; '' when it has none). */
+export async function text(locator: Locator): Promise<string> {
+  return ((await locator.first().textContent()) ?? '').trim();
+}

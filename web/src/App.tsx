@@ -1,0 +1,304 @@
+/**
+ * The application shell: locale (zh-CN by default, English switchable), the session, the menu for the
+ * person's role, and the pages. Letters render without the shell, as printable pages.
+ */
+import {
+  AlertOutlined,
+  AppstoreOutlined,
+  BarChartOutlined,
+  CalendarOutlined,
+  FileAddOutlined,
+  InboxOutlined,
+  LogoutOutlined,
+  SendOutlined,
+  TeamOutlined,
+  UserOutlined,
+} from '@ant-design/icons';
+import {
+  App as AntApp,
+  Button,
+  ConfigProvider,
+  Layout,
+  Menu,
+  Result,
+  Segmented,
+  Space,
+  Spin,
+  Tag,
+  Typography,
+} from 'antd';
+import enUS from 'antd/locale/en_US';
+import zhCN from 'antd/locale/zh_CN';
+import dayjs from 'dayjs';
+import 'dayjs/locale/zh-cn';
+import { lazy, type ReactNode, Suspense, useEffect, useState } from 'react';
+import { api, currentSession, onSessionChange, type Session, setFlash, setSession } from './api.ts';
+import { resetSharedData, useUnits } from './data.ts';
+import { type Lang, lang, setLang, t } from './i18n.ts';
+import { roleLabel } from './labels.ts';
+import { useLiveMode } from './live.ts';
+import { CaseDetailPage } from './pages/CaseDetail.tsx';
+import { EscalationsPage } from './pages/Escalations.tsx';
+import { InboxPage } from './pages/Inbox.tsx';
+import { LetterPage } from './pages/Letter.tsx';
+import { LoginPage, PasswordPage } from './pages/Login.tsx';
+import { NewRequestPage } from './pages/NewRequest.tsx';
+import { NotificationBell } from './pages/Notifications.tsx';
+import { OutboxPage } from './pages/Outbox.tsx';
+import { Link, match, navigate, useLocation } from './router.tsx';
+
+const OverviewPage = lazy(() => import('./pages/Overview.tsx'));
+const AdminPage = lazy(() => import('./pages/Admin.tsx'));
+
+function useSession(): Session | undefined {
+  const [s, set] = useState(currentSession);
+  useEffect(() => onSessionChange(set), []);
+  return s;
+}
+
+/** Where a person starts: the issuing inbox, the own requests, the escalations, or administration. */
+export function homeFor(s: Session, canIssue: boolean | undefined): string {
+  if (s.staff.role === 'admin') return '/admin/units';
+  if (s.staff.role === 'supervisor') return '/escalations';
+  return canIssue ? '/inbox' : '/outbox';
+}
+
+interface MenuEntry {
+  key: string;
+  icon: ReactNode;
+  label: string;
+}
+
+function menuFor(s: Session, unit: { canRequest?: boolean; canIssue?: boolean } | undefined): MenuEntry[] {
+  const role = s.staff.role;
+  if (role === 'admin')
+    return [
+      { key: '/admin/units', icon: <AppstoreOutlined />, label: t('单位') },
+      { key: '/admin/staff', icon: <TeamOutlined />, label: t('人员') },
+      { key: '/admin/catalog', icon: <FileAddOutlined />, label: t('证明事项') },
+      { key: '/admin/calendar', icon: <CalendarOutlined />, label: t('工作日历') },
+    ];
+  if (role === 'supervisor')
+    return [
+      { key: '/escalations', icon: <AlertOutlined />, label: t('督办事项') },
+      { key: '/overview', icon: <BarChartOutlined />, label: t('概览') },
+    ];
+  const items: MenuEntry[] = [];
+  // Without the units route, show everything; the API refuses what the unit may not do.
+  if (unit?.canIssue !== false) items.push({ key: '/inbox', icon: <InboxOutlined />, label: t('待办任务') });
+  if (unit?.canRequest !== false) {
+    items.push({ key: '/new', icon: <FileAddOutlined />, label: t('新建协查') });
+    items.push({ key: '/outbox', icon: <SendOutlined />, label: t('我的协查') });
+  }
+  if (role === 'liaison') items.push({ key: '/admin/staff', icon: <TeamOutlined />, label: t('人员') });
+  return items;
+}
+
+function LiveIndicator() {
+  const mode = useLiveMode();
+  if (mode === 'off') return null;
+  return (
+    <Tag color={mode === 'sse' ? 'green' : 'blue'} data-live={mode} style={{ marginInlineEnd: 0 }}>
+      {mode === 'sse' ? t('实时') : t('轮询')}
+    </Tag>
+  );
+}
+
+function LangSwitch({ onChange }: { onChange: (l: Lang) => void }) {
+  return (
+    <Segmented
+      size="small"
+      aria-label={t('语言')}
+      value={lang()}
+      options={[
+        { label: '中文', value: 'zh' },
+        { label: 'EN', value: 'en' },
+      ]}
+      onChange={(v) => onChange(v as Lang)}
+    />
+  );
+}
+
+function Shell({
+  session,
+  children,
+  onLang,
+}: {
+  session: Session;
+  children: ReactNode;
+  onLang: (l: Lang) => void;
+}) {
+  const { path } = useLocation();
+  const units = useUnits();
+  const unit = units.get(session.staff.unitCode);
+  const items = menuFor(session, unit);
+  const selected = items.map((i) => i.key).filter((k) => path.startsWith(k));
+  const [collapsed, setCollapsed] = useState(false);
+  const [narrow, setNarrow] = useState(false);
+
+  const logout = async () => {
+    try {
+      await api.post('/api/v1/auth/logout', {});
+    } catch {
+      // the local session ends anyway
+    }
+    setSession(undefined);
+    resetSharedData();
+    setFlash(t('您已退出登录'));
+    navigate('/login');
+  };
+
+  return (
+    <Layout style={{ minHeight: '100vh' }}>
+      <Layout.Sider
+        breakpoint="lg"
+        collapsedWidth={0}
+        collapsed={collapsed}
+        onCollapse={setCollapsed}
+        onBreakpoint={(b) => {
+          setNarrow(b);
+          setCollapsed(b);
+        }}
+        width={200}
+        theme="dark"
+        className="app-sider"
+        zeroWidthTriggerStyle={{ top: 10 }}
+      >
+        <div className="brand">
+          <Link to="/" style={{ color: 'inherit' }}>
+            {t('协查核验系统')}
+          </Link>
+        </div>
+        <nav aria-label="主菜单">
+          <Menu
+            theme="dark"
+            mode="inline"
+            selectedKeys={selected}
+            items={items.map((i) => ({
+              key: i.key,
+              icon: i.icon,
+              label: (
+                <Link to={i.key} onClick={() => narrow && setCollapsed(true)}>
+                  {i.label}
+                </Link>
+              ),
+            }))}
+          />
+        </nav>
+      </Layout.Sider>
+      <Layout>
+        <Layout.Header className="app-header">
+          <div className="header-user">
+            <UserOutlined aria-hidden />
+            <span data-testid="who">{session.staff.name}</span>
+            <Typography.Text type="secondary" className="header-unit">
+              {units.name(session.staff.unitCode)} · {roleLabel(session.staff.role)}
+            </Typography.Text>
+          </div>
+          <Space size={8} wrap={false}>
+            <LiveIndicator />
+            <NotificationBell />
+            <LangSwitch onChange={onLang} />
+            <Button size="small" icon={<LogoutOutlined />} onClick={() => void logout()}>
+              <span className="hide-narrow">{t('退出登录')}</span>
+            </Button>
+          </Space>
+        </Layout.Header>
+        <Layout.Content className="app-content">
+          <main>{children}</main>
+        </Layout.Content>
+      </Layout>
+    </Layout>
+  );
+}
+
+function NotFound() {
+  return (
+    <Result
+      status="404"
+      title={t('页面不存在')}
+      extra={
+        <Button type="primary" onClick={() => navigate('/')}>
+          {t('回到首页')}
+        </Button>
+      }
+    />
+  );
+}
+
+function Home({ session }: { session: Session }) {
+  const units = useUnits();
+  const unit = units.get(session.staff.unitCode);
+  useEffect(() => {
+    // Wait for the units (or their absence) only briefly: a missing route must not block the start.
+    const to = homeFor(session, unit?.canIssue);
+    const timer = setTimeout(() => navigate(to, { replace: true }), units.available ? 0 : 600);
+    return () => clearTimeout(timer);
+  }, [session, unit, units.available]);
+  return <Spin />;
+}
+
+function Routes({ session, onLang }: { session: Session | undefined; onLang: (l: Lang) => void }) {
+  const { path } = useLocation();
+  if (path === '/login') return <LoginPage />;
+  if (!session) {
+    // Not signed in: the login page, then back here.
+    const here = window.location.pathname + window.location.search;
+    queueMicrotask(() => navigate(`/login?next=${encodeURIComponent(here)}`, { replace: true }));
+    return null;
+  }
+  if (path === '/password') return <PasswordPage forced={session.staff.mustChangePassword} />;
+  if (session.staff.mustChangePassword) {
+    queueMicrotask(() => navigate('/password', { replace: true }));
+    return null;
+  }
+  const letter = match('/cases/:id/letter/:kind', path);
+  if (letter)
+    return <LetterPage id={letter.id as string} kind={letter.kind === 'response' ? 'response' : 'request'} />;
+
+  let page: ReactNode;
+  const detail = match('/cases/:id', path);
+  if (path === '/') page = <Home session={session} />;
+  else if (path === '/new') page = <NewRequestPage />;
+  else if (path === '/outbox') page = <OutboxPage />;
+  else if (path === '/inbox') page = <InboxPage />;
+  else if (detail) page = <CaseDetailPage id={detail.id as string} />;
+  else if (path === '/escalations') page = <EscalationsPage />;
+  else if (path === '/overview') page = <OverviewPage />;
+  else if (path.startsWith('/admin/')) page = <AdminPage section={path.slice('/admin/'.length)} />;
+  else page = <NotFound />;
+  return (
+    <Shell session={session} onLang={onLang}>
+      <Suspense fallback={<Spin />}>{page}</Suspense>
+    </Shell>
+  );
+}
+
+export function App() {
+  const session = useSession();
+  const [language, setLanguage] = useState<Lang>(lang());
+  const changeLang = (l: Lang) => {
+    setLang(l);
+    dayjs.locale(l === 'zh' ? 'zh-cn' : 'en');
+    setLanguage(l);
+  };
+  useEffect(() => {
+    dayjs.locale(language === 'zh' ? 'zh-cn' : 'en');
+    document.documentElement.lang = language === 'zh' ? 'zh-CN' : 'en';
+  }, [language]);
+
+  return (
+    <ConfigProvider
+      locale={language === 'zh' ? zhCN : enUS}
+      button={{ autoInsertSpace: false }}
+      theme={{ token: { colorPrimary: '#1f5fa8', borderRadius: 4, fontSize: 14 } }}
+    >
+      <AntApp>
+        {/* Remount on a language change: every t() call renders again. */}
+        <div key={language}>
+          <Routes session={session} onLang={changeLang} />
+        </div>
+      </AntApp>
+    </ConfigProvider>
+  );
+}

@@ -1,0 +1,361 @@
+/** Shared pieces: error display, SLA and status tags, schema-driven forms and views, case cards. */
+import { Form as RjsfForm } from '@rjsf/antd';
+import type { ErrorSchema, RJSFSchema, RJSFValidationError, UiSchema } from '@rjsf/utils';
+import validator from '@rjsf/validator-ajv8';
+import { Alert, Button, type ButtonProps, Card, Descriptions, Empty, Space, Tag, Typography } from 'antd';
+import { type ReactNode, useEffect, useState } from 'react';
+import { ApiError } from './api.ts';
+import { useUnits } from './data.ts';
+import { t } from './i18n.ts';
+import { RESULT_COLOR, resultLabel, STATUS_COLOR, statusLabel } from './labels.ts';
+import { Link, navigate } from './router.tsx';
+import { fmt, type SlaInput, slaState } from './time.ts';
+import type { CaseSummary, JsonObject } from './types.ts';
+
+/** Re-renders every `ms` so countdowns move. */
+export function useNow(ms = 15_000): Date {
+  const [now, setNow] = useState(() => new Date());
+  useEffect(() => {
+    const id = setInterval(() => setNow(new Date()), ms);
+    return () => clearInterval(id);
+  }, [ms]);
+  return now;
+}
+
+const POINTER_NAMES: Record<string, string> = {
+  '/body/subject/idNumber': '公民身份号码 / 统一社会信用代码',
+  '/body/subject/name': '姓名 / 名称',
+  '/body/purpose': '用途',
+  '/body/catalogCode': '证明事项',
+  '/body/issuingUnit': '出具单位',
+  '/body/reason': '理由',
+  '/body/note': '说明',
+  '/body/dueAt': '限办时间',
+  '/body/outcome': '处理结果',
+  '/body/currentPassword': '当前密码',
+  '/body/newPassword': '新密码',
+  '/querystring/purpose': '查阅目的',
+};
+
+function pointerName(pointer: string): string {
+  const known = POINTER_NAMES[pointer];
+  if (known) return t(known);
+  return pointer.replace(/^\/(body|querystring|params)\//, '').replaceAll('/', ' › ');
+}
+
+/** A problem+json error: its title, its actionable detail, and each field error. */
+export function ProblemAlert({ error, onClose }: { error: unknown; onClose?: () => void }) {
+  if (!error) return null;
+  const e =
+    error instanceof ApiError
+      ? error
+      : new ApiError(0, '出错了', error instanceof Error ? error.message : String(error));
+  return (
+    <Alert
+      type={e.status >= 500 || e.status === 0 ? 'error' : 'warning'}
+      showIcon
+      role="alert"
+      closable={onClose ? { onClose } : undefined}
+      title={e.title}
+      description={
+        <div>
+          <div>{e.detail}</div>
+          {e.errors.length > 0 && (
+            <ul style={{ margin: '4px 0 0', paddingInlineStart: 20 }}>
+              {e.errors.map((f) => (
+                <li key={f.pointer + f.detail}>
+                  <strong>{pointerName(f.pointer)}</strong>：{f.detail}
+                </li>
+              ))}
+            </ul>
+          )}
+        </div>
+      }
+      style={{ marginBottom: 16 }}
+    />
+  );
+}
+
+const SLA_COLOR = {
+  ontime: 'green',
+  soon: 'orange',
+  overdue: 'red',
+  closed: 'default',
+  paused: 'orange',
+} as const;
+
+export function SlaTag({ c }: { c: SlaInput }) {
+  useNow(15_000);
+  const s = slaState(c);
+  return (
+    <Tag color={SLA_COLOR[s.kind]} data-sla={s.kind} style={{ whiteSpace: 'normal' }}>
+      {s.kind === 'soon' ? `${t('即将到期')} · ` : ''}
+      {s.text}
+    </Tag>
+  );
+}
+
+export function StatusTag({ status }: { status: string }) {
+  return (
+    <Tag color={STATUS_COLOR[status] ?? 'default'} data-status={status}>
+      {statusLabel(status)}
+    </Tag>
+  );
+}
+
+export function ResultTag({ result }: { result: string | null }) {
+  if (!result) return <span>—</span>;
+  return <Tag color={RESULT_COLOR[result] ?? 'default'}>{resultLabel(result)}</Tag>;
+}
+
+// ─── JSON Schema templates ───────────────────────────────────────────────────────────────────────
+
+type SchemaProps = { title?: string; type?: string | string[]; enum?: unknown[] };
+
+function propsOf(schema: JsonObject | null | undefined): Record<string, SchemaProps> {
+  return ((schema?.properties as Record<string, SchemaProps> | undefined) ?? {}) as Record<
+    string,
+    SchemaProps
+  >;
+}
+
+/**
+ * Required fields first, then the rest in the template's order. (Templates stored as PostgreSQL jsonb
+ * come back with their keys sorted by length, so the template's own order is not reliable.)
+ */
+export function fieldOrder(schema: JsonObject | null | undefined): string[] {
+  const keys = Object.keys(propsOf(schema));
+  const required = ((schema?.required as string[] | undefined) ?? []).filter((k) => keys.includes(k));
+  return [...required, ...keys.filter((k) => !required.includes(k)), '*'];
+}
+
+/** uiSchema for a catalog template: booleans as 是/否 radios, no submit button of rjsf's own. */
+export function uiSchemaFor(schema: JsonObject, submitText: string): UiSchema {
+  const ui: UiSchema = {
+    'ui:submitButtonOptions': { submitText, props: { type: 'primary' } },
+    'ui:order': fieldOrder(schema),
+  };
+  for (const [k, p] of Object.entries(propsOf(schema))) {
+    if (p.type === 'boolean') ui[k] = { 'ui:widget': 'radio', 'ui:enumNames': [t('是'), t('否')] };
+    else if (p.type === 'string' && /备注|说明|情况/.test(p.title ?? '')) ui[k] = { 'ui:widget': 'textarea' };
+  }
+  return ui;
+}
+
+function zhMessage(e: RJSFValidationError): string {
+  const p = (e.params ?? {}) as Record<string, unknown>;
+  switch (e.name) {
+    case 'required':
+      return '必填';
+    case 'minLength':
+      return Number(p.limit) <= 1 ? '必填' : `至少 ${p.limit} 个字符`;
+    case 'maxLength':
+      return `不能超过 ${p.limit} 个字符`;
+    case 'type':
+      return '类型不正确';
+    case 'enum':
+      return '请从选项中选择';
+    case 'format':
+      return '格式不正确';
+    case 'pattern':
+      return '格式不正确';
+    case 'minimum':
+      return `不能小于 ${p.limit}`;
+    case 'maximum':
+      return `不能大于 ${p.limit}`;
+    default:
+      return e.message ?? '不符合要求';
+  }
+}
+
+const transformErrors = (errors: RJSFValidationError[]) =>
+  errors.map((e) => ({ ...e, message: t(zhMessage(e)) }));
+
+/** Server field errors (`/body/fields/x`) as rjsf extra errors on the form's fields. */
+export function fieldErrorsOf(error: unknown, prefix = '/body/fields/'): ErrorSchema | undefined {
+  if (!(error instanceof ApiError)) return undefined;
+  const out: Record<string, { __errors: string[] }> = {};
+  for (const f of error.errors) {
+    if (!f.pointer.startsWith(prefix)) continue;
+    const key = f.pointer.slice(prefix.length).split('/')[0] ?? '';
+    if (!key) continue;
+    out[key] ??= { __errors: [] };
+    out[key].__errors.push(f.detail);
+  }
+  return Object.keys(out).length ? (out as ErrorSchema) : undefined;
+}
+
+/** A form generated from a catalog item's JSON Schema template (@rjsf/antd, validated with ajv8). */
+export function SchemaForm({
+  schema,
+  formData,
+  onChange,
+  onSubmit,
+  submitText,
+  busy,
+  extraErrors,
+  idPrefix,
+  children,
+}: {
+  schema: JsonObject;
+  formData: JsonObject;
+  onChange: (d: JsonObject) => void;
+  onSubmit: (d: JsonObject) => void;
+  submitText: string;
+  busy?: boolean;
+  extraErrors?: ErrorSchema;
+  idPrefix: string;
+  children?: ReactNode;
+}) {
+  const { title: _title, ...rest } = schema as JsonObject & { title?: string };
+  return (
+    <RjsfForm
+      schema={rest as RJSFSchema}
+      uiSchema={uiSchemaFor(schema, submitText)}
+      formData={formData}
+      validator={validator}
+      idPrefix={idPrefix}
+      showErrorList={false}
+      transformErrors={transformErrors}
+      extraErrors={extraErrors}
+      noHtml5Validate
+      disabled={busy}
+      onChange={(e) => onChange((e.formData ?? {}) as JsonObject)}
+      onSubmit={(e) => onSubmit((e.formData ?? {}) as JsonObject)}
+    >
+      {children}
+    </RjsfForm>
+  );
+}
+
+function valueText(v: unknown): string {
+  if (v === true) return t('是');
+  if (v === false) return t('否');
+  if (v === null || v === undefined || v === '') return '—';
+  if (typeof v === 'object') return JSON.stringify(v);
+  return String(v);
+}
+
+/** Fields of a case shown with the titles of their template, in the template's order. */
+export function SchemaView({
+  schema,
+  data,
+  columns = 1,
+}: {
+  schema: JsonObject | null | undefined;
+  data: JsonObject | null | undefined;
+  columns?: number;
+}) {
+  if (!data || Object.keys(data).length === 0) return <Typography.Text type="secondary">—</Typography.Text>;
+  const props = propsOf(schema);
+  const ordered = fieldOrder(schema).filter((k) => k !== '*');
+  const keys = [...ordered.filter((k) => k in data), ...Object.keys(data).filter((k) => !(k in props))];
+  return (
+    <Descriptions
+      size="small"
+      bordered
+      column={columns}
+      items={keys.map((k) => ({ key: k, label: props[k]?.title ?? k, children: valueText(data[k]) }))}
+    />
+  );
+}
+
+/** Rows as cards, for phone-width screens. */
+export function CaseCards({
+  items,
+  unitField,
+  actions,
+}: {
+  items: CaseSummary[];
+  unitField: 'issuingUnit' | 'requestingUnit';
+  actions?: (c: CaseSummary) => ReactNode;
+}) {
+  const units = useUnits();
+  if (!items.length) return <Empty description={t('暂无数据')} />;
+  return (
+    <Space orientation="vertical" style={{ width: '100%' }} size={12}>
+      {items.map((c) => (
+        <Card
+          key={c.id}
+          size="small"
+          className={`case-card sla-${slaState(c).kind}`}
+          title={
+            <Link to={`/cases/${encodeURIComponent(c.id)}`} className="doc-link">
+              {c.docNumber}
+            </Link>
+          }
+          extra={<StatusTag status={c.status} />}
+        >
+          <div className="card-line">{c.catalogName ?? c.catalogCode}</div>
+          <div className="card-line">
+            <Typography.Text type="secondary">{t('核验对象')}：</Typography.Text>
+            {c.subject}
+          </div>
+          <div className="card-line">
+            <Typography.Text type="secondary">
+              {unitField === 'issuingUnit' ? t('出具单位') : t('需求单位')}：
+            </Typography.Text>
+            {units.name(c[unitField])}
+          </div>
+          <div className="card-line">
+            <SlaTag c={c} /> {c.result && <ResultTag result={c.result} />}
+          </div>
+          <div className="card-line">
+            <Typography.Text type="secondary">{t('时限')}：</Typography.Text>
+            {fmt(c.dueAt)}
+          </div>
+          {actions && <div style={{ marginTop: 8 }}>{actions(c)}</div>}
+        </Card>
+      ))}
+    </Space>
+  );
+}
+
+/** The page title row with optional extra buttons. */
+export function PageHeader({ title, extra }: { title: ReactNode; extra?: ReactNode }) {
+  return (
+    <div className="page-header">
+      <Typography.Title level={3} style={{ margin: 0 }}>
+        {title}
+      </Typography.Title>
+      {extra && <Space wrap>{extra}</Space>}
+    </div>
+  );
+}
+
+export function MissingRoute({ route }: { route: string }) {
+  return (
+    <Alert
+      type="info"
+      showIcon
+      title={t('本功能的接口尚未提供')}
+      description={<code>{route}</code>}
+      style={{ marginBottom: 16 }}
+    />
+  );
+}
+
+/** A button that is a real link (new tab, copy address), navigating in place on a plain click. */
+export function LinkButton({
+  to,
+  children,
+  ...rest
+}: { to: string; children: ReactNode } & Omit<ButtonProps, 'href' | 'onClick'>) {
+  return (
+    <Button
+      {...rest}
+      href={to}
+      onClick={(e) => {
+        if (e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey) return;
+        e.preventDefault();
+        navigate(to);
+      }}
+    >
+      {children}
+    </Button>
+  );
+}
+
+export function BackButton({ to }: { to: string }) {
+  return <Button onClick={() => navigate(to)}>{t('返回')}</Button>;
+}

@@ -1,0 +1,896 @@
+/**
+ * Administration (joint-meeting office administrators; a unit's liaison for its own staff): units with
+ * the Art. 6 staffing check, staff with A/B partners and absences, catalog items with their templates
+ * as JSON (new versions), and the working-day calendar (day overrides, office hours, receipt rule).
+ */
+import {
+  Alert,
+  App,
+  Button,
+  Card,
+  Checkbox,
+  DatePicker,
+  Form,
+  Input,
+  InputNumber,
+  Modal,
+  Radio,
+  Select,
+  Space,
+  Table,
+  Tag,
+  Typography,
+} from 'antd';
+import type { Dayjs } from 'dayjs';
+import { type ReactNode, useState } from 'react';
+import { ApiError, api, currentSession, isMissingRoute } from '../api.ts';
+import { MissingRoute, PageHeader, ProblemAlert } from '../components.tsx';
+import { useApi } from '../data.ts';
+import { t } from '../i18n.ts';
+import { roleLabel, TIERS, tierLabel } from '../labels.ts';
+import { fmt } from '../time.ts';
+import type { CatalogItem, Unit } from '../types.ts';
+
+const fromPicker = (d: Dayjs): string => new Date(`${d.format('YYYY-MM-DDTHH:mm')}:00+08:00`).toISOString();
+
+/** A dialog with a form that posts its values; field errors from the server land on their fields. */
+function FormModal<V extends Record<string, unknown>>({
+  title,
+  open,
+  initial,
+  onClose,
+  onSubmit,
+  children,
+  okText,
+}: {
+  title: string;
+  open: boolean;
+  initial?: Partial<V>;
+  onClose: () => void;
+  onSubmit: (v: V) => Promise<unknown>;
+  children: ReactNode;
+  okText?: string;
+}) {
+  const [form] = Form.useForm<V>();
+  const [error, setError] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
+  const submit = async () => {
+    let v: V;
+    try {
+      v = await form.validateFields();
+    } catch {
+      return;
+    }
+    setBusy(true);
+    setError(undefined);
+    try {
+      await onSubmit(v);
+      onClose();
+    } catch (e) {
+      setError(e);
+      if (e instanceof ApiError)
+        form.setFields(
+          e.errors
+            .filter((f) => f.pointer.startsWith('/body/'))
+            .map((f) => ({ name: f.pointer.slice(6).split('/')[0] as never, errors: [f.detail] })),
+        );
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Modal
+      open={open}
+      title={title}
+      okText={okText ?? t('保存')}
+      cancelText={t('取消')}
+      onOk={() => void submit()}
+      onCancel={onClose}
+      confirmLoading={busy}
+      destroyOnHidden
+      width={720}
+    >
+      <ProblemAlert error={error} />
+      <Form form={form} layout="vertical" initialValues={initial} disabled={busy} preserve={false}>
+        {children}
+      </Form>
+    </Modal>
+  );
+}
+
+// ─── Units ───────────────────────────────────────────────────────────────────────────────────────
+
+interface AdminUnit extends Unit {
+  docPrefix: string;
+  parentCode: string | null;
+  kind: 'department' | 'office';
+  canRequest: boolean;
+  canIssue: boolean;
+  contact: string | null;
+}
+
+function UnitsSection() {
+  const { data, error, reload } = useApi<{ items: AdminUnit[] }>('/api/v1/admin/units');
+  const report = useApi<{
+    checkedUnits: number;
+    violations: { code: string; name: string; problems: string[] }[];
+    warnings: { code: string; name: string; detail: string }[];
+  }>('/api/v1/admin/staffing-report');
+  const [editing, setEditing] = useState<AdminUnit | 'new'>();
+  if (isMissingRoute(error)) return <MissingRoute route="GET /api/v1/admin/units" />;
+  const save = async (v: Record<string, unknown>) => {
+    if (editing === 'new') await api.post('/api/v1/admin/units', v);
+    else if (editing) {
+      const { code: _c, ...rest } = v;
+      await api.patch(`/api/v1/admin/units/${encodeURIComponent(editing.code)}`, rest);
+    }
+    void reload(true);
+    void report.reload(true);
+  };
+  return (
+    <div>
+      <PageHeader
+        title={t('单位')}
+        extra={
+          <Button type="primary" onClick={() => setEditing('new')}>
+            {t('新增')}
+          </Button>
+        }
+      />
+      <ProblemAlert error={error} />
+      {report.data && (
+        <Alert
+          style={{ marginBottom: 16 }}
+          type={report.data.violations.length ? 'error' : report.data.warnings.length ? 'warning' : 'success'}
+          showIcon
+          title={`${t('人员配备检查（第六条：至少 1 名联络员、2 名代办员）')}：${report.data.checkedUnits} ${t('个单位')}`}
+          description={
+            <ul style={{ margin: 0, paddingInlineStart: 20 }}>
+              {report.data.violations.map((v) => (
+                <li key={v.code}>
+                  {v.name}：{v.problems.join('；')}
+                </li>
+              ))}
+              {report.data.warnings.map((w) => (
+                <li key={`${w.code}-w`}>
+                  {w.name}：{w.detail}
+                </li>
+              ))}
+              {!report.data.violations.length && !report.data.warnings.length && <li>{t('全部符合')}</li>}
+            </ul>
+          }
+        />
+      )}
+      <Table<AdminUnit>
+        rowKey="code"
+        size="middle"
+        pagination={false}
+        scroll={{ x: 800 }}
+        dataSource={data?.items ?? []}
+        columns={[
+          { title: t('编码'), dataIndex: 'code' },
+          { title: t('名称'), dataIndex: 'name' },
+          { title: t('文号前缀'), dataIndex: 'docPrefix' },
+          {
+            title: t('类型'),
+            dataIndex: 'kind',
+            render: (k: string, u) => (
+              <Space wrap size={4}>
+                {k === 'office' && <Tag>{t('联席会议办公室')}</Tag>}
+                {u.canRequest && <Tag color="blue">{t('需求单位')}</Tag>}
+                {u.canIssue && <Tag color="green">{t('出具单位')}</Tag>}
+              </Space>
+            ),
+          },
+          { title: t('联系方式'), dataIndex: 'contact', render: (v: string | null) => v ?? '—' },
+          {
+            title: t('操作'),
+            key: 'a',
+            render: (_v, u) => (
+              <Button size="small" onClick={() => setEditing(u)}>
+                {t('编辑')}
+              </Button>
+            ),
+          },
+        ]}
+      />
+      <FormModal
+        open={Boolean(editing)}
+        title={editing === 'new' ? t('新增单位') : `${t('编辑')} · ${editing?.name ?? ''}`}
+        initial={
+          editing === 'new'
+            ? { kind: 'department', canRequest: true, canIssue: false }
+            : (editing as Record<string, unknown> | undefined)
+        }
+        onClose={() => setEditing(undefined)}
+        onSubmit={save}
+      >
+        <Form.Item name="code" label={t('编码')} rules={[{ required: true }]} extra="如 ZB-GA">
+          <Input disabled={editing !== 'new'} />
+        </Form.Item>
+        <Form.Item name="name" label={t('名称')} rules={[{ required: true, min: 2 }]}>
+          <Input />
+        </Form.Item>
+        <Form.Item name="docPrefix" label={t('文号前缀')} rules={[{ required: true }]} extra="如 淄公协">
+          <Input />
+        </Form.Item>
+        <Form.Item name="kind" label={t('类型')}>
+          <Radio.Group
+            options={[
+              { value: 'department', label: t('部门') },
+              { value: 'office', label: t('联席会议办公室') },
+            ]}
+          />
+        </Form.Item>
+        <Space>
+          <Form.Item name="canRequest" valuePropName="checked">
+            <Checkbox>{t('可以发起协查')}</Checkbox>
+          </Form.Item>
+          <Form.Item name="canIssue" valuePropName="checked">
+            <Checkbox>{t('可以出具证明')}</Checkbox>
+          </Form.Item>
+        </Space>
+        <Form.Item name="contact" label={t('联系方式')}>
+          <Input />
+        </Form.Item>
+      </FormModal>
+    </div>
+  );
+}
+
+// ─── Staff ───────────────────────────────────────────────────────────────────────────────────────
+
+interface StaffRow {
+  id: string;
+  username: string;
+  displayName: string;
+  unitCode: string;
+  role: string;
+  partnerId: string | null;
+  active: boolean;
+  mustChangePassword: boolean;
+  lockedUntil: string | null;
+  absences?: { id: string; startsAt: string; endsAt: string; reason: string | null }[];
+}
+
+function StaffSection() {
+  const me = currentSession()?.staff;
+  const isAdmin = me?.role === 'admin';
+  const { message, modal } = App.useApp();
+  const units = useApi<{ items: Unit[] }>('/api/v1/units');
+  const [unit, setUnit] = useState<string | undefined>(isAdmin ? undefined : me?.unitCode);
+  const chosen = unit ?? units.data?.items.find((u) => u.canIssue || u.canRequest)?.code;
+  const list = useApi<{ items: StaffRow[] }>(
+    chosen ? `/api/v1/units/${encodeURIComponent(chosen)}/staff` : undefined,
+  );
+  const [creating, setCreating] = useState(false);
+  const [editing, setEditing] = useState<StaffRow>();
+  const [partnerOf, setPartnerOf] = useState<StaffRow>();
+  const [absenceOf, setAbsenceOf] = useState<StaffRow>();
+  const people = list.data?.items ?? [];
+  const nameOf = (id: string | null) => people.find((p) => p.id === id)?.displayName ?? (id ? id : '—');
+
+  if (isMissingRoute(list.error)) return <MissingRoute route="GET /api/v1/units/:code/staff" />;
+
+  const showPassword = (who: string, password: string) =>
+    modal.info({
+      title: `${t('初始密码')} · ${who}`,
+      content: (
+        <div>
+          <Typography.Paragraph copyable={{ text: password }} code>
+            {password}
+          </Typography.Paragraph>
+          <Typography.Paragraph type="secondary">
+            {t('只显示这一次，请线下交给本人；首次登录须修改。')}
+          </Typography.Paragraph>
+        </div>
+      ),
+    });
+
+  return (
+    <div>
+      <PageHeader
+        title={t('人员')}
+        extra={
+          <>
+            <Select
+              aria-label={t('单位')}
+              style={{ minWidth: 240 }}
+              value={chosen}
+              onChange={setUnit}
+              disabled={!isAdmin}
+              options={(units.data?.items ?? []).map((u) => ({ value: u.code, label: u.name }))}
+            />
+            {isAdmin && (
+              <Button type="primary" onClick={() => setCreating(true)}>
+                {t('新增')}
+              </Button>
+            )}
+          </>
+        }
+      />
+      <ProblemAlert error={list.error} />
+      <Table<StaffRow>
+        rowKey="id"
+        size="middle"
+        pagination={false}
+        scroll={{ x: 900 }}
+        loading={list.loading}
+        dataSource={people}
+        columns={[
+          { title: t('用户名'), dataIndex: 'username' },
+          { title: t('姓名'), dataIndex: 'displayName' },
+          { title: t('角色'), dataIndex: 'role', render: (r: string) => roleLabel(r) },
+          { title: t('A/B 角'), dataIndex: 'partnerId', render: (p: string | null) => nameOf(p) },
+          {
+            title: t('缺岗'),
+            dataIndex: 'absences',
+            render: (a: StaffRow['absences']) =>
+              a?.length
+                ? a.map((x) => (
+                    <div key={x.id}>
+                      {fmt(x.startsAt)} – {fmt(x.endsAt)} {x.reason}
+                    </div>
+                  ))
+                : '—',
+          },
+          {
+            title: t('状态'),
+            key: 's',
+            render: (_v, p) => (
+              <Space wrap size={4}>
+                {p.active ? <Tag color="green">{t('在岗')}</Tag> : <Tag>{t('停用')}</Tag>}
+                {p.mustChangePassword && <Tag color="gold">{t('待改密码')}</Tag>}
+                {p.lockedUntil && new Date(p.lockedUntil) > new Date() && (
+                  <Tag color="red">{t('已锁定')}</Tag>
+                )}
+              </Space>
+            ),
+          },
+          {
+            title: t('操作'),
+            key: 'a',
+            render: (_v, p) => (
+              <Space wrap size={4}>
+                <Button size="small" onClick={() => setPartnerOf(p)}>
+                  {t('A/B 角')}
+                </Button>
+                <Button size="small" onClick={() => setAbsenceOf(p)}>
+                  {t('登记缺岗')}
+                </Button>
+                {isAdmin && (
+                  <>
+                    <Button size="small" onClick={() => setEditing(p)}>
+                      {t('编辑')}
+                    </Button>
+                    <Button
+                      size="small"
+                      onClick={async () => {
+                        try {
+                          const r = await api.post<{ issuedPassword: string }>(
+                            `/api/v1/admin/staff/${encodeURIComponent(p.id)}/reset-password`,
+                            {},
+                          );
+                          showPassword(p.displayName, r.issuedPassword);
+                        } catch (e) {
+                          void message.error((e as Error).message);
+                        }
+                      }}
+                    >
+                      {t('重置密码')}
+                    </Button>
+                  </>
+                )}
+              </Space>
+            ),
+          },
+        ]}
+      />
+      <FormModal
+        open={creating}
+        title={t('新增人员')}
+        initial={{ unitCode: chosen, role: 'agent' }}
+        onClose={() => setCreating(false)}
+        onSubmit={async (v) => {
+          const r = await api.post<{ staff: StaffRow; issuedPassword: string }>('/api/v1/admin/staff', v);
+          showPassword(r.staff.displayName, r.issuedPassword);
+          void list.reload(true);
+        }}
+      >
+        <Form.Item name="username" label={t('用户名')} rules={[{ required: true }]}>
+          <Input autoComplete="off" />
+        </Form.Item>
+        <Form.Item name="displayName" label={t('姓名')} rules={[{ required: true }]}>
+          <Input />
+        </Form.Item>
+        <Form.Item name="unitCode" label={t('单位')} rules={[{ required: true }]}>
+          <Select options={(units.data?.items ?? []).map((u) => ({ value: u.code, label: u.name }))} />
+        </Form.Item>
+        <Form.Item name="role" label={t('角色')} rules={[{ required: true }]}>
+          <Radio.Group
+            options={['agent', 'liaison', 'supervisor', 'admin'].map((r) => ({
+              value: r,
+              label: roleLabel(r),
+            }))}
+          />
+        </Form.Item>
+      </FormModal>
+      <FormModal
+        open={Boolean(editing)}
+        title={`${t('编辑')} · ${editing?.displayName ?? ''}`}
+        initial={
+          editing ? { displayName: editing.displayName, role: editing.role, active: editing.active } : {}
+        }
+        onClose={() => setEditing(undefined)}
+        onSubmit={async (v) => {
+          await api.patch(`/api/v1/admin/staff/${encodeURIComponent(editing?.id ?? '')}`, {
+            ...v,
+            ...(v.unlock ? { unlock: true } : { unlock: undefined }),
+          });
+          void list.reload(true);
+        }}
+      >
+        <Form.Item name="displayName" label={t('姓名')} rules={[{ required: true }]}>
+          <Input />
+        </Form.Item>
+        <Form.Item name="role" label={t('角色')}>
+          <Radio.Group
+            options={['agent', 'liaison', 'supervisor', 'admin'].map((r) => ({
+              value: r,
+              label: roleLabel(r),
+            }))}
+          />
+        </Form.Item>
+        <Form.Item name="active" valuePropName="checked">
+          <Checkbox>{t('在岗')}</Checkbox>
+        </Form.Item>
+        <Form.Item name="unlock" valuePropName="checked">
+          <Checkbox>{t('解除登录锁定')}</Checkbox>
+        </Form.Item>
+      </FormModal>
+      <FormModal
+        open={Boolean(partnerOf)}
+        title={`${t('A/B 角')} · ${partnerOf?.displayName ?? ''}`}
+        initial={{ partnerId: partnerOf?.partnerId ?? undefined, mutual: true }}
+        onClose={() => setPartnerOf(undefined)}
+        onSubmit={async (v) => {
+          await api.put(
+            `/api/v1/units/${encodeURIComponent(chosen ?? '')}/staff/${encodeURIComponent(partnerOf?.id ?? '')}/partner`,
+            { partnerId: v.partnerId ?? null, mutual: Boolean(v.mutual) },
+          );
+          void list.reload(true);
+        }}
+      >
+        <Form.Item name="partnerId" label={t('A/B 角')} extra={t('A 缺岗时由 B 接办其在办协查（第六条）。')}>
+          <Select
+            allowClear
+            options={people
+              .filter(
+                (p) => p.id !== partnerOf?.id && p.active && (p.role === 'agent' || p.role === 'liaison'),
+              )
+              .map((p) => ({ value: p.id, label: `${p.displayName}（${roleLabel(p.role)}）` }))}
+          />
+        </Form.Item>
+        <Form.Item name="mutual" valuePropName="checked">
+          <Checkbox>{t('同时把对方的 A/B 角设为本人')}</Checkbox>
+        </Form.Item>
+      </FormModal>
+      <FormModal
+        open={Boolean(absenceOf)}
+        title={`${t('登记缺岗')} · ${absenceOf?.displayName ?? ''}`}
+        onClose={() => setAbsenceOf(undefined)}
+        onSubmit={async (v) => {
+          const [s, e] = v.range as [Dayjs, Dayjs];
+          const r = await api.post<{
+            handOver: { caseIds: string[]; toName: string | null; warning: string | null } | null;
+          }>(
+            `/api/v1/units/${encodeURIComponent(chosen ?? '')}/staff/${encodeURIComponent(absenceOf?.id ?? '')}/absences`,
+            { startsAt: fromPicker(s), endsAt: fromPicker(e), reason: String(v.reason ?? '').trim() },
+          );
+          if (r.handOver?.caseIds.length)
+            void message.info(
+              `${r.handOver.caseIds.length} ${t('件在办协查已转交')} ${r.handOver.toName ?? ''}`,
+            );
+          if (r.handOver?.warning) void message.warning(r.handOver.warning);
+          void list.reload(true);
+        }}
+      >
+        <Form.Item name="range" label={`${t('缺岗期间')}（北京时间）`} rules={[{ required: true }]}>
+          <DatePicker.RangePicker
+            showTime={{ format: 'HH:mm' }}
+            format="YYYY-MM-DD HH:mm"
+            style={{ width: '100%' }}
+          />
+        </Form.Item>
+        <Form.Item name="reason" label={t('缺岗原因')} rules={[{ required: true, whitespace: true }]}>
+          <Input maxLength={200} />
+        </Form.Item>
+      </FormModal>
+    </div>
+  );
+}
+
+// ─── Catalog ─────────────────────────────────────────────────────────────────────────────────────
+
+type AdminItem = CatalogItem & { versions: number; active: boolean };
+
+const jsonRule = {
+  validator: (_r: unknown, v: string) => {
+    try {
+      const o = JSON.parse(v);
+      return o && typeof o === 'object' && !Array.isArray(o)
+        ? Promise.resolve()
+        : Promise.reject(new Error('须为 JSON 对象'));
+    } catch (e) {
+      return Promise.reject(new Error(`JSON 格式错误：${(e as Error).message}`));
+    }
+  },
+};
+
+function CatalogSection() {
+  const { data, error, reload } = useApi<{ items: AdminItem[] }>('/api/v1/admin/catalog');
+  const units = useApi<{ items: Unit[] }>('/api/v1/units');
+  const { message } = App.useApp();
+  const [editing, setEditing] = useState<AdminItem | 'new'>();
+  if (isMissingRoute(error)) return <MissingRoute route="GET /api/v1/admin/catalog" />;
+  const issuers = (units.data?.items ?? []).filter((u) => u.canIssue);
+  const initial =
+    editing && editing !== 'new'
+      ? {
+          ...editing,
+          issuingUnitCodes: editing.issuingUnits.map((u) => u.code),
+          requestSchema: JSON.stringify(editing.requestSchema, null, 2),
+          responseSchema: JSON.stringify(editing.responseSchema, null, 2),
+        }
+      : {
+          defaultTier: '30m',
+          exemptionMethod: '部门核验',
+          requestSchema: JSON.stringify({ type: 'object', required: [], properties: {} }, null, 2),
+          responseSchema: JSON.stringify({ type: 'object', required: [], properties: {} }, null, 2),
+        };
+  return (
+    <div>
+      <PageHeader
+        title={t('证明事项')}
+        extra={
+          <Button type="primary" onClick={() => setEditing('new')}>
+            {t('新增')}
+          </Button>
+        }
+      />
+      <ProblemAlert error={error} />
+      <Table<AdminItem>
+        rowKey="code"
+        size="middle"
+        pagination={false}
+        scroll={{ x: 900 }}
+        dataSource={data?.items ?? []}
+        expandable={{
+          expandedRowRender: (i) => (
+            <div className="template-json">
+              <Card size="small" title={t('协查函模板')}>
+                <pre>{JSON.stringify(i.requestSchema, null, 2)}</pre>
+              </Card>
+              <Card size="small" title={t('反馈函模板')}>
+                <pre>{JSON.stringify(i.responseSchema, null, 2)}</pre>
+              </Card>
+            </div>
+          ),
+        }}
+        columns={[
+          { title: t('编码'), dataIndex: 'code' },
+          { title: t('名称'), dataIndex: 'name' },
+          { title: t('办理事项'), dataIndex: 'serviceItemName' },
+          {
+            title: t('出具单位'),
+            dataIndex: 'issuingUnits',
+            render: (u: CatalogItem['issuingUnits']) => u.map((x) => x.name).join('、'),
+          },
+          { title: t('默认时限'), dataIndex: 'defaultTier', render: (v: string) => tierLabel(v) },
+          { title: t('版本'), dataIndex: 'version', render: (v: number, i) => `v${v}（${i.versions}）` },
+          {
+            title: t('状态'),
+            dataIndex: 'active',
+            render: (a: boolean) => (a ? <Tag color="green">{t('在用')}</Tag> : <Tag>{t('停用')}</Tag>),
+          },
+          {
+            title: t('操作'),
+            key: 'a',
+            render: (_v, i) => (
+              <Space wrap size={4}>
+                <Button size="small" onClick={() => setEditing(i)}>
+                  {t('发布新版本')}
+                </Button>
+                <Button
+                  size="small"
+                  danger={i.active}
+                  onClick={async () => {
+                    try {
+                      await api.post(
+                        `/api/v1/admin/catalog/${encodeURIComponent(i.code)}/${i.active ? 'deactivate' : 'activate'}`,
+                      );
+                      void reload(true);
+                    } catch (e) {
+                      void message.error((e as Error).message);
+                    }
+                  }}
+                >
+                  {i.active ? t('停用') : t('启用')}
+                </Button>
+              </Space>
+            ),
+          },
+        ]}
+      />
+      <FormModal
+        open={Boolean(editing)}
+        title={editing === 'new' ? t('新增证明事项') : `${t('发布新版本')} · ${editing?.name ?? ''}`}
+        initial={initial as Record<string, unknown>}
+        onClose={() => setEditing(undefined)}
+        onSubmit={async (v) => {
+          const body: Record<string, unknown> = {
+            ...v,
+            serviceItemCode: v.serviceItemCode || null,
+            requestSchema: JSON.parse(String(v.requestSchema)),
+            responseSchema: JSON.parse(String(v.responseSchema)),
+          };
+          if (editing === 'new') await api.post('/api/v1/admin/catalog', body);
+          else {
+            const { code: _c, ...rest } = body;
+            await api.put(`/api/v1/admin/catalog/${encodeURIComponent(editing?.code ?? '')}`, rest);
+          }
+          void reload(true);
+        }}
+      >
+        <Form.Item name="code" label={t('编码')} rules={[{ required: true }]} extra="如 HJ-001">
+          <Input disabled={editing !== 'new'} />
+        </Form.Item>
+        <Form.Item name="name" label={t('名称')} rules={[{ required: true, min: 2 }]}>
+          <Input />
+        </Form.Item>
+        <Form.Item name="serviceItemName" label={t('办理事项')} rules={[{ required: true, min: 2 }]}>
+          <Input />
+        </Form.Item>
+        <Form.Item name="serviceItemCode" label={t('事项编码')}>
+          <Input />
+        </Form.Item>
+        <Form.Item name="legalBasis" label={t('法律依据')} rules={[{ required: true, min: 2 }]}>
+          <Input />
+        </Form.Item>
+        <Form.Item
+          name="issuingUnitCodes"
+          label={t('出具单位')}
+          rules={[{ required: true }]}
+          extra={t('第一个为默认')}
+        >
+          <Select mode="multiple" options={issuers.map((u) => ({ value: u.code, label: u.name }))} />
+        </Form.Item>
+        <Form.Item name="defaultTier" label={t('默认时限')} rules={[{ required: true }]}>
+          <Radio.Group options={TIERS.map((x) => ({ value: x, label: tierLabel(x) }))} />
+        </Form.Item>
+        <Form.Item name="exemptionMethod" label={t('免提交方式')} rules={[{ required: true, min: 2 }]}>
+          <Input />
+        </Form.Item>
+        <Form.Item
+          name="requestSchema"
+          label={`${t('协查函模板')}（JSON Schema）`}
+          rules={[{ required: true }, jsonRule]}
+        >
+          <Input.TextArea rows={8} className="mono" spellCheck={false} />
+        </Form.Item>
+        <Form.Item
+          name="responseSchema"
+          label={`${t('反馈函模板')}（JSON Schema）`}
+          rules={[{ required: true }, jsonRule]}
+        >
+          <Input.TextArea rows={8} className="mono" spellCheck={false} />
+        </Form.Item>
+      </FormModal>
+    </div>
+  );
+}
+
+// ─── Calendar ────────────────────────────────────────────────────────────────────────────────────
+
+interface Settings {
+  officeHours: { start: string; end: string }[];
+  extraCoveredYears: number[];
+  offHoursReceipt: 'next-opening' | 'as-is';
+  libraryCoveredYears: number[];
+  updatedBy: string;
+  updatedAt: string;
+}
+
+function CalendarSection() {
+  const { message } = App.useApp();
+  const [year, setYear] = useState(() => Number(fmt(new Date()).slice(0, 4)));
+  const days = useApi<{
+    items: { date: string; kind: 'work' | 'off'; name: string | null; updatedAt: string }[];
+  }>('/api/v1/admin/calendar/days', { year });
+  const settings = useApi<Settings>('/api/v1/admin/calendar/settings');
+  const [dayForm] = Form.useForm<{ date: Dayjs; kind: 'work' | 'off'; name?: string }>();
+  const [error, setError] = useState<unknown>();
+  if (isMissingRoute(days.error)) return <MissingRoute route="GET /api/v1/admin/calendar/days" />;
+
+  const retimed = (r: { retime?: { signalled: number } }) =>
+    void message.success(
+      `${t('已保存')}${r.retime?.signalled ? `；${r.retime.signalled} ${t('件在办协查已重新计算时限')}` : ''}`,
+    );
+
+  return (
+    <div>
+      <PageHeader title={t('工作日历')} />
+      <ProblemAlert error={error ?? days.error ?? settings.error} onClose={() => setError(undefined)} />
+      <Card size="small" title={t('设定某日上班或休息')} style={{ marginBottom: 16 }}>
+        <Form
+          form={dayForm}
+          layout="inline"
+          initialValues={{ kind: 'off' }}
+          onFinish={async (v) => {
+            setError(undefined);
+            try {
+              const r = await api.put<{ retime: { signalled: number } }>(
+                `/api/v1/admin/calendar/days/${v.date.format('YYYY-MM-DD')}`,
+                { kind: v.kind, ...(v.name?.trim() ? { name: v.name.trim() } : {}) },
+              );
+              retimed(r);
+              void days.reload(true);
+            } catch (e) {
+              setError(e);
+            }
+          }}
+        >
+          <Form.Item name="date" label={t('日期')} rules={[{ required: true }]}>
+            <DatePicker />
+          </Form.Item>
+          <Form.Item name="kind" label={t('类型')}>
+            <Radio.Group
+              options={[
+                { value: 'off', label: t('休息') },
+                { value: 'work', label: t('上班') },
+              ]}
+            />
+          </Form.Item>
+          <Form.Item name="name" label={t('名称')}>
+            <Input placeholder={t('如 春节、调休上班、临时闭馆')} />
+          </Form.Item>
+          <Button type="primary" htmlType="submit">
+            {t('保存')}
+          </Button>
+        </Form>
+      </Card>
+      <Card
+        size="small"
+        title={`${t('管理员设定的日期')}（${t('其余按国务院安排或周末规则')}）`}
+        extra={
+          <InputNumber
+            aria-label={t('年份')}
+            min={2000}
+            max={2100}
+            value={year}
+            onChange={(v) => v && setYear(v)}
+          />
+        }
+        style={{ marginBottom: 16 }}
+      >
+        <Table
+          rowKey="date"
+          size="small"
+          pagination={false}
+          dataSource={days.data?.items ?? []}
+          locale={{ emptyText: t('暂无数据') }}
+          columns={[
+            { title: t('日期'), dataIndex: 'date' },
+            {
+              title: t('类型'),
+              dataIndex: 'kind',
+              render: (k: string) =>
+                k === 'work' ? <Tag color="blue">{t('上班')}</Tag> : <Tag>{t('休息')}</Tag>,
+            },
+            { title: t('名称'), dataIndex: 'name', render: (v: string | null) => v ?? '—' },
+            { title: t('修改时间'), dataIndex: 'updatedAt', render: (v: string) => fmt(v) },
+            {
+              title: t('操作'),
+              key: 'a',
+              render: (_v, d) => (
+                <Button
+                  size="small"
+                  onClick={async () => {
+                    try {
+                      retimed(await api.delete(`/api/v1/admin/calendar/days/${d.date}`));
+                      void days.reload(true);
+                    } catch (e) {
+                      setError(e);
+                    }
+                  }}
+                >
+                  {t('撤销设定')}
+                </Button>
+              ),
+            },
+          ]}
+        />
+      </Card>
+      {settings.data && (
+        <Card size="small" title={t('办公时间与收件规则')}>
+          <Form
+            layout="vertical"
+            initialValues={{
+              officeHours: settings.data.officeHours.map((h) => `${h.start}-${h.end}`).join(', '),
+              offHoursReceipt: settings.data.offHoursReceipt,
+              extraCoveredYears: settings.data.extraCoveredYears.join(', '),
+            }}
+            onFinish={async (v: {
+              officeHours: string;
+              offHoursReceipt: string;
+              extraCoveredYears: string;
+            }) => {
+              setError(undefined);
+              try {
+                const officeHours = v.officeHours
+                  .split(/[,，\s]+/)
+                  .filter(Boolean)
+                  .map((p) => {
+                    const [start = '', end = ''] = p.split('-');
+                    return { start, end };
+                  });
+                const extraCoveredYears = v.extraCoveredYears
+                  .split(/[,，\s]+/)
+                  .filter(Boolean)
+                  .map(Number);
+                retimed(
+                  await api.put('/api/v1/admin/calendar/settings', {
+                    officeHours,
+                    offHoursReceipt: v.offHoursReceipt,
+                    extraCoveredYears,
+                  }),
+                );
+                void settings.reload(true);
+              } catch (e) {
+                setError(e);
+              }
+            }}
+          >
+            <Form.Item
+              name="officeHours"
+              label={t('办公时间')}
+              extra="如 09:00-12:00, 13:30-17:30（北京时间）"
+              rules={[{ required: true }]}
+            >
+              <Input />
+            </Form.Item>
+            <Form.Item name="offHoursReceipt" label={t('非办公时间收到的协查')}>
+              <Radio.Group
+                options={[
+                  { value: 'next-opening', label: t('视为下一个办公时段开始时收到') },
+                  { value: 'as-is', label: t('按实际收到时间') },
+                ]}
+              />
+            </Form.Item>
+            <Form.Item
+              name="extraCoveredYears"
+              label={t('补充覆盖年度')}
+              extra={`${t('日历库已覆盖')}：${settings.data.libraryCoveredYears[0]}–${settings.data.libraryCoveredYears.at(-1)}`}
+            >
+              <Input placeholder="2027" />
+            </Form.Item>
+            <Typography.Paragraph type="secondary">
+              {t('上次修改')}：{fmt(settings.data.updatedAt)}（{settings.data.updatedBy}）
+            </Typography.Paragraph>
+            <Button type="primary" htmlType="submit">
+              {t('保存')}
+            </Button>
+          </Form>
+        </Card>
+      )}
+    </div>
+  );
+}
+
+export default function AdminPage({ section }: { section: string }) {
+  if (section === 'units') return <UnitsSection />;
+  if (section === 'staff') return <StaffSection />;
+  if (section === 'catalog') return <CatalogSection />;
+  if (section === 'calendar') return <CalendarSection />;
+  return <MissingRoute route={`/admin/${section}`} />;
+}

@@ -1,0 +1,323 @@
+/**
+ * The joint-meeting office's escalation inbox (Art. 11): level, issuing unit, how late; order the unit to
+ * finish by a set time (absolute time, or working-day quick picks from the server's deadline rules), and
+ * close with an outcome.
+ */
+import {
+  App,
+  Button,
+  DatePicker,
+  Form,
+  Grid,
+  Input,
+  Modal,
+  Segmented,
+  Space,
+  Table,
+  Tag,
+  Typography,
+} from 'antd';
+import dayjs, { type Dayjs } from 'dayjs';
+import { useEffect, useState } from 'react';
+import { api, newIdempotencyKey } from '../api.ts';
+import { PageHeader, ProblemAlert, StatusTag } from '../components.tsx';
+import { useApi, useUnits } from '../data.ts';
+import { t } from '../i18n.ts';
+import { escLevelLabel, escStatusLabel } from '../labels.ts';
+import { useLive } from '../live.ts';
+import { Link } from '../router.tsx';
+import { durationText, fmt } from '../time.ts';
+import type { DeadlinePreview, EscalationView } from '../types.ts';
+
+/** The picker shows Beijing time whatever the browser's zone: its wall time is read as +08:00. */
+const toPicker = (iso: string): Dayjs => dayjs(fmt(iso).replace(' ', 'T'));
+const fromPicker = (d: Dayjs): string => new Date(`${d.format('YYYY-MM-DDTHH:mm')}:00+08:00`).toISOString();
+
+function OrderModal({
+  esc,
+  onClose,
+  onDone,
+}: {
+  esc: EscalationView;
+  onClose: () => void;
+  onDone: () => void;
+}) {
+  const [form] = Form.useForm<{ dueAt: Dayjs; note: string }>();
+  const { message } = App.useApp();
+  const [error, setError] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
+  const [key] = useState(newIdempotencyKey);
+  const [picks, setPicks] = useState<{ label: string; iso: string }[]>([]);
+
+  useEffect(() => {
+    // Quick picks in working time, computed by the server's calendar (holidays, make-up days).
+    void Promise.all(
+      (['30m', '1d', '2d'] as const).map((tier) =>
+        api.get<DeadlinePreview>('/api/v1/deadline-preview', { tier }).catch(() => undefined),
+      ),
+    ).then(([m30, d1, d2]) => {
+      const list: { label: string; iso: string }[] = [];
+      const todayClose = new Date(`${fmt(new Date()).slice(0, 10)}T17:30:00+08:00`);
+      if (todayClose.getTime() > Date.now() + 10 * 60_000)
+        list.push({ label: t('今日下班前'), iso: todayClose.toISOString() });
+      if (m30) list.push({ label: t('30 分钟（工作时间）'), iso: m30.dueAt });
+      if (d1) list.push({ label: t('1 个工作日'), iso: d1.dueAt });
+      if (d2) list.push({ label: t('2 个工作日'), iso: d2.dueAt });
+      setPicks(list);
+    });
+  }, []);
+
+  const submit = async () => {
+    let v: { dueAt: Dayjs; note: string };
+    try {
+      v = await form.validateFields();
+    } catch {
+      return;
+    }
+    setBusy(true);
+    setError(undefined);
+    try {
+      await api.post(
+        `/api/v1/escalations/${encodeURIComponent(esc.id)}/order`,
+        { dueAt: fromPicker(v.dueAt), note: v.note.trim() },
+        key,
+      );
+      void message.success(t('已责成限时办结'));
+      onDone();
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <Modal
+      open
+      title={`${t('责成限时办结')} · ${esc.docNumber}`}
+      okText={t('责成限时办结')}
+      cancelText={t('取消')}
+      confirmLoading={busy}
+      onOk={() => void submit()}
+      onCancel={onClose}
+    >
+      <ProblemAlert error={error} />
+      <Form
+        form={form}
+        layout="vertical"
+        disabled={busy}
+        initialValues={{ note: t('请于限定时间内办结并反馈') }}
+      >
+        <Form.Item
+          name="dueAt"
+          label={`${t('限办时间')}（北京时间）`}
+          rules={[{ required: true, message: t('请选择限办时间') }]}
+          extra={
+            <Space wrap size={4} style={{ marginTop: 6 }}>
+              {picks.map((p) => (
+                <Button
+                  key={p.label}
+                  size="small"
+                  onClick={() => form.setFieldsValue({ dueAt: toPicker(p.iso) })}
+                >
+                  {p.label}
+                </Button>
+              ))}
+            </Space>
+          }
+        >
+          <DatePicker
+            showTime={{ format: 'HH:mm' }}
+            format="YYYY-MM-DD HH:mm"
+            style={{ width: '100%' }}
+            disabledDate={(d) => d.isBefore(toPicker(new Date().toISOString()), 'day')}
+          />
+        </Form.Item>
+        <Form.Item
+          name="note"
+          label={t('说明')}
+          rules={[{ required: true, min: 2, whitespace: true, message: t('至少 2 个字') }]}
+        >
+          <Input.TextArea rows={3} maxLength={500} showCount />
+        </Form.Item>
+      </Form>
+    </Modal>
+  );
+}
+
+function CloseModal({
+  esc,
+  onClose,
+  onDone,
+}: {
+  esc: EscalationView;
+  onClose: () => void;
+  onDone: () => void;
+}) {
+  const [form] = Form.useForm<{ outcome: string }>();
+  const { message } = App.useApp();
+  const [error, setError] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
+  const [key] = useState(newIdempotencyKey);
+  const submit = async () => {
+    let v: { outcome: string };
+    try {
+      v = await form.validateFields();
+    } catch {
+      return;
+    }
+    setBusy(true);
+    try {
+      await api.post(
+        `/api/v1/escalations/${encodeURIComponent(esc.id)}/close`,
+        { outcome: v.outcome.trim() },
+        key,
+      );
+      void message.success(t('督办已办结'));
+      onDone();
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Modal
+      open
+      title={`${t('督办办结')} · ${esc.docNumber}`}
+      okText={t('督办办结')}
+      cancelText={t('取消')}
+      confirmLoading={busy}
+      onOk={() => void submit()}
+      onCancel={onClose}
+    >
+      <ProblemAlert error={error} />
+      <Form form={form} layout="vertical" disabled={busy}>
+        <Form.Item
+          name="outcome"
+          label={t('处理结果')}
+          extra={t('用于考核问责：如调查情况、责任认定、是否建议约谈。')}
+          rules={[{ required: true, min: 2, whitespace: true, message: t('至少 2 个字') }]}
+        >
+          <Input.TextArea rows={4} maxLength={1000} showCount />
+        </Form.Item>
+      </Form>
+    </Modal>
+  );
+}
+
+export function EscalationsPage() {
+  const [status, setStatus] = useState<'active' | 'closed'>('active');
+  const { data, error, loading, reload } = useApi<{ items: EscalationView[] }>('/api/v1/escalations', {
+    status,
+  });
+  const units = useUnits();
+  const screens = Grid.useBreakpoint();
+  const [ordering, setOrdering] = useState<EscalationView>();
+  const [closing, setClosing] = useState<EscalationView>();
+  useLive(() => void reload(true));
+  const items = data?.items ?? [];
+  const done = () => {
+    setOrdering(undefined);
+    setClosing(undefined);
+    void reload(true);
+  };
+
+  return (
+    <div>
+      <PageHeader
+        title={t('督办事项')}
+        extra={
+          <Segmented
+            aria-label={t('状态')}
+            value={status}
+            onChange={(v) => setStatus(v as 'active' | 'closed')}
+            options={[
+              { value: 'active', label: t('未办结') },
+              { value: 'closed', label: t('已关闭') },
+            ]}
+          />
+        }
+      />
+      <ProblemAlert error={error} />
+      <Table<EscalationView>
+        data-testid="escalations"
+        rowKey="id"
+        loading={loading}
+        dataSource={items}
+        pagination={false}
+        scroll={{ x: 1000 }}
+        size={screens.md === false ? 'small' : 'middle'}
+        rowClassName={(e) => `esc-row esc-level-${e.level}`}
+        locale={{ emptyText: t('暂无数据') }}
+        columns={[
+          {
+            title: t('文号'),
+            dataIndex: 'docNumber',
+            width: 180,
+            render: (v: string, e) => (
+              <Link to={`/cases/${encodeURIComponent(e.caseId)}`} className="doc-link">
+                {v}
+              </Link>
+            ),
+          },
+          {
+            title: t('逾期级别'),
+            dataIndex: 'level',
+            render: (l: number) => <Tag color={l >= 2 ? 'magenta' : 'red'}>{escLevelLabel(l)}</Tag>,
+          },
+          { title: t('出具单位'), dataIndex: 'issuingUnit', render: (v: string) => units.name(v) },
+          { title: t('需求单位'), dataIndex: 'requestingUnit', render: (v: string) => units.name(v) },
+          { title: t('错过的时限'), dataIndex: 'missedDueAt', render: (v: string) => fmt(v) },
+          {
+            title: t('逾期多久'),
+            dataIndex: 'minutesLate',
+            render: (m: number) => (
+              <Typography.Text type="danger" data-testid="minutes-late">
+                {t('已超时 {t}', { t: durationText(m) })}
+              </Typography.Text>
+            ),
+          },
+          {
+            title: t('状态'),
+            dataIndex: 'status',
+            render: (s: string, e) => (
+              <Space orientation="vertical" size={2}>
+                <Tag color={s === 'open' ? 'red' : s === 'ordered' ? 'gold' : 'default'} data-esc-status={s}>
+                  {escStatusLabel(s)}
+                </Tag>
+                <StatusTag status={e.caseStatus} />
+              </Space>
+            ),
+          },
+          {
+            title: t('责成时限'),
+            dataIndex: 'orderedDueAt',
+            render: (v: string | null) => <span data-testid="ordered-due">{fmt(v)}</span>,
+          },
+          {
+            title: t('操作'),
+            key: 'actions',
+            render: (_v, e) =>
+              e.status === 'closed' ? (
+                <Typography.Text type="secondary">{e.outcome}</Typography.Text>
+              ) : (
+                <Space wrap>
+                  {e.status === 'open' && (
+                    <Button size="small" type="primary" danger onClick={() => setOrdering(e)}>
+                      {t('责成限时办结')}
+                    </Button>
+                  )}
+                  <Button size="small" onClick={() => setClosing(e)}>
+                    {t('督办办结')}
+                  </Button>
+                </Space>
+              ),
+          },
+        ]}
+      />
+      {ordering && <OrderModal esc={ordering} onClose={() => setOrdering(undefined)} onDone={done} />}
+      {closing && <CloseModal esc={closing} onClose={() => setClosing(undefined)} onDone={done} />}
+    </div>
+  );
+}

@@ -1,0 +1,159 @@
+/** Shapes of the API's answers (from api/schemas and api/routes). */
+
+export type Tier = '30m' | '1d' | '2d';
+
+export interface CaseSummary {
+  id: string;
+  docNumber: string;
+  status: string;
+  tier: Tier;
+  requestingUnit: string;
+  issuingUnit: string;
+  catalogCode: string;
+  catalogName: string | null;
+  subject: string;
+  purpose: string;
+  receivedAt: string;
+  dueAt: string;
+  flags: string[];
+  assigneeId: string | null;
+  registeredAt: string | null;
+  completedAt: string | null;
+  result: string | null;
+  late: boolean;
+  lateMinutes: number | null;
+  escalationLevel: number;
+  overdue: boolean;
+  createdAt: string;
+}
+
+export interface CaseList {
+  items: CaseSummary[];
+  nextCursor: string | null;
+}
+
+export type JsonObject = Record<string, unknown>;
+
+export interface TimelineEntry {
+  seq: number;
+  type: string;
+  at: string;
+  actorId: string | null;
+  actorName: string | null;
+  actorUnit: string | null;
+  onBehalfOf: string | null;
+  onBehalfOfName: string | null;
+  reason: string | null;
+  data: JsonObject;
+}
+
+/** `content` of a case: the request as sent (full subject for the case's own units). */
+export interface CaseContent {
+  subject?: { kind: 'person' | 'company'; name: string; idNumber: string };
+  fields?: JsonObject;
+  catalog?: { code: string; version: number; name: string };
+}
+
+/** `answer` of a case: the response letter's content. */
+export interface CaseAnswer {
+  result?: string;
+  fields?: JsonObject;
+  attachments?: string[];
+  answeredAt?: string;
+  answeredBy?: string;
+  late?: boolean;
+  lateWorkingMinutes?: number;
+}
+
+export interface CaseDetail {
+  case: CaseSummary & { assigneeName: string | null };
+  access: 'full' | 'returned_part';
+  content: CaseContent | null;
+  answer: CaseAnswer | null;
+  waitedWorkingMinutes: number | null;
+  templates: { request: JsonObject; response: JsonObject } | null;
+  timeline: TimelineEntry[];
+  escalations: {
+    id: string;
+    level: number;
+    status: string;
+    openedAt: string;
+    missedDueAt: string;
+    orderedDueAt: string | null;
+    orderNote: string | null;
+    closedAt: string | null;
+    outcome: string | null;
+  }[];
+  ledger: {
+    id: string;
+    kind: string;
+    note: string;
+    outcome: string | null;
+    recordedBy: string;
+    at: string;
+  }[];
+}
+
+export interface EscalationView {
+  id: string;
+  caseId: string;
+  docNumber: string;
+  level: number;
+  status: string;
+  issuingUnit: string;
+  requestingUnit: string;
+  openedAt: string;
+  missedDueAt: string;
+  minutesLate: number;
+  orderedDueAt: string | null;
+  orderNote: string | null;
+  caseStatus: string;
+  caseCompletedAt: string | null;
+  closedAt: string | null;
+  outcome: string | null;
+}
+
+export interface DeadlinePreview {
+  tier: Tier;
+  receivedAt: string;
+  effectiveReceivedAt: string;
+  dueAt: string;
+  flags: string[];
+}
+
+export interface Unit {
+  code: string;
+  name: string;
+  kind?: 'department' | 'office';
+  canRequest?: boolean;
+  canIssue?: boolean;
+  docPrefix?: string;
+  [k: string]: unknown;
+}
+
+export interface CatalogItem {
+  code: string;
+  name: string;
+  version?: number;
+  serviceItemName?: string;
+  legalBasis?: string;
+  issuingUnits: { code: string; name: string }[];
+  defaultTier: Tier;
+  exemptionMethod?: string;
+  requestSchema?: JsonObject;
+  responseSchema?: JsonObject;
+  active?: boolean;
+  [k: string]: unknown;
+}
+
+/** Lists come as `{ items: [...] }` from this API; a bare array is accepted too. */
+export function itemsOf<T>(data: unknown): T[] {
+  if (Array.isArray(data)) return data as T[];
+  if (data && typeof data === 'object') {
+    const o = data as Record<string, unknown>;
+    for (const k of ['items', 'units', 'staff', 'days', 'notifications', 'data']) {
+      if (Array.isArray(o[k])) return o[k] as T[];
+    }
+  }
+  return [];
+}
