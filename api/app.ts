@@ -141,6 +141,17 @@ export function toProblem(
 
 export type App = FastifyInstance;
 
+function subjectOfBearer(header: string | undefined): string | undefined {
+  const payload = header?.startsWith('Bearer ') ? header.slice(7).split('.')[1] : undefined;
+  if (!payload) return undefined;
+  try {
+    const sub = (JSON.parse(Buffer.from(payload, 'base64url').toString()) as { sub?: unknown }).sub;
+    return typeof sub === 'string' && sub.length <= 64 ? sub : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Text PostgreSQL cannot store (text and jsonb refuse NUL and unpaired UTF-16 surrogates). */
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 const unstorable = (s: string) => s.includes('\u0000') || LONE_SURROGATE.test(s);
@@ -277,6 +288,12 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
   await app.register(rateLimit, {
     max: deps.rateLimitPerMinute ?? 600,
     timeWindow: '1 minute',
+    // Per person when a token is presented (one user cannot starve a shared office address), per
+    // address otherwise. The token is only read for its subject here; the auth hook verifies it.
+    keyGenerator: (req) => {
+      const sub = subjectOfBearer(req.headers.authorization);
+      return sub ? `staff:${sub}` : `ip:${req.ip}`;
+    },
     errorResponseBuilder: (_req, ctx) =>
       Object.assign(
         new Problem(429, '请求过于频繁', `请求过于频繁，请 ${Math.ceil(ctx.ttl / 1000)} 秒后再试`),

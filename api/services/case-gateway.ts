@@ -5,14 +5,24 @@
  */
 import { createHash } from 'node:crypto';
 import { type Client, WithStartWorkflowOperation, WorkflowUpdateFailedError } from '@temporalio/client';
-import { ApplicationFailure, type UpdateDefinition, WorkflowNotFoundError } from '@temporalio/common';
+import {
+  ApplicationFailure,
+  type UpdateDefinition,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+} from '@temporalio/common';
 import type {
   CalendarChangedInput,
   CaseInput,
   CaseSnapshot,
   HandOverInput,
 } from '../../workflows/definitions.ts';
-import { calendarChangedSignal, handOverSignal, openedUpdate } from '../../workflows/definitions.ts';
+import {
+  calendarChangedSignal,
+  handOverSignal,
+  openedUpdate,
+  snapshotQuery,
+} from '../../workflows/definitions.ts';
 import { conflict, forbidden, notFound, type Problem, unprocessable } from '../problem.ts';
 
 /** Same unit + same client key → same case. The key is hashed so any key is a valid workflow ID. */
@@ -69,13 +79,20 @@ export function createCaseGateway(client: Client, taskQueue: string): CaseGatewa
           workflowId: input.caseId,
           taskQueue,
           args: [input],
-          // A retried start finds the running case instead of failing or making a second one.
+          // A retried start finds the running case instead of failing or making a second one…
           workflowIdConflictPolicy: 'USE_EXISTING',
+          // …and a retry after the case has ended finds that case, never a new run with the same ID.
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
         });
-        return client.workflow.executeUpdateWithStart(openedUpdate, {
-          startWorkflowOperation: startOp,
-          updateId: `opened-${idempotencyKey}`,
-        });
+        return client.workflow
+          .executeUpdateWithStart(openedUpdate, {
+            startWorkflowOperation: startOp,
+            updateId: `opened-${idempotencyKey}`,
+          })
+          .catch(async (err) => {
+            if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+            return client.workflow.getHandle(input.caseId).query(snapshotQuery);
+          });
       }),
     act: (caseId, update, input, updateId) =>
       call(() =>

@@ -93,6 +93,16 @@ describe.each(databaseTargets())('a verification through the API on $name', (tar
     expect(d.timeline.map((e: { type: string }) => e.type)).toEqual(['created', 'registered', 'answered']);
     expect(d.timeline[1].actorName).toBe('郑伟');
 
+    // A retry that arrives after the case has ended still finds that case, never a new run.
+    const late = await h.app.inject({
+      method: 'POST',
+      url: '/api/v1/verifications',
+      headers: { authorization: reqA, 'idempotency-key': key },
+      payload: startBody(),
+    });
+    expect(late.statusCode, late.body).toBe(200);
+    expect(late.json()).toMatchObject({ id: c.id, status: 'answered', docNumber: c.docNumber });
+
     // Another requesting unit cannot see it, and does not learn that it exists.
     const other = await h.app.inject({
       url: `/api/v1/verifications/${c.id}`,
