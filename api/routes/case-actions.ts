@@ -26,7 +26,7 @@ import {
   urgeUpdate,
   withdrawUpdate,
 } from '../../workflows/definitions.ts';
-import type { StaffContext } from '../plugins/auth.ts';
+import { type StaffContext, staffOf } from '../plugins/auth.ts';
 import { conflict, forbidden, Problem, unprocessable } from '../problem.ts';
 import { ActionBodies, CaseSummary } from '../schemas/cases.ts';
 import { errorResponses, IdempotencyHeaders } from '../schemas/common.ts';
@@ -38,6 +38,21 @@ import { claimIdempotencyKey } from '../services/idempotency.ts';
 import { actorOf, type CaseRouteDeps, visibleCase } from './verifications.ts';
 
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
+const BulkIds = Type.Array(Type.String({ minLength: 1, maxLength: 128 }), {
+  minItems: 1,
+  maxItems: 50,
+  description: '协查编号，最多 50 个',
+});
+const BulkResult = Type.Object({
+  results: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      status: Type.Integer(),
+      detail: Type.Optional(Type.String()),
+      case: Type.Optional(CaseSummary),
+    }),
+  ),
+});
 
 /** "B acting for A": the actor is the A/B partner of the case's current assignee. */
 async function actorFor(db: Db, who: StaffContext, row: CaseRow): Promise<Actor> {
@@ -232,28 +247,97 @@ export const caseActionRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = async 
         },
       },
       async (req) => {
-        const { row, who } = await visibleCase(db, req, req.params.id, `case.${a.name}`);
-        const updated = await audited(db, req, who, row, `case.${a.name}`, async () => {
-          const actor = await actorFor(db, who, row);
-          const input = await a.build({ db, body: req.body as never, who, row, actor });
-          const { key } = await claimIdempotencyKey(db, req, who.id);
-          await gateway.act(
-            row.id,
-            a.update as UpdateDefinition<CaseSnapshot, [unknown]>,
-            input,
-            `${a.name}-${key}`,
-          );
-          if (a.name === 'respond') {
-            const ids = (req.body as { attachments?: string[] }).attachments ?? [];
-            if (ids.length)
-              await db
-                .update(attachments)
-                .set({ caseId: row.id })
-                .where(and(inArray(attachments.id, ids), isNull(attachments.caseId)));
+        return perform(a, req, req.params.id, req.body);
+      },
+    );
+  }
+
+  /**
+   * One action on one case, as the person of `req`. The Update ID derives from the client's key, claimed
+   * only once the request is known to be valid (a refused request leaves no key behind), unless the
+   * caller (a bulk request) claimed it already.
+   */
+  async function perform(
+    a: (typeof ACTIONS)[number],
+    req: FastifyRequest,
+    caseId: string,
+    body: unknown,
+    claimedKey?: string,
+  ) {
+    const { row, who } = await visibleCase(db, req, caseId, `case.${a.name}`);
+    const updated = await audited(db, req, who, row, `case.${a.name}`, async () => {
+      const actor = await actorFor(db, who, row);
+      const input = await a.build({ db, body: body as never, who, row, actor });
+      const key = claimedKey ?? (await claimIdempotencyKey(db, req, who.id)).key;
+      await gateway.act(
+        row.id,
+        a.update as UpdateDefinition<CaseSnapshot, [unknown]>,
+        input,
+        `${a.name}-${key}`,
+      );
+      const ids = a.name === 'respond' ? ((body as { attachments?: string[] }).attachments ?? []) : [];
+      if (ids.length) {
+        await db
+          .update(attachments)
+          .set({ caseId: row.id })
+          .where(and(inArray(attachments.id, ids), isNull(attachments.caseId)));
+      }
+      return findCase(db, row.id);
+    });
+    return summary(updated ?? row);
+  }
+
+  // A liaison registers or reassigns a selection of the unit's cases at once. Each case is its own
+  // action (audited, validated by its workflow); one refusal does not stop the others.
+  const BULK = [
+    {
+      name: 'register',
+      body: Type.Object({ ids: BulkIds }, { additionalProperties: false }),
+      summary: '批量登记受理（联络员）',
+    },
+    {
+      name: 'reassign',
+      body: Type.Object(
+        {
+          ids: BulkIds,
+          toStaffId: Type.String({ minLength: 1, maxLength: 64 }),
+          reason: Type.Optional(Type.String({ maxLength: 500 })),
+        },
+        { additionalProperties: false },
+      ),
+      summary: '批量转派（联络员）',
+    },
+  ] as const;
+  for (const b of BULK) {
+    const a = ACTIONS.find((x) => x.name === b.name);
+    if (!a) throw new Error(`no action ${b.name}`);
+    app.post(
+      `/api/v1/verifications/bulk/${b.name}`,
+      {
+        schema: {
+          tags: ['协查办理'],
+          summary: b.summary,
+          security: [{ bearer: [] }],
+          headers: IdempotencyHeaders,
+          body: b.body,
+          response: { 200: BulkResult, ...errorResponses(403, 413, 415, 422) },
+        },
+      },
+      async (req) => {
+        const who = staffOf(req);
+        if (who.role !== 'liaison') throw forbidden('只有联络员可以批量办理');
+        const { key } = await claimIdempotencyKey(db, req, who.id);
+        const { ids, ...rest } = req.body as { ids: string[] } & Record<string, unknown>;
+        const results = [];
+        for (const id of [...new Set(ids)]) {
+          try {
+            results.push({ id, status: 200, case: await perform(a, req, id, rest, key) });
+          } catch (err) {
+            if (!(err instanceof Problem)) throw err;
+            results.push({ id, status: err.status, detail: err.detail });
           }
-          return findCase(db, row.id);
-        });
-        return summary(updated ?? row);
+        }
+        return { results };
       },
     );
   }
