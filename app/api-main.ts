@@ -2,7 +2,7 @@
  * `npm run api`: the API alone, for a deployment with an external Temporal and PostgreSQL
  * (TEMPORAL_ADDRESS, DATABASE_URL). Run as many as needed behind a load balancer.
  */
-import { ConfigError, loadConfig } from './config.ts';
+import { loadConfig, requireExternalServices } from './config.ts';
 import { createLogger, routeTemporalLogs } from './logger.ts';
 import { Lifecycle, runMain } from './process-lifecycle.ts';
 import { loadSecrets } from './secrets.ts';
@@ -11,16 +11,7 @@ import { connectClient } from './temporal.ts';
 
 runMain(async () => {
   const config = loadConfig();
-  if (!config.temporal.address)
-    throw new ConfigError(
-      'TEMPORAL_ADDRESS',
-      'is required for `npm run api` (use `npm start` for the embedded system)',
-    );
-  if (!config.databaseUrl)
-    throw new ConfigError(
-      'DATABASE_URL',
-      'is required for `npm run api` (PGlite cannot be shared between processes)',
-    );
+  const { temporalAddress } = requireExternalServices(config, 'npm run api');
   const log = createLogger({ level: config.logLevel, pretty: config.prettyLogs, name: 'xiecha-api' });
   routeTemporalLogs(log);
   const life = new Lifecycle(log);
@@ -28,10 +19,7 @@ runMain(async () => {
     const secrets = loadSecrets(config);
     const database = await openAppDatabase(config, log);
     life.onStop('database', () => database.close());
-    const client = await connectClient(
-      { ...config.temporal, address: config.temporal.address },
-      secrets.payloadKey,
-    );
+    const client = await connectClient({ ...config.temporal, address: temporalAddress }, secrets.payloadKey);
     life.onStop('temporal client', () => client.connection.close());
     const app = await startApi(config, database, client, secrets, log);
     life.onStop('api', () => app.close());

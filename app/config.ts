@@ -204,3 +204,23 @@ export function loadConfig(env: Env = process.env): AppConfig {
     seedDemo: boolFrom(env, 'SEED_DEMO', mode === 'embedded'),
   };
 }
+
+/** `npm run api` / `npm run worker`: the external services a separate process needs, or a clear refusal. */
+export function requireExternalServices(
+  config: AppConfig,
+  command: string,
+): { temporalAddress: string; databaseUrl: string } {
+  if (!config.temporal.address) {
+    throw new ConfigError(
+      'TEMPORAL_ADDRESS',
+      `is required for \`${command}\` (use \`npm start\` for the embedded system)`,
+    );
+  }
+  if (!config.databaseUrl) {
+    throw new ConfigError(
+      'DATABASE_URL',
+      `is required for \`${command}\` (PGlite cannot be shared between processes)`,
+    );
+  }
+  return { temporalAddress: config.temporal.address, databaseUrl: config.databaseUrl };
+}

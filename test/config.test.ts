@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../app/config.ts';
+import { ConfigError, loadConfig, requireExternalServices } from '../app/config.ts';
 
 const KEY = Buffer.alloc(32, 1).toString('base64');
 const deployment = {
@@ -52,5 +52,19 @@ describe('configuration', () => {
     const err = errorOf(env as Record<string, string>);
     expect(err.variable).toBe(variable);
     expect(err.message).toContain(variable);
+  });
+
+  it('refuses to run the API or the worker alone without external Temporal and PostgreSQL', () => {
+    expect(() => requireExternalServices(loadConfig({}), 'npm run api')).toThrow(
+      /TEMPORAL_ADDRESS is required for `npm run api`/,
+    );
+    const noDb = loadConfig({ ...deployment, DATABASE_URL: '' });
+    expect(() => requireExternalServices(noDb, 'npm run worker')).toThrow(
+      /DATABASE_URL is required for `npm run worker`/,
+    );
+    expect(requireExternalServices(loadConfig(deployment), 'npm run api')).toEqual({
+      temporalAddress: 'temporal:7233',
+      databaseUrl: deployment.DATABASE_URL,
+    });
   });
 });
