@@ -67,7 +67,13 @@ WORK="$(mktemp -d /tmp/xiecha-fuzz.XXXXXX)"
 DATA_DIR="$WORK/data"
 LOG="$WORK/server.log"
 SERVER_PID=''
-PORT="$(node -e "const s=require('node:net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")"
+# A free port below the ephemeral range: the dev server takes random ephemeral ports while the system
+# starts, before the API binds its own, so a port from that range could be taken in between.
+PORT="$(node -e "
+const net=require('node:net');
+(async()=>{for(let i=0;i<50;i++){const p=20000+Math.floor(Math.random()*12000);
+const ok=await new Promise(r=>{const s=net.createServer();s.once('error',()=>r(false));s.listen(p,'127.0.0.1',()=>s.close(()=>r(true)))});
+if(ok){console.log(p);return}}process.exit(1)})()")"
 BASE="http://127.0.0.1:$PORT"
 
 stop_server() {

@@ -4,9 +4,9 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { freePort } from '../../app/embedded-temporal.ts';
 import { PROJECT_ROOT } from '../../app/temporal-tools.ts';
 
 export interface EmbeddedProcess {
@@ -18,11 +18,29 @@ export interface EmbeddedProcess {
   exited: Promise<number | string>;
 }
 
+/**
+ * A free port below the kernel's ephemeral range (32768–60999 here). The system under test binds its API
+ * port only after its dev server has started, and the dev server takes random ephemeral ports for its
+ * own listeners meanwhile: a port from that range could be taken in between (seen as EADDRINUSE).
+ */
+export async function apiPortForTest(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const free = await new Promise<boolean>((resolve) => {
+      const srv = net.createServer();
+      srv.once('error', () => resolve(false));
+      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+  throw new Error('no free port between 20000 and 32000');
+}
+
 export async function spawnEmbedded(
   dataDir: string,
   env: Record<string, string> = {},
 ): Promise<EmbeddedProcess> {
-  const port = await freePort();
+  const port = await apiPortForTest();
   let out = '';
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'app/main.ts')], {
     cwd: PROJECT_ROOT,
