@@ -5,6 +5,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
+import { vi } from 'vitest';
 import { PROJECT_ROOT } from '../../app/temporal-tools.ts';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -73,6 +74,15 @@ export async function screenshot(page: Page, name: string, fullPage = false): Pr
 export async function visible(locator: Locator, timeout = 20_000): Promise<Locator> {
   await locator.first().waitFor({ state: 'visible', timeout });
   return locator.first();
+}
+
+/**
+ * Asserts on what the screen shows once it has settled: re-runs `check` (which holds `expect`s) until it passes,
+ * failing with its last error after `timeout`. An element being on screen says nothing about its content
+ * (a chart's canvas appears before its data arrives), so every assertion on content goes through this.
+ */
+export function eventually<T>(check: () => Promise<T>, timeout = 20_000): Promise<T> {
+  return vi.waitFor(check, { timeout, interval: 200 });
 }
 
 /** Waits until `fn` returns true, checking the page every 250 ms. */

@@ -25,6 +25,7 @@ import {
 } from '../support/embedded-process.ts';
 import {
   choose,
+  eventually,
   hasChromium,
   launchChromium,
   login,
@@ -147,21 +148,21 @@ run('web UI in a real browser against the embedded system', () => {
       await requester.getByLabel('申请人申报的户籍地址').fill(address);
       // The deadline preview is on screen before sending.
       const preview = await visible(requester.getByTestId('deadline-preview'));
-      expect(await text(preview)).toMatch(/\d{4}-\d{2}-\d{2} \d{2}:\d{2}/);
+      await eventually(async () => expect(await text(preview)).toMatch(/\d{4}-\d{2}-\d{2} \d{2}:\d{2}/));
     };
 
     await sendCase('张三', residentId('37030319850612001'), '淄博市张店区人民西路 1 号');
     await screenshot(requester, 'new-request', true);
     await requester.getByRole('button', { name: '发送协查函' }).click();
     const confirm = await visible(requester.getByRole('dialog'));
-    expect(await text(confirm)).toContain('预计办结时限');
+    await eventually(async () => expect(await text(confirm)).toContain('预计办结时限'));
     await confirm.getByRole('button', { name: '发送协查函' }).click();
 
     const docNumber = await text(await visible(requester.getByTestId('doc-number')));
     expect(docNumber).toMatch(/^淄人社协〔\d{4}〕\d+号$/);
     await visible(requester.locator('[data-status="awaiting_registration"]'));
     await visible(requester.locator('[data-event="created"]'));
-    expect(await requester.getByText('张*').first().isVisible()).toBe(true); // masked subject
+    await eventually(async () => expect(await requester.getByText('张*').first().isVisible()).toBe(true)); // masked subject
     await screenshot(requester, 'request-sent');
     timings.sent = Date.now() - started;
 
@@ -169,12 +170,14 @@ run('web UI in a real browser against the embedded system', () => {
     const row = issuer.getByTestId('inbox').locator('tr', { hasText: docNumber });
     await visible(row, 20_000);
     timings.seenLive = Date.now() - started;
-    expect(await issuer.evaluate(() => (window as unknown as { __noReload?: boolean }).__noReload)).toBe(
-      true,
+    await eventually(async () =>
+      expect(await issuer.evaluate(() => (window as unknown as { __noReload?: boolean }).__noReload)).toBe(
+        true,
+      ),
     );
-    expect(await text(row)).toContain('待登记');
-    expect(await text(row)).toContain('淄博市人力资源和社会保障局');
-    expect(await text(row)).toMatch(/剩余|已超时/);
+    await eventually(async () => expect(await text(row)).toContain('待登记'));
+    await eventually(async () => expect(await text(row)).toContain('淄博市人力资源和社会保障局'));
+    await eventually(async () => expect(await text(row)).toMatch(/剩余|已超时/));
     await screenshot(issuer, 'issuer-inbox-live');
 
     // Claim it from the inbox, then answer it on the case page with the response template's form.
@@ -194,7 +197,7 @@ run('web UI in a real browser against the embedded system', () => {
 
     // ── The requester sees the result (the case page updates live). ──────────────────────────────
     await visible(requester.locator('[data-status="answered"]'), 20_000);
-    expect(await text(requester.getByTestId('case-result'))).toContain('一致');
+    await eventually(async () => expect(await text(requester.getByTestId('case-result'))).toContain('一致'));
     await visible(requester.getByTestId('answer').getByText('淄博市张店区人民西路 1 号'));
     await visible(requester.locator('[data-event="answered"]'));
     await screenshot(requester, 'requester-result', true);
@@ -204,8 +207,8 @@ run('web UI in a real browser against the embedded system', () => {
     await requester.locator('.ant-segmented-item', { hasText: '全部' }).click();
     const outRow = requester.getByTestId('outbox').locator('tr', { hasText: docNumber });
     await visible(outRow.getByText('已反馈'));
-    expect(await text(outRow)).toContain('一致');
-    expect(await text(outRow)).toContain('淄博市公安局');
+    await eventually(async () => expect(await text(outRow)).toContain('一致'));
+    await eventually(async () => expect(await text(outRow)).toContain('淄博市公安局'));
     await screenshot(requester, 'requester-my-requests');
 
     // ── The printable response letter. ───────────────────────────────────────────────────────────
@@ -218,11 +221,11 @@ run('web UI in a real browser against the embedded system', () => {
     expect(letterText).toContain('淄博市公安局');
     expect(letterText).toContain('淄博市人力资源和社会保障局');
     expect(letterText).toContain('登记的户籍地址');
-    expect(await text(requester.getByTestId('letter-result'))).toBe('一致');
+    await eventually(async () => expect(await text(requester.getByTestId('letter-result'))).toBe('一致'));
     await screenshot(requester, 'response-letter', true);
     // The print stylesheet leaves only the letter.
     await requester.emulateMedia({ media: 'print' });
-    expect(await requester.locator('.letter-toolbar').isVisible()).toBe(false);
+    await eventually(async () => expect(await requester.locator('.letter-toolbar').isVisible()).toBe(false));
     await screenshot(requester, 'response-letter-print', true);
     await requester.emulateMedia({ media: 'screen' });
 
@@ -262,7 +265,7 @@ run('web UI in a real browser against the embedded system', () => {
     await screenshot(office, 'office-order-deadline');
     await order.getByRole('button', { name: '责成限时办结' }).click();
     await visible(escRow.locator('[data-esc-status="ordered"]'));
-    expect(await text(escRow.getByTestId('ordered-due'))).toBe(picked);
+    await eventually(async () => expect(await text(escRow.getByTestId('ordered-due'))).toBe(picked));
     await screenshot(office, 'office-deadline-ordered');
 
     // The order reaches the case: the requester's timeline shows it live.
@@ -272,7 +275,9 @@ run('web UI in a real browser against the embedded system', () => {
     await office.getByRole('link', { name: '概览' }).click();
     const chart = await visible(office.getByTestId('overview-chart'));
     await visible(chart.locator('canvas'));
-    expect(await chart.getAttribute('aria-label')).toContain('淄博市公安局：在办 1，逾期 1');
+    await eventually(async () =>
+      expect(await chart.getAttribute('aria-label')).toContain('淄博市公安局：在办 1，逾期 1'),
+    );
     await screenshot(office, 'office-overview');
 
     // ── Phone width: the issuer's inbox and a case page. ─────────────────────────────────────────
@@ -282,7 +287,7 @@ run('web UI in a real browser against the embedded system', () => {
     await visible(phone.getByRole('heading', { name: '待办任务' }));
     const card = phone.locator('.case-card', { hasText: doc2 });
     await visible(card);
-    expect(await text(card)).toContain('已超时');
+    await eventually(async () => expect(await text(card)).toContain('已超时'));
     const width = await phone.evaluate(() => document.documentElement.scrollWidth);
     expect(width).toBeLessThanOrEqual(PHONE.width + 1); // no sideways scrolling
     await screenshot(phone, 'phone-inbox');
@@ -300,14 +305,14 @@ run('web UI in a real browser against the embedded system', () => {
     await visible(admin.getByRole('heading', { name: '单位' }));
     const units = admin.locator('tr', { hasText: 'ZB-GA' });
     await visible(units);
-    expect(await text(units)).toContain('淄博市公安局');
+    await eventually(async () => expect(await text(units)).toContain('淄博市公安局'));
     await visible(admin.getByText(/人员配备检查/));
     await screenshot(admin, 'admin-units');
 
     await admin.getByRole('link', { name: '证明事项' }).click();
     const item = admin.locator('tr', { hasText: 'HJ-001' });
     await visible(item);
-    expect(await text(item)).toContain('户籍信息证明');
+    await eventually(async () => expect(await text(item)).toContain('户籍信息证明'));
     await admin.getByRole('link', { name: '人员' }).click();
     await visible(admin.locator('tr', { hasText: 'iss-a2' }));
     await screenshot(admin, 'admin-staff');
