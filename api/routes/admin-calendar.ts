@@ -44,10 +44,14 @@ const DayView = Type.Object({
   date: Type.String(),
   kind: DayKindT,
   name: Nullable(Type.String()),
-  source: Type.Union([Type.Literal('override'), Type.Literal('library'), Type.Literal('weekday')], {
-    description: 'override 管理员设定；library 国务院安排（日历库）；weekday 按周一至周五',
-  }),
-  guessed: Type.Boolean({ description: '该年度没有官方安排，按周末推定' }),
+  source: Type.Union(
+    [Type.Literal('override'), Type.Literal('library'), Type.Literal('statute'), Type.Literal('weekday')],
+    {
+      description:
+        'override 管理员设定；library 国务院安排（日历库）；statute 该年度尚无官方安排，按《全国年节及纪念日放假办法》推定的法定节假日；weekday 按周一至周五',
+    },
+  ),
+  guessed: Type.Boolean({ description: '该年度没有官方安排，按法定节假日和周末推定（暂定）' }),
   library: Type.Object({ kind: DayKindT, name: Nullable(Type.String()) }),
   override: Nullable(
     Type.Object({
@@ -99,9 +103,9 @@ async function dayView(db: Db, date: string) {
     name: effective.name ?? null,
     source: row
       ? ('override' as const)
-      : lib.source === 'explicit'
+      : effective.source === 'explicit'
         ? ('library' as const)
-        : ('weekday' as const),
+        : effective.source,
     guessed: effective.guessed,
     library: { kind: lib.working ? ('work' as const) : ('off' as const), name: lib.name ?? null },
     override: row

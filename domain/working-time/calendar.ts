@@ -6,6 +6,7 @@
 
 import chineseDaysData from 'chinese-days/dist/chinese-days.json' with { type: 'json' };
 import { parseHHMM, type ShanghaiDate, weekdayOf, yearOf } from './shanghai.ts';
+import { statutoryHolidays } from './statutory-holidays.ts';
 
 export interface OfficeHours {
   /** 'HH:MM' Shanghai time. */
@@ -22,7 +23,10 @@ export interface DayEntry {
 export interface CalendarData {
   /** Explicit day kinds keyed by 'YYYY-MM-DD': holidays (off), make-up working days (work), overrides. */
   days: Record<ShanghaiDate, DayEntry>;
-  /** Years whose official schedule is known. Other years fall back to weekends-only and are flagged. */
+  /**
+   * Years whose official schedule is known. Other years are counted provisionally from the law (statutory
+   * holidays, weekends otherwise; see statutory-holidays.ts) and flagged.
+   */
   coveredYears: number[];
   /** Ascending, non-overlapping intervals; the same on every working day. */
   officeHours: OfficeHours[];
@@ -135,14 +139,20 @@ export function isCovered(cal: CalendarData, year: number): boolean {
 
 export interface DayKind {
   working: boolean;
-  /** 'explicit' = from `days`; 'weekday' = Mon–Fri rule. */
-  source: 'explicit' | 'weekday';
-  /** True when the answer rests on the weekday rule in a year without a known schedule. */
+  /**
+   * 'explicit' = from `days`; 'statute' = a statutory holiday in a year without an official schedule;
+   * 'weekday' = Mon–Fri rule.
+   */
+  source: 'explicit' | 'statute' | 'weekday';
+  /** True when the answer is provisional: the year's official schedule is not known. */
   guessed: boolean;
   name?: string;
 }
 
-/** Explicit day kind wins; otherwise Monday–Friday are working days. */
+/**
+ * Explicit day kind wins; in a year without an official schedule the statutory holidays are off (provisionally);
+ * otherwise Monday–Friday are working days.
+ */
 export function dayKind(cal: CalendarData, date: ShanghaiDate): DayKind {
   const weekday = weekdayOf(date); // validates the date string too
   const entry = cal.days[date];
@@ -154,11 +164,11 @@ export function dayKind(cal: CalendarData, date: ShanghaiDate): DayKind {
       ...(entry.name === undefined ? {} : { name: entry.name }),
     };
   }
-  return {
-    working: weekday >= 1 && weekday <= 5,
-    source: 'weekday',
-    guessed: !isCovered(cal, yearOf(date)),
-  };
+  const year = yearOf(date);
+  const covered = isCovered(cal, year);
+  const statutory = covered || year < 1900 || year > 2099 ? undefined : statutoryHolidays(year).get(date);
+  if (statutory) return { working: false, source: 'statute', guessed: true, name: statutory };
+  return { working: weekday >= 1 && weekday <= 5, source: 'weekday', guessed: !covered };
 }
 
 export function isWorkingDay(cal: CalendarData, date: ShanghaiDate): boolean {

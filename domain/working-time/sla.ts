@@ -7,8 +7,9 @@
 // - SlaRules.offHoursReceipt decides what "day of receipt" is for a request that arrives while the
 //   office is closed: 'next-opening' (default) deems it received at the next opening; 'as-is' keeps
 //   the calendar day it actually arrived on.
-// - A day in a year without a known official schedule is decided by the weekend rule and the result
-//   carries the flag 'calendar_not_covered' — never a silent guess.
+// - A day in a year without a known official schedule is decided from the law (statutory holidays off,
+//   weekends otherwise) and the result carries the flag 'calendar_provisional' — never a silent guess.
+//   ('calendar_not_covered', the weekends-only flag of earlier versions, may still be on old cases.)
 //
 // All arithmetic is on epoch milliseconds; nothing here reads the clock or the machine's time zone.
 
@@ -24,7 +25,7 @@ import {
 
 export type SlaTier = '30m' | '1d' | '2d';
 export const SLA_TIERS: readonly SlaTier[] = ['30m', '1d', '2d'];
-export type DeadlineFlag = 'calendar_not_covered';
+export type DeadlineFlag = 'calendar_provisional';
 
 export interface SlaRules {
   offHoursReceipt: 'next-opening' | 'as-is';
@@ -79,7 +80,7 @@ class Walk {
   }
 
   flags(): DeadlineFlag[] {
-    return this.guessed ? ['calendar_not_covered'] : [];
+    return this.guessed ? ['calendar_provisional'] : [];
   }
 
   /** `at` itself if the office is open then, else the start of the next office interval. */

@@ -98,7 +98,7 @@ export function caseInput(caseId: string, requestedAt: Date, overrides: Partial<
 
 /**
  * Weekends off, Monday–Friday on, default office hours, every year from 2020 to 2040 "covered" (so no
- * `calendar_not_covered` flag whatever the real date is); `setDays` adds holidays or closures, as an
+ * `calendar_provisional` flag whatever the real date is); `setDays` adds holidays or closures, as an
  * administrator would. `current()` hands out a copy, like the real source after a reload.
  */
 export class TestCalendar implements CalendarSource {

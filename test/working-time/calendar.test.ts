@@ -89,9 +89,21 @@ describe('isWorkingDay / dayKind', () => {
     expect(isWorkingDay(CAL, '2026-03-14')).toBe(false); // Sat
   });
 
-  it('marks weekday-rule answers in uncovered years as guessed', () => {
-    expect(dayKind(CAL, '2027-01-01')).toEqual({ working: true, source: 'weekday', guessed: true });
+  it('counts a year without an official schedule from the law, provisionally (guessed)', () => {
+    expect(dayKind(CAL, '2027-01-01')).toEqual({
+      working: false,
+      source: 'statute',
+      guessed: true,
+      name: '元旦',
+    });
+    expect(dayKind(CAL, '2027-01-04')).toEqual({ working: true, source: 'weekday', guessed: true });
+    expect(dayKind(CAL, '2027-01-02')).toEqual({ working: false, source: 'weekday', guessed: true });
     expect(dayKind(CAL, '2026-03-13').guessed).toBe(false);
+  });
+
+  it('drops the law-based days once the year is covered (an imported official schedule decides alone)', () => {
+    const cal = mergeCalendarData(CAL, { coveredYears: [2027] });
+    expect(dayKind(cal, '2027-02-08')).toEqual({ working: true, source: 'weekday', guessed: false });
   });
 
   it('lets an explicit entry win even in an uncovered year (not a guess)', () => {

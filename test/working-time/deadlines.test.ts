@@ -121,14 +121,18 @@ const overrides: Case[] = [
   { name: 'admin publishes 2027 (covered, 01-01 off): 1d Thu 2026-12-31 → close of Mon 2027-01-04, no flag', received: '2026-12-31 10:00', tier: '1d', cal: known2027, effective: '2026-12-31 10:00', due: '2027-01-04 17:30' },
 ];
 
-const notCovered: DeadlineFlag[] = ['calendar_not_covered'];
+const provisional: DeadlineFlag[] = ['calendar_provisional'];
 // biome-ignore format: one case per line reads as a table
 const uncovered: Case[] = [
-  // chinese-days 1.5.7 has no data after 2026: weekends-only and flagged.
-  { name: 'uncovered 2027: 1d Thu 2026-12-31 → Fri 2027-01-01 guessed working → its close, flagged', received: '2026-12-31 10:00', tier: '1d', effective: '2026-12-31 10:00', due: '2027-01-01 17:30', flags: notCovered },
-  { name: 'uncovered 2030: 30m Tue 2030-01-01 10:00 (really New Year) → weekday → 10:30, flagged', received: '2030-01-01 10:00', tier: '30m', effective: '2030-01-01 10:00', due: '2030-01-01 10:30', flags: notCovered },
-  { name: 'uncovered 2030: 2d Sat 2030-01-05 → deemed Mon 01-07 → close of Wed 01-09, flagged', received: '2030-01-05 10:00', tier: '2d', effective: '2030-01-07 09:00', due: '2030-01-09 17:30', flags: notCovered },
-  { name: 'uncovered 2003 (before the library data): 1d Fri 2003-01-03 → close of Mon, flagged', received: '2003-01-03 10:00', tier: '1d', effective: '2003-01-03 10:00', due: '2003-01-06 17:30', flags: notCovered },
+  // chinese-days 1.5.7 has no data after 2026: the statutory holidays from the law, weekends otherwise, flagged.
+  { name: 'provisional 2027: 1d Thu 2026-12-31 → 元旦 Fri 01-01 off, weekend → close of Mon 2027-01-04, flagged', received: '2026-12-31 10:00', tier: '1d', effective: '2026-12-31 10:00', due: '2027-01-04 17:30', flags: provisional },
+  { name: 'provisional 2027: 1d Thu 02-04 → 春节 除夕 Fri 02-05 … 初三 Mon 02-08 off → close of Tue 02-09, flagged', received: '2027-02-04 10:00', tier: '1d', effective: '2027-02-04 10:00', due: '2027-02-09 17:30', flags: provisional },
+  { name: 'provisional 2027: 1d Thu 09-30 → 国庆 Fri 10-01 … Sun 10-03 off → close of Mon 10-04, flagged', received: '2027-09-30 10:00', tier: '1d', effective: '2027-09-30 10:00', due: '2027-10-04 17:30', flags: provisional },
+  { name: 'provisional 2027: 1d Tue 09-14 → 中秋 Wed 09-15 off → close of Thu 09-16, flagged', received: '2027-09-14 10:00', tier: '1d', effective: '2027-09-14 10:00', due: '2027-09-16 17:30', flags: provisional },
+  { name: 'provisional 2027: 2d Fri 04-02 → 清明 Mon 04-05 off → close of Wed 04-07, flagged', received: '2027-04-02 10:00', tier: '2d', effective: '2027-04-02 10:00', due: '2027-04-07 17:30', flags: provisional },
+  { name: 'provisional 2030: 30m Tue 2030-01-01 10:00 (元旦) → deemed Wed 09:00 → 09:30, flagged', received: '2030-01-01 10:00', tier: '30m', effective: '2030-01-02 09:00', due: '2030-01-02 09:30', flags: provisional },
+  { name: 'provisional 2030: 2d Sat 2030-01-05 → deemed Mon 01-07 → close of Wed 01-09, flagged', received: '2030-01-05 10:00', tier: '2d', effective: '2030-01-07 09:00', due: '2030-01-09 17:30', flags: provisional },
+  { name: 'provisional 2003 (before the library data): 1d Fri 2003-01-03 → close of Mon, flagged', received: '2003-01-03 10:00', tier: '1d', effective: '2003-01-03 10:00', due: '2003-01-06 17:30', flags: provisional },
   { name: 'covered up to the last day: 1d Tue 2026-12-29 → close of Wed 12-30, no flag', received: '2026-12-29 10:00', tier: '1d', effective: '2026-12-29 10:00', due: '2026-12-30 17:30' },
 ];
 

@@ -115,6 +115,8 @@ export const escStatusLabel = (s: string) => t(ESC_STATUS[s] ?? s);
 export const escLevelLabel = (level: number) => (level >= 2 ? t('建议约谈') : t('逾期督办'));
 
 const FLAG: Record<string, string> = {
+  calendar_provisional: '该年度官方放假安排尚未发布，时限按法定节假日推定（暂定）',
+  // Cases from before the provisional calendar: counted with weekends only.
   calendar_not_covered: '该年度工作日历未覆盖，时限按仅排除周末计算',
   demo_sla: '演示时限（DEV_SLA_SECONDS）',
 };
