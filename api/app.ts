@@ -26,6 +26,7 @@ import { BODY_LIMIT_BYTES, badInputAt, toProblem } from './errors.ts';
 import { authPlugin } from './plugins/auth.ts';
 import { Problem, ProblemSchema } from './problem.ts';
 import { adminCalendarRoutes } from './routes/admin-calendar.ts';
+import { adminCalendarOfficialRoutes } from './routes/admin-calendar-official.ts';
 import { adminCatalogRoutes } from './routes/admin-catalog.ts';
 import { adminStaffRoutes } from './routes/admin-staff.ts';
 import { adminUnitRoutes } from './routes/admin-units.ts';
@@ -65,6 +66,8 @@ export interface ApiDeps {
    * log see.
    */
   trustProxy?: boolean | string | string[];
+  /** What "now" is for calendar warnings and previews; tests fix it. */
+  clock?: () => Date;
   /** The Temporal payload codec, for the operators' codec endpoint (absent: that endpoint answers 503). */
   payloadCodec?: PayloadCodec;
 }
@@ -217,8 +220,9 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(authPlugin, { db: deps.db, secret: deps.jwtSecret });
-  await app.register(healthRoutes, { checks: deps.readiness });
-  await app.register(deadlinePreviewRoutes, { calendar: deps.calendar });
+  const clock = deps.clock ?? (() => new Date());
+  await app.register(healthRoutes, { checks: deps.readiness, calendar: deps.calendar, clock });
+  await app.register(deadlinePreviewRoutes, { calendar: deps.calendar, clock });
   await app.register(authRoutes);
   const caseDeps = { db: deps.db, gateway: deps.gateway, subjectKey: deps.subjectKey };
   await app.register(verificationRoutes, caseDeps);
@@ -229,6 +233,7 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
   await app.register(adminStaffRoutes, caseDeps);
   await app.register(adminCatalogRoutes, { db: deps.db });
   await app.register(adminCalendarRoutes, caseDeps);
+  await app.register(adminCalendarOfficialRoutes, caseDeps);
   await app.register(attachmentRoutes, { db: deps.db });
   await app.register(notificationRoutes, { db: deps.db, events: deps.events ?? createLocalLiveEvents() });
   await app.register(auditRoutes, { db: deps.db });

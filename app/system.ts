@@ -28,7 +28,13 @@ import { connectWorker, createCaseWorker } from './temporal.ts';
 
 export async function openAppDatabase(config: AppConfig, log: Logger): Promise<Database> {
   const database = config.databaseUrl
-    ? await openDatabase({ kind: 'postgres', url: config.databaseUrl })
+    ? await openDatabase(
+        { kind: 'postgres', url: config.databaseUrl },
+        {
+          onIdleConnectionError: (err) =>
+            log.warn({ err }, 'PostgreSQL: idle pooled connection lost; replaced'),
+        },
+      )
     : await openDatabase({ kind: 'pglite', dataDir: path.join(config.dataDir, 'pglite') });
   const { applied } = await migrate(database);
   if (applied) log.info({ applied }, 'database migrations applied');

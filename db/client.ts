@@ -34,7 +34,12 @@ export type DatabaseTarget =
   | { kind: 'pglite'; dataDir?: string }
   | { kind: 'postgres'; url: string; max?: number };
 
-export async function openDatabase(target: DatabaseTarget): Promise<Database> {
+/** Where a lost idle connection is reported (the pool drops it and opens another when needed). */
+export interface DatabaseEvents {
+  onIdleConnectionError?: (err: Error) => void;
+}
+
+export async function openDatabase(target: DatabaseTarget, events: DatabaseEvents = {}): Promise<Database> {
   if (target.kind === 'pglite') {
     // dataDir undefined → in memory (tests); a path → persisted files.
     const client = await PGlite.create(target.dataDir);
@@ -51,6 +56,12 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     };
   }
   const pool = new pg.Pool({ connectionString: target.url, max: target.max ?? 10 });
+  // An idle client whose server connection ends (PostgreSQL restarted, an administrator's terminate, a failover)
+  // makes the pool emit 'error'. Unhandled, that event kills the process; handled, the pool just replaces it.
+  pool.on('error', (err) => {
+    if (events.onIdleConnectionError) events.onIdleConnectionError(err);
+    else process.emitWarning(`PostgreSQL: an idle pooled connection was lost (${err.message})`);
+  });
   const db = drizzlePg(pool, { schema }) as unknown as Db;
   return {
     db,

@@ -5,7 +5,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { CalendarSource } from '../../activities/calendar-source.ts';
-import { computeDeadline } from '../../domain/working-time/index.ts';
+import { computeDeadline, coverageGap } from '../../domain/working-time/index.ts';
 import { unprocessable } from '../problem.ts';
 import { Problem } from '../schemas/common.ts';
 
@@ -13,10 +13,38 @@ export const TierSchema = Type.Union([Type.Literal('30m'), Type.Literal('1d'), T
   description: '时限档次：30m = 30 分钟（工作时间），1d = 1 个工作日，2d = 2 个工作日',
 });
 
-export const deadlinePreviewRoutes: FastifyPluginAsyncTypebox<{ calendar: CalendarSource }> = async (
-  app,
-  { calendar },
-) => {
+export const CoverageGapSchema = Type.Object({
+  year: Type.Integer({ description: '尚无官方放假安排的年度' }),
+  daysUntil: Type.Integer({ description: '距该年度开始的天数；0 或负数表示已开始' }),
+  message: Type.String(),
+});
+
+export const deadlinePreviewRoutes: FastifyPluginAsyncTypebox<{
+  calendar: CalendarSource;
+  clock: () => Date;
+}> = async (app, { calendar, clock }) => {
+  app.get(
+    '/api/v1/calendar/coverage',
+    {
+      config: { public: true },
+      schema: {
+        tags: ['时限'],
+        summary: '工作日历覆盖情况：哪些年度已有官方放假安排，以及即将到来、尚未导入的年度（提前 60 天提示）',
+        response: {
+          200: Type.Object({
+            coveredYears: Type.Array(Type.Integer()),
+            gap: Type.Union([CoverageGapSchema, Type.Null()]),
+          }),
+          429: Problem,
+        },
+      },
+    },
+    async () => {
+      const { data } = await calendar.current();
+      return { coveredYears: data.coveredYears, gap: coverageGap(data, clock()) ?? null };
+    },
+  );
+
   app.get(
     '/api/v1/deadline-preview',
     {
@@ -48,7 +76,7 @@ export const deadlinePreviewRoutes: FastifyPluginAsyncTypebox<{ calendar: Calend
       },
     },
     async (req) => {
-      const receivedAt = req.query.receivedAt ? new Date(req.query.receivedAt) : new Date();
+      const receivedAt = req.query.receivedAt ? new Date(req.query.receivedAt) : clock();
       if (Number.isNaN(receivedAt.getTime())) {
         throw unprocessable('收到时间无效', [
           { pointer: '/querystring/receivedAt', detail: '不是有效的时间' },

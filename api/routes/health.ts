@@ -4,6 +4,8 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import type { CalendarSource } from '../../activities/calendar-source.ts';
+import { coverageGap } from '../../domain/working-time/index.ts';
 import { Problem } from '../schemas/common.ts';
 
 export interface ReadinessChecks {
@@ -15,12 +17,18 @@ export interface ReadinessChecks {
 const Ready = Type.Object({
   status: Type.Union([Type.Literal('ready'), Type.Literal('not_ready')]),
   checks: Type.Record(Type.String(), Type.String()),
+  /** Not failures: things an operator must do soon (a year without an official calendar). */
+  warnings: Type.Optional(Type.Record(Type.String(), Type.String())),
 });
 
-export const healthRoutes: FastifyPluginAsyncTypebox<{ checks: ReadinessChecks }> = async (
-  app,
-  { checks },
-) => {
+export const healthRoutes: FastifyPluginAsyncTypebox<{
+  checks: ReadinessChecks;
+  calendar: CalendarSource;
+  clock: () => Date;
+}> = async (app, { checks, calendar, clock }) => {
+  /** The year without an official schedule, if one begins within 60 days (or has begun). */
+  const calendarGap = async () => coverageGap((await calendar.current()).data, clock());
+
   app.get(
     '/healthz',
     {
@@ -66,7 +74,28 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ checks: ReadinessChecks }
         }),
       ]);
       const ready = Object.values(results).every((v) => v === 'ok');
-      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks: results });
+      const gap = results.database === 'ok' ? await calendarGap().catch(() => undefined) : undefined;
+      return reply.code(ready ? 200 : 503).send({
+        status: ready ? 'ready' : 'not_ready',
+        checks: results,
+        ...(gap ? { warnings: { calendar: gap.message } } : {}),
+      });
     },
   );
+
+  // Prometheus text format, for the operators' monitoring; no personal data. Alert on
+  // xiecha_calendar_uncovered_year_days_until <= 60.
+  app.get('/metrics', { schema: { hide: true }, config: { public: true } }, async (_req, reply) => {
+    const { data } = await calendar.current();
+    const gap = coverageGap(data, clock(), Number.POSITIVE_INFINITY);
+    const lines = [
+      '# HELP xiecha_calendar_uncovered_year_days_until Days until the next year without an official holiday schedule begins (0 or less: it has begun).',
+      '# TYPE xiecha_calendar_uncovered_year_days_until gauge',
+      ...(gap ? [`xiecha_calendar_uncovered_year_days_until{year="${gap.year}"} ${gap.daysUntil}`] : []),
+      '# HELP xiecha_calendar_last_covered_year The last year with an official holiday schedule.',
+      '# TYPE xiecha_calendar_last_covered_year gauge',
+      `xiecha_calendar_last_covered_year ${Math.max(0, ...data.coveredYears)}`,
+    ];
+    return reply.type('text/plain; version=0.0.4; charset=utf-8').send(`${lines.join('\n')}\n`);
+  });
 };

@@ -48,14 +48,11 @@ export interface RetimeOutcome {
   failed: number;
 }
 
-/** Signals `calendarChanged` to every open case the change may move. Run after the change is committed. */
-export async function signalCalendarChange(
+/** The open cases a change may move, each with the dates of its deadline window the change touches. */
+export async function openCasesTouched(
   db: Db,
-  gateway: CaseGateway,
-  log: FastifyBaseLogger,
   change: CalendarChange,
-  changedBy: string,
-): Promise<RetimeOutcome> {
+): Promise<Array<{ id: string; dates: ShanghaiDate[] }>> {
   let dates: ShanghaiDate[] = [];
   const where = [inArray(cases.status, RETIMABLE)];
   if ('dates' in change) dates = [...change.dates].sort();
@@ -66,7 +63,7 @@ export async function signalCalendarChange(
   const first = dates[0];
   const last = dates[dates.length - 1];
   if ('dates' in change || 'years' in change) {
-    if (!first || !last) return { signalled: 0, failed: 0 };
+    if (!first || !last) return [];
     // Coarse filter in SQL (received before the last changed day ends, due on or after the first one)…
     where.push(lt(cases.receivedAt, shanghaiInstant(addCalendarDays(last, 1), 0)));
     where.push(gte(cases.dueAt, shanghaiInstant(first, 0)));
@@ -75,7 +72,7 @@ export async function signalCalendarChange(
     .select({ id: cases.id, receivedAt: cases.receivedAt, dueAt: cases.dueAt })
     .from(cases)
     .where(and(...where));
-  const touched = open
+  return open
     .map((c) => {
       const window = deadlineWindow(c.receivedAt, c.dueAt);
       if ('all' in change) return { id: c.id, dates: window };
@@ -87,7 +84,17 @@ export async function signalCalendarChange(
       return windowTouches(c.receivedAt, c.dueAt, dates) ? { id: c.id, dates } : undefined;
     })
     .filter((c) => c !== undefined);
+}
 
+/** Signals `calendarChanged` to every open case the change may move. Run after the change is committed. */
+export async function signalCalendarChange(
+  db: Db,
+  gateway: CaseGateway,
+  log: FastifyBaseLogger,
+  change: CalendarChange,
+  changedBy: string,
+): Promise<RetimeOutcome> {
+  const touched = await openCasesTouched(db, change);
   const outcome: RetimeOutcome = { signalled: 0, failed: 0 };
   for (let i = 0; i < touched.length; i += SIGNAL_CONCURRENCY) {
     const batch = touched.slice(i, i + SIGNAL_CONCURRENCY);

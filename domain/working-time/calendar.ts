@@ -5,7 +5,14 @@
 // summer office hours never need a code change.
 
 import chineseDaysData from 'chinese-days/dist/chinese-days.json' with { type: 'json' };
-import { parseHHMM, type ShanghaiDate, weekdayOf, yearOf } from './shanghai.ts';
+import {
+  parseHHMM,
+  type ShanghaiDate,
+  shanghaiDateOf,
+  shanghaiMidnightMs,
+  weekdayOf,
+  yearOf,
+} from './shanghai.ts';
 import { statutoryHolidays } from './statutory-holidays.ts';
 
 export interface OfficeHours {
@@ -173,4 +180,43 @@ export function dayKind(cal: CalendarData, date: ShanghaiDate): DayKind {
 
 export function isWorkingDay(cal: CalendarData, date: ShanghaiDate): boolean {
   return dayKind(cal, date).working;
+}
+
+/** How long before a year without an official schedule begins that people are told (issue: calendar across years). */
+export const COVERAGE_WARNING_DAYS = 60;
+
+export interface CoverageGap {
+  /** The year whose official schedule is missing. */
+  year: number;
+  /** Days from today (Shanghai) to its Jan 1; 0 or less when that year has begun. */
+  daysUntil: number;
+  /** What people read, in Chinese. */
+  message: string;
+}
+
+/**
+ * The current or next year without an official schedule, from COVERAGE_WARNING_DAYS before it begins; else
+ * undefined. Deadlines in it are provisional until an administrator imports the State Council's schedule.
+ */
+export function coverageGap(
+  cal: CalendarData,
+  now: Date,
+  warnDays = COVERAGE_WARNING_DAYS,
+): CoverageGap | undefined {
+  const today = shanghaiDateOf(now);
+  const thisYear = yearOf(today);
+  const gap = (year: number, daysUntil: number): CoverageGap => ({
+    year,
+    daysUntil,
+    message:
+      daysUntil > 0
+        ? `${year} 年度官方放假安排尚未导入（${daysUntil} 天后开始）：该年度的办结时限暂按法定节假日推定，请在国务院办公厅公布后导入`
+        : `${year} 年度官方放假安排尚未导入：本年度的办结时限暂按法定节假日推定，请尽快导入`,
+  });
+  if (!isCovered(cal, thisYear)) return gap(thisYear, 0);
+  const next = thisYear + 1;
+  const daysUntil = Math.round(
+    (shanghaiMidnightMs(`${next}-01-01`) - shanghaiMidnightMs(today)) / 86_400_000,
+  );
+  return daysUntil <= warnDays && !isCovered(cal, next) ? gap(next, daysUntil) : undefined;
 }

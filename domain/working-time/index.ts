@@ -2,6 +2,9 @@
 export {
   type CalendarData,
   type CalendarOverrides,
+  COVERAGE_WARNING_DAYS,
+  type CoverageGap,
+  coverageGap,
   type DayEntry,
   type DayKind,
   DEFAULT_OFFICE_HOURS,

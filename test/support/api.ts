@@ -28,7 +28,7 @@ export interface ApiHarness {
 export async function createApiHarness(
   env: TestWorkflowEnvironment,
   target: DatabaseTarget,
-  opts: { events?: LiveEvents } = {},
+  opts: { events?: LiveEvents; clock?: () => Date } = {},
 ): Promise<ApiHarness> {
   const database = await target.open();
   const taskQueue = uniqueTaskQueue('api');
@@ -62,6 +62,7 @@ export async function createApiHarness(
     },
     rateLimitPerMinute: 100_000,
     events: opts.events,
+    ...(opts.clock ? { clock: opts.clock } : {}),
   });
   await app.ready();
   return {

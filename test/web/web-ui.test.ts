@@ -320,6 +320,31 @@ run('web UI in a real browser against the embedded system', () => {
     await visible(admin.getByText('办公时间与收件规则'));
     await screenshot(admin, 'admin-calendar', true);
 
+    // A year without an official schedule ahead: announced from 60 days before, then imported from a pasted
+    // table after a preview of what changes.
+    const coverageOf = async () =>
+      (
+        (await (await fetch(`${system.baseUrl}/api/v1/calendar/coverage`)).json()) as {
+          gap: { year: number } | null;
+        }
+      ).gap;
+    const gap = await coverageOf();
+    const importYear = gap?.year ?? new Date().getFullYear() + 1;
+    if (gap) await visible(admin.getByTestId('coverage-banner'));
+    const schedule = admin.getByTestId('official-schedule');
+    await schedule.getByLabel('导入年度').fill(String(importYear));
+    await schedule
+      .getByLabel('放假安排表')
+      .fill(`${importYear}-01-01,休,元旦\n${importYear}-10-08,休,国庆节`);
+    await schedule.getByRole('button', { name: '预览差异' }).click();
+    const preview = await visible(schedule.getByTestId('official-preview'));
+    await eventually(async () => expect(await text(preview)).toContain(`${importYear}-10-08`));
+    await eventually(async () => expect(await text(preview)).toContain('是法定节假日，但安排中不是放假日'));
+    await screenshot(admin, 'admin-calendar-import-preview', true);
+    await schedule.getByRole('button', { name: '确认导入' }).click();
+    await visible(admin.getByText(`${importYear} 年度放假安排已导入`));
+    if (gap) expect((await coverageOf())?.year).not.toBe(importYear);
+
     // English is one click away, and stays Chinese-first for everyone else.
     await admin.locator('.ant-segmented-item', { hasText: 'EN' }).click();
     await visible(admin.getByRole('link', { name: 'Calendar' }));

@@ -44,6 +44,7 @@ import { LetterPage } from './pages/Letter.tsx';
 import { LoginPage, PasswordPage } from './pages/Login.tsx';
 import { NewRequestPage } from './pages/NewRequest.tsx';
 import { NotificationBell } from './pages/Notifications.tsx';
+import { CoverageBanner } from './pages/OfficialSchedule.tsx';
 import { OutboxPage } from './pages/Outbox.tsx';
 import { Link, match, navigate, useLocation } from './router.tsx';
 
@@ -205,7 +206,10 @@ function Shell({
           </Space>
         </Layout.Header>
         <Layout.Content className="app-content">
-          <main>{children}</main>
+          <main>
+            <CoverageBanner />
+            {children}
+          </main>
         </Layout.Content>
       </Layout>
     </Layout>

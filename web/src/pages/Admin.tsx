@@ -30,6 +30,7 @@ import { t } from '../i18n.ts';
 import { roleLabel, TIERS, tierLabel } from '../labels.ts';
 import { fmt } from '../time.ts';
 import type { CatalogItem, Unit } from '../types.ts';
+import { OfficialScheduleCard } from './OfficialSchedule.tsx';
 
 const fromPicker = (d: Dayjs): string => new Date(`${d.format('YYYY-MM-DDTHH:mm')}:00+08:00`).toISOString();
 
@@ -721,6 +722,7 @@ function CalendarSection() {
     <div>
       <PageHeader title={t('工作日历')} />
       <ProblemAlert error={error ?? days.error ?? settings.error} onClose={() => setError(undefined)} />
+      <OfficialScheduleCard />
       <Card size="small" title={t('设定某日上班或休息')} style={{ marginBottom: 16 }}>
         <Form
           form={dayForm}
