@@ -6,10 +6,12 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
+import { createCalendarActivities } from '../activities/calendar-activities.ts';
 import { createCalendarSource } from '../activities/calendar-source.ts';
 import { createCaseActivities } from '../activities/case-activities.ts';
 import { webhookNotifier } from '../activities/notifiers.ts';
 import { type App, buildApp } from '../api/app.ts';
+import { resumePendingRetimes } from '../api/services/calendar-changes.ts';
 import { createCaseGateway } from '../api/services/case-gateway.ts';
 import {
   createLocalLiveEvents,
@@ -118,7 +120,7 @@ export async function startWorker(
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    activities,
+    activities: { ...activities, ...createCalendarActivities(database.db) },
     payloadKey: secrets.payloadKey,
     log,
   });
@@ -142,10 +144,11 @@ export async function startApi(
   secrets: Secrets,
   log: Logger,
 ): Promise<App> {
+  const gateway = createCaseGateway(client, config.temporal.taskQueue);
   const app = await buildApp({
     log,
     db: database.db,
-    gateway: createCaseGateway(client, config.temporal.taskQueue),
+    gateway,
     jwtSecret: secrets.jwtSecret,
     payloadCodec: new AesGcmPayloadCodec(secrets.payloadKey),
     rateLimitPerMinute: config.rateLimitPerMinute,
@@ -163,5 +166,10 @@ export async function startApi(
   });
   app.addHook('onClose', () => liveEventsFor(config, database, log).close());
   await app.listen({ host: config.host, port: config.port });
+  // Calendar changes committed while no re-timing could run (a crash, Temporal down): run them now, in the
+  // background; each is one idempotent workflow.
+  void resumePendingRetimes(database.db, gateway, log).catch((err) =>
+    log.error({ err }, 'could not resume pending calendar re-timing'),
+  );
   return app;
 }

@@ -8,6 +8,7 @@ import { Client, Connection, type DataConverter } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import type { CaseActivities } from '../workflows/activity-contract.ts';
+import type { CalendarActivities } from '../workflows/calendar-retime.ts';
 import type { TemporalConnectionConfig } from './config.ts';
 import { AesGcmPayloadCodec } from './payload-codec.ts';
 
@@ -68,7 +69,8 @@ export interface CaseWorkerOptions {
   connection: NativeConnection;
   namespace: string;
   taskQueue: string;
-  activities: CaseActivities;
+  /** The case workflow's activities, and the calendar re-timing workflow's where this worker runs those. */
+  activities: CaseActivities & Partial<CalendarActivities>;
   payloadKey: Buffer;
   log?: Logger;
 }

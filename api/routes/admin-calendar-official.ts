@@ -24,7 +24,7 @@ import {
 import { requireRole } from '../plugins/auth.ts';
 import { unprocessable } from '../problem.ts';
 import { errorResponses } from '../schemas/common.ts';
-import { bumpCalendarVersion, openCasesTouched, signalCalendarChange } from '../services/calendar-changes.ts';
+import { openCasesTouched, recordCalendarChange, retimeOpenCases } from '../services/calendar-changes.ts';
 import type { CaseGateway } from '../services/case-gateway.ts';
 import { auditedWrite } from '../services/reference-data.ts';
 
@@ -106,7 +106,9 @@ function scheduleOf(year: number, body: { table?: string; days?: ScheduleDay[] }
 
 async function preview(db: Db, year: number, days: ScheduleDay[]) {
   const changes = scheduleDiff(await loadCalendarLayers(db), year, days);
-  const touched = changes.length ? await openCasesTouched(db, { dates: changes.map((c) => c.date) }) : [];
+  const touched = changes.length
+    ? (await openCasesTouched(db, { dates: changes.map((c) => c.date) })).cases
+    : [];
   return {
     year,
     days: [...days].sort((a, b) => a.date.localeCompare(b.date)),
@@ -204,22 +206,16 @@ export const adminCalendarOfficialRoutes: FastifyPluginAsyncTypebox<{
           importedBy: who.id,
           importedAt: new Date().toISOString(),
         };
-        await db.transaction(async (tx) => {
+        const dates = result.changes.map((c) => c.date);
+        const pending = await db.transaction(async (tx) => {
           await tx
             .insert(systemMeta)
             .values({ key: officialScheduleKey(year), value: record })
             .onConflictDoUpdate({ target: systemMeta.key, set: { value: record, updatedAt: new Date() } });
-          await bumpCalendarVersion(tx as unknown as Db);
+          // The version moves even with no day changed (the year is now covered: no more warnings).
+          return recordCalendarChange(tx as unknown as Db, { dates }, who.id);
         });
-        const retime = result.changes.length
-          ? await signalCalendarChange(
-              db,
-              gateway,
-              req.log,
-              { dates: result.changes.map((c) => c.date) },
-              who.id,
-            )
-          : { signalled: 0, failed: 0 };
+        const retime = await retimeOpenCases(gateway, req.log, pending);
         return { preview: result, retime };
       }),
   );

@@ -22,7 +22,8 @@ import { errorResponses } from '../schemas/common.ts';
 import {
   bumpCalendarVersion,
   type CalendarChange,
-  signalCalendarChange,
+  recordCalendarChange,
+  retimeOpenCases,
 } from '../services/calendar-changes.ts';
 import type { CaseGateway } from '../services/case-gateway.ts';
 import { auditedWrite } from '../services/reference-data.ts';
@@ -232,14 +233,14 @@ export const adminCalendarRoutes: FastifyPluginAsyncTypebox<{ db: Db; gateway: C
           updatedBy: who.id,
           updatedAt: new Date(),
         };
-        await db.transaction(async (tx) => {
+        const pending = await db.transaction(async (tx) => {
           await tx
             .insert(calendarDays)
             .values({ date, ...values })
             .onConflictDoUpdate({ target: calendarDays.date, set: values });
-          await bumpCalendarVersion(tx as unknown as Db);
+          return recordCalendarChange(tx as unknown as Db, { dates: [date] }, who.id);
         });
-        const retime = await signalCalendarChange(db, gateway, req.log, { dates: [date] }, who.id);
+        const retime = await retimeOpenCases(gateway, req.log, pending);
         return { day: await dayView(db, date), retime };
       }),
   );
@@ -260,13 +261,14 @@ export const adminCalendarRoutes: FastifyPluginAsyncTypebox<{ db: Db; gateway: C
         requireRole(req, 'admin');
         const { date } = req.params;
         checkYear(date);
-        const removed = await db.transaction(async (tx) => {
+        const pending = await db.transaction(async (tx) => {
           const rows = await tx.delete(calendarDays).where(eq(calendarDays.date, date)).returning();
-          if (rows.length) await bumpCalendarVersion(tx as unknown as Db);
-          return rows.length > 0;
+          return rows.length
+            ? recordCalendarChange(tx as unknown as Db, { dates: [date] }, who.id)
+            : undefined;
         });
-        const retime = removed
-          ? await signalCalendarChange(db, gateway, req.log, { dates: [date] }, who.id)
+        const retime = pending
+          ? await retimeOpenCases(gateway, req.log, pending)
           : { signalled: 0, failed: 0 };
         return { day: await dayView(db, date), retime };
       }),
@@ -315,13 +317,6 @@ export const adminCalendarRoutes: FastifyPluginAsyncTypebox<{ db: Db; gateway: C
         }
         const before = await settingsView(db);
         const values = { ...next, updatedBy: who.id, updatedAt: new Date() };
-        await db.transaction(async (tx) => {
-          await tx
-            .insert(calendarSettings)
-            .values({ id: 1, ...values })
-            .onConflictDoUpdate({ target: calendarSettings.id, set: values });
-          await bumpCalendarVersion(tx as unknown as Db);
-        });
         const years = [
           ...before.extraCoveredYears.filter((y) => !next.extraCoveredYears.includes(y)),
           ...next.extraCoveredYears.filter((y) => !before.extraCoveredYears.includes(y)),
@@ -333,8 +328,17 @@ export const adminCalendarRoutes: FastifyPluginAsyncTypebox<{ db: Db; gateway: C
             : years.length
               ? { years }
               : undefined;
-        const retime = change
-          ? await signalCalendarChange(db, gateway, req.log, change, who.id)
+        const pending = await db.transaction(async (tx) => {
+          await tx
+            .insert(calendarSettings)
+            .values({ id: 1, ...values })
+            .onConflictDoUpdate({ target: calendarSettings.id, set: values });
+          if (change) return recordCalendarChange(tx as unknown as Db, change, who.id);
+          await bumpCalendarVersion(tx as unknown as Db);
+          return undefined;
+        });
+        const retime = pending
+          ? await retimeOpenCases(gateway, req.log, pending)
           : { signalled: 0, failed: 0 };
         return { settings: await settingsView(db), retime };
       }),

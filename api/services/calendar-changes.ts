@@ -1,25 +1,22 @@
 /**
- * After an administrator changes the working calendar: bump the calendar version (every process's
- * CalendarSource reloads), then tell each open case whose deadline window touches a changed date, so its
- * workflow re-times the deadline from the original receipt ("retimed" on its timeline).
+ * After an administrator changes the working calendar: in the change's own transaction, bump the calendar
+ * version (every process's CalendarSource reloads) and record that the open cases are to be re-timed; after the
+ * commit, run the re-timing workflow (workflows/calendar-retime.ts), which tells each open case whose deadline
+ * window touches a changed date to re-time itself ("retimed" on its timeline). A change whose workflow never
+ * started (the API died in between, Temporal was down) is resumed from its marker at the next API start.
  */
-import { and, gte, inArray, lt, sql } from 'drizzle-orm';
+import { randomUUID } from 'node:crypto';
+import { like, sql } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
+import { openCasesTouched, RETIME_PENDING_PREFIX } from '../../activities/calendar-activities.ts';
 import { CALENDAR_VERSION_KEY } from '../../activities/calendar-source.ts';
 import type { Db } from '../../db/client.ts';
-import { cases, systemMeta } from '../../db/schema.ts';
-import {
-  addCalendarDays,
-  deadlineWindow,
-  type ShanghaiDate,
-  shanghaiInstant,
-  windowTouches,
-} from '../../domain/working-time/index.ts';
+import { systemMeta } from '../../db/schema.ts';
+import type { CalendarChange, CalendarRetimeInput, RetimeOutcome } from '../../workflows/calendar-retime.ts';
 import type { CaseGateway } from './case-gateway.ts';
 
-/** Statuses whose deadline still runs (a returned case waits on the requester, an escalated one on the office). */
-const RETIMABLE = ['awaiting_registration', 'registered'];
-const SIGNAL_CONCURRENCY = 16;
+export type { CalendarChange, RetimeOutcome };
+export { openCasesTouched };
 
 /** Inside the change's transaction: a new calendar version, so every CalendarSource reloads. */
 export async function bumpCalendarVersion(tx: Db): Promise<void> {
@@ -35,80 +32,57 @@ export async function bumpCalendarVersion(tx: Db): Promise<void> {
     });
 }
 
-export type CalendarChange =
-  /** Day kinds changed on these dates. */
-  | { dates: ShanghaiDate[] }
-  /** Office hours or the receipt rule changed: every open case. */
-  | { all: true }
-  /** Coverage of whole years changed. */
-  | { years: number[] };
-
-export interface RetimeOutcome {
-  signalled: number;
-  failed: number;
-}
-
-/** The open cases a change may move, each with the dates of its deadline window the change touches. */
-export async function openCasesTouched(
-  db: Db,
+/**
+ * Inside the change's transaction: a new calendar version and the "re-timing pending" marker, so the change and
+ * the promise to re-time its cases commit together. Run `retimeOpenCases` with the result after the commit.
+ */
+export async function recordCalendarChange(
+  tx: Db,
   change: CalendarChange,
-): Promise<Array<{ id: string; dates: ShanghaiDate[] }>> {
-  let dates: ShanghaiDate[] = [];
-  const where = [inArray(cases.status, RETIMABLE)];
-  if ('dates' in change) dates = [...change.dates].sort();
-  if ('years' in change) {
-    for (const y of change.years) dates.push(`${y}-01-01`, `${y}-12-31`);
-    dates.sort();
-  }
-  const first = dates[0];
-  const last = dates[dates.length - 1];
-  if ('dates' in change || 'years' in change) {
-    if (!first || !last) return [];
-    // Coarse filter in SQL (received before the last changed day ends, due on or after the first one)…
-    where.push(lt(cases.receivedAt, shanghaiInstant(addCalendarDays(last, 1), 0)));
-    where.push(gte(cases.dueAt, shanghaiInstant(first, 0)));
-  }
-  const open = await db
-    .select({ id: cases.id, receivedAt: cases.receivedAt, dueAt: cases.dueAt })
-    .from(cases)
-    .where(and(...where));
-  return open
-    .map((c) => {
-      const window = deadlineWindow(c.receivedAt, c.dueAt);
-      if ('all' in change) return { id: c.id, dates: window };
-      // …then the exact rule. For years, the dates of the window in those years.
-      if ('years' in change) {
-        const inYears = window.filter((d) => change.years.includes(Number(d.slice(0, 4))));
-        return inYears.length ? { id: c.id, dates: inYears } : undefined;
-      }
-      return windowTouches(c.receivedAt, c.dueAt, dates) ? { id: c.id, dates } : undefined;
-    })
-    .filter((c) => c !== undefined);
+  changedBy: string,
+): Promise<CalendarRetimeInput> {
+  await bumpCalendarVersion(tx);
+  const pending: CalendarRetimeInput = { retimeId: randomUUID(), change, changedBy };
+  await tx.insert(systemMeta).values({ key: `${RETIME_PENDING_PREFIX}${pending.retimeId}`, value: pending });
+  return pending;
 }
 
-/** Signals `calendarChanged` to every open case the change may move. Run after the change is committed. */
-export async function signalCalendarChange(
+/** Runs (or joins) the change's re-timing workflow and waits for its outcome. */
+export async function retimeOpenCases(
+  gateway: CaseGateway,
+  log: FastifyBaseLogger,
+  pending: CalendarRetimeInput,
+): Promise<RetimeOutcome> {
+  try {
+    return await gateway.retimeCalendar(pending);
+  } catch (err) {
+    // The marker stays: the next API start resumes it. The change itself is committed.
+    log.error(
+      { err, retimeId: pending.retimeId },
+      'calendar re-timing could not run now; resumed at next start',
+    );
+    return { signalled: 0, failed: 0 };
+  }
+}
+
+/** At API start: every committed change whose re-timing has not finished is run again (one workflow each). */
+export async function resumePendingRetimes(
   db: Db,
   gateway: CaseGateway,
   log: FastifyBaseLogger,
-  change: CalendarChange,
-  changedBy: string,
-): Promise<RetimeOutcome> {
-  const touched = await openCasesTouched(db, change);
-  const outcome: RetimeOutcome = { signalled: 0, failed: 0 };
-  for (let i = 0; i < touched.length; i += SIGNAL_CONCURRENCY) {
-    const batch = touched.slice(i, i + SIGNAL_CONCURRENCY);
-    const results = await Promise.allSettled(
-      batch.map((c) => gateway.calendarChanged(c.id, { dates: c.dates, changedBy })),
-    );
-    results.forEach((r, j) => {
-      if (r.status === 'fulfilled') outcome.signalled++;
-      else {
-        // The case may have ended meanwhile: nothing to re-time.
-        outcome.failed++;
-        log.warn({ err: r.reason, caseId: batch[j]?.id }, 'calendarChanged signal failed');
-      }
-    });
-  }
-  return outcome;
+): Promise<number> {
+  const rows = await db
+    .select({ value: systemMeta.value })
+    .from(systemMeta)
+    .where(like(systemMeta.key, `${RETIME_PENDING_PREFIX}%`));
+  await Promise.all(
+    rows.map(async (r) => {
+      const outcome = await retimeOpenCases(gateway, log, r.value as CalendarRetimeInput);
+      log.info(
+        { retimeId: (r.value as CalendarRetimeInput).retimeId, ...outcome },
+        'calendar re-timing resumed',
+      );
+    }),
+  );
+  return rows.length;
 }

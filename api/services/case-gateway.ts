@@ -11,6 +11,8 @@ import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
 } from '@temporalio/common';
+import type { CalendarRetimeInput, calendarRetime, RetimeOutcome } from '../../workflows/calendar-retime.ts';
+import { calendarRetimeWorkflowId } from '../../workflows/calendar-retime.ts';
 import type {
   CalendarChangedInput,
   CaseInput,
@@ -62,6 +64,8 @@ export interface CaseGateway {
   snapshot(caseId: string): Promise<CaseSnapshot>;
   handOver(caseId: string, input: HandOverInput): Promise<void>;
   calendarChanged(caseId: string, input: CalendarChangedInput): Promise<void>;
+  /** Runs the re-timing workflow of one calendar change (joins it if it runs, or reads its result if it ended). */
+  retimeCalendar(input: CalendarRetimeInput): Promise<RetimeOutcome>;
 }
 
 export function createCaseGateway(client: Client, taskQueue: string): CaseGateway {
@@ -104,5 +108,20 @@ export function createCaseGateway(client: Client, taskQueue: string): CaseGatewa
     handOver: (caseId, input) => call(() => client.workflow.getHandle(caseId).signal(handOverSignal, input)),
     calendarChanged: (caseId, input) =>
       call(() => client.workflow.getHandle(caseId).signal(calendarChangedSignal, input)),
+    retimeCalendar: async (input) => {
+      const workflowId = calendarRetimeWorkflowId(input.retimeId);
+      try {
+        return await client.workflow.execute<typeof calendarRetime>('calendarRetime', {
+          workflowId,
+          taskQueue,
+          args: [input],
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        });
+      } catch (err) {
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+        return client.workflow.getHandle(workflowId).result();
+      }
+    },
   };
 }

@@ -4,14 +4,19 @@
  * the day moves it back; office hours changes touch every open case. On the real dev server and DB.
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { eq } from 'drizzle-orm';
+import { eq, like } from 'drizzle-orm';
+import type { FastifyBaseLogger } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RETIME_PENDING_PREFIX } from '../../activities/calendar-activities.ts';
 import { CALENDAR_VERSION_KEY } from '../../activities/calendar-source.ts';
-import { caseEvents, systemMeta } from '../../db/schema.ts';
+import { recordCalendarChange, resumePendingRetimes } from '../../api/services/calendar-changes.ts';
+import { createCaseGateway } from '../../api/services/case-gateway.ts';
+import type { Db } from '../../db/client.ts';
+import { calendarDays, caseEvents, systemMeta } from '../../db/schema.ts';
 import { shanghaiDateOf } from '../../domain/working-time/index.ts';
 import { type ApiHarness, createApiHarness, startBody } from '../support/api.ts';
 import { databaseTargets } from '../support/databases.ts';
-import { createDevServerEnv } from '../support/temporal.ts';
+import { createDevServerEnv, silentLog } from '../support/temporal.ts';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {
@@ -144,6 +149,57 @@ describe.each(databaseTargets())('the working calendar through the API on $name'
     expect(far.json().retime).toEqual({ signalled: 0, failed: 0 });
     const list = (await call(admin, 'GET', '/api/v1/admin/calendar/days?year=2030')).json();
     expect(list.items).toMatchObject([{ date: '2030-06-03', kind: 'off', updatedBy: 'stf-admin' }]);
+  });
+
+  it('re-times, exactly once, a change committed just before the API process died (resumed at the next start)', async () => {
+    const started = await h.app.inject({
+      method: 'POST',
+      url: '/api/v1/verifications',
+      headers: { authorization: reqA, 'idempotency-key': `${target.name}-calendar-0003` },
+      payload: startBody({ tier: '1d' }),
+    });
+    expect(started.statusCode, started.body).toBe(201);
+    const c = started.json();
+    const dueDay = shanghaiDateOf(new Date(c.dueAt));
+    // What PUT /admin/calendar/days commits, and nothing after it: the process "died" before re-timing.
+    await h.database.db.transaction(async (tx) => {
+      const values = {
+        kind: 'off' as const,
+        name: '临时闭馆',
+        updatedBy: 'stf-admin',
+        updatedAt: new Date(),
+      };
+      await tx
+        .insert(calendarDays)
+        .values({ date: dueDay, ...values })
+        .onConflictDoUpdate({ target: calendarDays.date, set: values });
+      await recordCalendarChange(tx as unknown as Db, { dates: [dueDay] }, 'stf-admin');
+    });
+    expect(await dueOf(c.id)).toBe(c.dueAt);
+
+    // Two API processes start at once; both find the pending change; one workflow re-times the cases.
+    const gateway = createCaseGateway(env.client, h.worker.options.taskQueue);
+    const log = silentLog as unknown as FastifyBaseLogger;
+    const found = await Promise.all([
+      resumePendingRetimes(h.database.db, gateway, log),
+      resumePendingRetimes(h.database.db, gateway, log),
+    ]);
+    expect(found).toEqual([1, 1]);
+    const moved = await eventually(async () => {
+      const due = await dueOf(c.id);
+      return due !== c.dueAt ? due : undefined;
+    }, 'the new deadline');
+    expect(new Date(moved).getTime()).toBeGreaterThan(new Date(c.dueAt).getTime());
+    const events = await h.database.db.select().from(caseEvents).where(eq(caseEvents.caseId, c.id));
+    expect(events.filter((e) => e.type === 'retimed')).toHaveLength(1);
+    const pending = await h.database.db
+      .select()
+      .from(systemMeta)
+      .where(like(systemMeta.key, `${RETIME_PENDING_PREFIX}%`));
+    expect(pending).toEqual([]);
+    expect(await resumePendingRetimes(h.database.db, gateway, log)).toBe(0);
+
+    expect((await call(admin, 'DELETE', `/api/v1/admin/calendar/days/${dueDay}`)).statusCode).toBe(200);
   });
 
   it('re-times every open case when office hours change', async () => {

@@ -4,6 +4,7 @@
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
+import { createCalendarActivities } from '../../activities/calendar-activities.ts';
 import { createCalendarSource } from '../../activities/calendar-source.ts';
 import { createCaseActivities } from '../../activities/case-activities.ts';
 import { type App, buildApp } from '../../api/app.ts';
@@ -35,14 +36,17 @@ export async function createApiHarness(
   const calendar = createCalendarSource(database.db);
   const worker = await caseWorker(
     env,
-    createCaseActivities({
-      db: database.db,
-      calendar,
-      subjectKey: TEST_SUBJECT_KEY,
-      log: silentLog,
-      // The worker feeds the app's live inbox stream, as in the embedded system.
-      ...(opts.events ? liveEventHooks(opts.events) : {}),
-    }),
+    {
+      ...createCalendarActivities(database.db),
+      ...createCaseActivities({
+        db: database.db,
+        calendar,
+        subjectKey: TEST_SUBJECT_KEY,
+        log: silentLog,
+        // The worker feeds the app's live inbox stream, as in the embedded system.
+        ...(opts.events ? liveEventHooks(opts.events) : {}),
+      }),
+    },
     taskQueue,
   );
   const running = worker.run();

@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import { createCaseWorker, dataConverter } from '../../app/temporal.ts';
 import { temporalBinaries } from '../../app/temporal-tools.ts';
 import type { CaseActivities } from '../../workflows/activity-contract.ts';
+import type { CalendarActivities } from '../../workflows/calendar-retime.ts';
 
 export const TEST_PAYLOAD_KEY = Buffer.alloc(32, 7);
 export const TEST_SUBJECT_KEY = Buffer.alloc(32, 9);
@@ -38,7 +39,7 @@ export const uniqueTaskQueue = (name = 'test'): string => `${name}-${process.pid
 /** A case worker on its own task queue, with the real workflow bundle and the given activities. */
 export async function caseWorker(
   env: TestWorkflowEnvironment,
-  activities: CaseActivities,
+  activities: CaseActivities & Partial<CalendarActivities>,
   taskQueue: string,
 ): Promise<Worker> {
   return createCaseWorker({
