@@ -169,6 +169,8 @@ export interface OfflineInput {
 export interface ApplicantProofInput {
   actor: Actor;
   note: string;
+  /** Scans of the proof the applicant brought (Art. 9), uploaded by the requesting unit. */
+  attachments?: string[];
 }
 export interface ReassignInput {
   actor: Actor;
