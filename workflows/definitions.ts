@@ -17,6 +17,8 @@ export interface Actor {
   role: StaffRole;
   /** "B acting for A": the absent colleague this actor stands in for. */
   onBehalfOf?: string;
+  /** An agent acting as the unit's backup liaison (联络员B角) while every liaison is absent (Art. 6). */
+  actingAsLiaison?: boolean;
 }
 
 export interface Subject {

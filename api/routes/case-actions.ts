@@ -32,6 +32,7 @@ import { type StaffContext, staffOf } from '../plugins/auth.ts';
 import { conflict, forbidden, Problem, unprocessable } from '../problem.ts';
 import { ActionBodies, CaseSummary } from '../schemas/cases.ts';
 import { errorResponses, IdempotencyHeaders } from '../schemas/common.ts';
+import { liaisonRight } from '../services/acting-liaison.ts';
 import { recordAudit } from '../services/audit.ts';
 import type { CaseRow } from '../services/case-reads.ts';
 import { findCase, summary } from '../services/case-reads.ts';
@@ -208,8 +209,13 @@ const ACTIONS = [
     update: reassignUpdate,
     build: async ({ db, body, who, row, actor }) => {
       // Who may reassign comes before whom to: otherwise another unit learns about this unit's staff.
-      if (who.unitCode !== row.issuingUnit || who.role !== 'liaison')
-        throw forbidden('只有本案出具单位的联络员可以转派');
+      // The backup liaison may while every liaison of the unit is absent ("B acting for A").
+      const right = who.unitCode === row.issuingUnit ? await liaisonRight(db, who) : { ok: false };
+      if (!right.ok) throw forbidden('只有本案出具单位的联络员（联络员缺岗时为联络员B角）可以转派');
+      if (who.role !== 'liaison') {
+        actor.actingAsLiaison = true;
+        if (right.onBehalfOf) actor.onBehalfOf = right.onBehalfOf;
+      }
       const [target] = await db.select().from(staff).where(eq(staff.id, body.toStaffId));
       if (
         !target ||
@@ -368,7 +374,8 @@ export const caseActionRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = async 
       },
       async (req) => {
         const who = staffOf(req);
-        if (who.role !== 'liaison') throw forbidden('只有联络员可以批量办理');
+        if (!(await liaisonRight(db, who)).ok)
+          throw forbidden('只有联络员（联络员缺岗时为联络员B角）可以批量办理');
         const { key } = await claimIdempotencyKey(db, req, who.id);
         const { ids, ...rest } = req.body as { ids: string[] } & Record<string, unknown>;
         const results = [];
