@@ -8,11 +8,14 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditLog } from '../../db/schema.ts';
+import { createCalendarSource } from '../../activities/calendar-source.ts';
+import { createCaseActivities } from '../../activities/case-activities.ts';
+import { auditLog, notifications, staffAbsences } from '../../db/schema.ts';
 import { addCalendarDays, shanghaiDateOf, shanghaiInstant } from '../../domain/working-time/index.ts';
+import type { CaseSnapshot } from '../../workflows/definitions.ts';
 import { type ApiHarness, createApiHarness, startBody } from '../support/api.ts';
 import { databaseTargets } from '../support/databases.ts';
-import { createDevServerEnv } from '../support/temporal.ts';
+import { createDevServerEnv, silentLog, TEST_SUBJECT_KEY } from '../support/temporal.ts';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {
@@ -192,5 +195,74 @@ describe.each(databaseTargets())('staffing and the backup liaison on $name', (ta
     const r = await report();
     expect(r.units.find((u) => u.code === 'ZB-GA')?.available.liaisons).toBe(0);
     expect(r.warnings.some((w) => w.code === 'ZB-GA' && w.detail.includes('代行'))).toBe(true);
+  });
+});
+
+describe.each(databaseTargets())('liaison notifications under A/B roles on $name', (target) => {
+  it('reach the backup liaison while a liaison assignee without a partner is absent', async () => {
+    const database = await target.open();
+    try {
+      const db = database.db;
+      const acts = createCaseActivities({
+        db,
+        calendar: createCalendarSource(db),
+        subjectKey: TEST_SUBJECT_KEY,
+        log: silentLog,
+      });
+      const now = new Date();
+      const snapshot = (seq: number): CaseSnapshot => ({
+        caseId: 'case-liaison-backup',
+        docNumber: '淄人社协〔2026〕999号',
+        status: 'registered',
+        tier: '30m',
+        requestingUnit: 'ZB-RS',
+        catalog: { code: 'HJ-001', version: 1, name: '户籍信息证明' },
+        purpose: '社会保险参保登记',
+        createdBy: 'stf-req-a',
+        createdAt: now.toISOString(),
+        routing: {
+          routingNo: 1,
+          issuingUnit: 'ZB-GA',
+          receivedAt: now.toISOString(),
+          effectiveReceivedAt: now.toISOString(),
+          dueAt: new Date(now.getTime() + 3600_000).toISOString(),
+          flags: [],
+          reminderAt: [],
+          remindersSent: 0,
+          arrivedAt: now.toISOString(),
+        },
+        returns: [],
+        reclassifications: [],
+        assigneeId: 'stf-iss-a-lia',
+        escalations: [],
+        seq,
+      });
+      const remind = (seq: number) =>
+        acts.projectCase({
+          snapshot: snapshot(seq),
+          event: { seq, type: 'reminder', at: new Date().toISOString() },
+          notifications: [{ kind: 'reminder', audience: 'assignee_and_backup', message: '即将到期' }],
+        });
+      const recipientsOf = async (seq: number) =>
+        (await db.select().from(notifications))
+          .filter((n) => n.id.startsWith(`case-liaison-backup:${seq}:`))
+          .map((n) => n.recipientStaffId)
+          .sort();
+
+      await remind(1);
+      expect(await recipientsOf(1)).toEqual(['stf-iss-a-lia']);
+      await db.insert(staffAbsences).values({
+        id: 'absence-liaison',
+        staffId: 'stf-iss-a-lia',
+        startsAt: new Date(now.getTime() - 60_000),
+        endsAt: new Date(now.getTime() + 3600_000),
+        reason: '外出培训',
+        recordedBy: 'stf-admin',
+      });
+      await remind(2);
+      expect(await recipientsOf(2)).toEqual(['stf-iss-a-lia', 'stf-iss-a2']);
+    } finally {
+      await database.dispose();
+    }
   });
 });
