@@ -15,6 +15,7 @@ import {
   staff,
   units,
 } from '../db/schema.ts';
+import { liaisonDuty } from '../db/staffing.ts';
 import { maskSubject, subjectIdHash } from '../domain/personal-data.ts';
 import {
   computeDeadline,
@@ -262,10 +263,16 @@ async function recipients(
     case 'assignee_and_backup': {
       if (!s.assigneeId) return [{ unit: s.routing.issuingUnit }];
       const [assignee] = await tx
-        .select({ partnerId: staff.partnerId })
+        .select({ partnerId: staff.partnerId, role: staff.role, unitCode: staff.unitCode })
         .from(staff)
         .where(eq(staff.id, s.assigneeId));
-      return [{ staffId: s.assigneeId }, ...(assignee?.partnerId ? [{ staffId: assignee.partnerId }] : [])];
+      if (assignee?.partnerId) return [{ staffId: s.assigneeId }, { staffId: assignee.partnerId }];
+      // A liaison without an A/B partner: while the unit's liaisons are absent, its backup liaison is B.
+      if (assignee?.role === 'liaison') {
+        const duty = await liaisonDuty(tx, assignee.unitCode);
+        if (duty.backupActing && duty.backup) return [{ staffId: s.assigneeId }, { staffId: duty.backup.id }];
+      }
+      return [{ staffId: s.assigneeId }];
     }
   }
 }

@@ -39,6 +39,7 @@ import { codecRoutes } from './routes/codec.ts';
 import { deadlinePreviewRoutes } from './routes/deadline-preview.ts';
 import { escalationRoutes } from './routes/escalations.ts';
 import { healthRoutes, type ReadinessChecks } from './routes/health.ts';
+import { ledgerRoutes } from './routes/ledger.ts';
 import { notificationRoutes } from './routes/notifications.ts';
 import { verificationRoutes } from './routes/verifications.ts';
 import { webRoutes } from './routes/web.ts';
@@ -237,6 +238,7 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
   await app.register(attachmentRoutes, { db: deps.db });
   await app.register(notificationRoutes, { db: deps.db, events: deps.events ?? createLocalLiveEvents() });
   await app.register(auditRoutes, { db: deps.db });
+  await app.register(ledgerRoutes, { db: deps.db });
   await app.register(codecRoutes, { db: deps.db, jwtSecret: deps.jwtSecret, codec: deps.payloadCodec });
   await app.register(webRoutes);
   return app;

@@ -44,6 +44,11 @@ export const units = pgTable('units', {
   canRequest: boolean('can_request').notNull().default(true),
   canIssue: boolean('can_issue').notNull().default(false),
   contact: text('contact'),
+  /**
+   * Backup liaison (联络员B角, Art. 6): an agent of the unit who acts as liaison while every liaison of the
+   * unit is absent (liaison tasks and notifications reach them, and they hold the liaison's rights).
+   */
+  backupLiaisonId: text('backup_liaison_id'),
   createdAt: tstz('created_at').notNull().defaultNow(),
 });
 
@@ -356,7 +361,11 @@ export const caseLedger = pgTable(
     recordedUnit: text('recorded_unit').notNull(),
     at: tstz('at').notNull().defaultNow(),
   },
-  (t) => [index('case_ledger_case_idx').on(t.caseId)],
+  (t) => [
+    index('case_ledger_case_idx').on(t.caseId),
+    // The unit's cross-case ledger, newest first (GET /ledger, keyset on (at, id)).
+    index('case_ledger_unit_at_idx').on(t.recordedUnit, t.at, t.id),
+  ],
 );
 
 /** Small key/value facts about this installation (e.g. that the demo seed ran). */

@@ -66,6 +66,13 @@ const DEMO_STAFF: DemoStaff[] = [
 
 export const demoStaffId = (username: string): string => `stf-${username}`;
 
+const DEMO_BACKUP_LIAISONS: Record<string, string> = {
+  'ZB-RS': 'req-a2',
+  'ZB-SJ': 'req-b2',
+  'ZB-GA': 'iss-a2',
+  'ZB-MZ': 'iss-b2',
+};
+
 const text = (title: string, extra: Record<string, unknown> = {}) => ({
   type: 'string',
   title,
@@ -203,6 +210,12 @@ export async function seedDemo(db: Db): Promise<{ created: boolean }> {
         })),
       )
       .onConflictDoNothing();
+    // Each department's backup liaison (联络员B角): an agent who stands in while its liaison is absent.
+    for (const [code, username] of Object.entries(DEMO_BACKUP_LIAISONS))
+      await tx
+        .update(units)
+        .set({ backupLiaisonId: demoStaffId(username) })
+        .where(eq(units.code, code));
     await tx
       .insert(catalogItems)
       .values(DEMO_CATALOG.map((c) => ({ version: 1, ...c })))

@@ -102,7 +102,8 @@ export const rules = {
   },
   reassign(c: CaseSnapshot, actor: Actor, toStaffId: string): void {
     mustBeIssuer(c, actor);
-    if (actor.role !== 'liaison') refuse('wrong_party', '只有联络员可以转派');
+    if (actor.role !== 'liaison' && !actor.actingAsLiaison)
+      refuse('wrong_party', '只有联络员（联络员缺岗时为联络员B角）可以转派');
     if (c.status !== 'registered') refuse('invalid_state', '只有已登记受理的协查才能转派');
     if (toStaffId === c.assigneeId) refuse('invalid_input', '已是该承办人');
   },

@@ -17,6 +17,8 @@ export interface Actor {
   role: StaffRole;
   /** "B acting for A": the absent colleague this actor stands in for. */
   onBehalfOf?: string;
+  /** An agent acting as the unit's backup liaison (联络员B角) while every liaison is absent (Art. 6). */
+  actingAsLiaison?: boolean;
 }
 
 export interface Subject {
@@ -169,6 +171,8 @@ export interface OfflineInput {
 export interface ApplicantProofInput {
   actor: Actor;
   note: string;
+  /** Scans of the proof the applicant brought (Art. 9), uploaded by the requesting unit. */
+  attachments?: string[];
 }
 export interface ReassignInput {
   actor: Actor;

@@ -10,9 +10,11 @@ import { and, asc, eq, gt, ilike, or, type SQL } from 'drizzle-orm';
 import { Type } from 'typebox';
 import type { Db } from '../../db/client.ts';
 import { staff, staffAbsences, units } from '../../db/schema.ts';
+import { liaisonDuty } from '../../db/staffing.ts';
 import { hashPassword, requireRole, type StaffContext, type StaffRole } from '../plugins/auth.ts';
 import { conflict, forbidden, notFound, unprocessable } from '../problem.ts';
 import { errorResponses } from '../schemas/common.ts';
+import { actsAsLiaison } from '../services/acting-liaison.ts';
 import type { CaseGateway } from '../services/case-gateway.ts';
 import {
   auditedWrite,
@@ -89,11 +91,14 @@ async function unitForRole(db: Db, unitCode: string, role: StaffRole, pointer: s
   return unit;
 }
 
-/** The unit's own liaison, or an administrator, may keep the unit's A/B partners and absences. */
-function requireUnitKeeper(who: StaffContext, unitCode: string) {
+/**
+ * The unit's own liaison, or an administrator, may keep the unit's A/B partners and absences; while every
+ * liaison of the unit is absent, its backup liaison (联络员B角) holds that duty (Art. 6).
+ */
+async function requireUnitKeeper(db: Db, who: StaffContext, unitCode: string) {
   if (who.role === 'admin') return;
-  if (who.role === 'liaison' && who.unitCode === unitCode) return;
-  throw forbidden('只有本单位联络员或管理员可以维护本单位人员的A/B角和缺岗');
+  if (who.unitCode === unitCode && (await actsAsLiaison(db, who))) return;
+  throw forbidden('只有本单位联络员（缺岗时为联络员B角）或管理员可以维护本单位人员的A/B角和缺岗');
 }
 
 async function unitMember(db: Db, unitCode: string, id: string): Promise<StaffRow> {
@@ -261,6 +266,12 @@ export const adminStaffRoutes: FastifyPluginAsyncTypebox<{ db: Db; gateway: Case
           const handOver = leaves ? await handOverOpenCases(db, gateway, req.log, person.id) : null;
           const updated = await db.transaction(async (tx) => {
             if (moves) await tx.update(staff).set({ partnerId: null }).where(eq(staff.partnerId, person.id));
+            // A backup liaison who leaves the unit or the service no longer stands in for its liaison.
+            if (leaves)
+              await tx
+                .update(units)
+                .set({ backupLiaisonId: null })
+                .where(eq(units.backupLiaisonId, person.id));
             const [row] = await tx
               .update(staff)
               .set({
@@ -330,6 +341,8 @@ export const adminStaffRoutes: FastifyPluginAsyncTypebox<{ db: Db; gateway: Case
         params: Type.Object({ code: UnitCode }),
         response: {
           200: Type.Object({
+            backupLiaisonId: Nullable(Type.String({ description: '本单位的联络员B角' })),
+            backupLiaisonActing: Type.Boolean({ description: '联络员此刻均缺岗，由联络员B角代行' }),
             items: Type.Array(
               Type.Intersect([StaffView, Type.Object({ absences: Type.Array(AbsenceView) })]),
             ),
@@ -339,7 +352,12 @@ export const adminStaffRoutes: FastifyPluginAsyncTypebox<{ db: Db; gateway: Case
       },
     },
     async (req) => {
-      requireUnitKeeper(requireRole(req, 'liaison', 'admin'), req.params.code);
+      await requireUnitKeeper(db, requireRole(req, 'liaison', 'agent', 'admin'), req.params.code);
+      const [unit] = await db
+        .select({ backupLiaisonId: units.backupLiaisonId })
+        .from(units)
+        .where(eq(units.code, req.params.code));
+      const duty = await liaisonDuty(db, req.params.code);
       const people = await db
         .select()
         .from(staff)
@@ -352,6 +370,8 @@ export const adminStaffRoutes: FastifyPluginAsyncTypebox<{ db: Db; gateway: Case
         .where(and(eq(staff.unitCode, req.params.code), gt(staffAbsences.endsAt, new Date())))
         .orderBy(asc(staffAbsences.startsAt));
       return {
+        backupLiaisonId: unit?.backupLiaisonId ?? null,
+        backupLiaisonActing: duty.backupActing,
         items: people.map((p) => ({
           ...staffView(p),
           absences: absences.filter((a) => a.staff.id === p.id).map((a) => absenceView(a.staff_absences)),
@@ -385,7 +405,7 @@ export const adminStaffRoutes: FastifyPluginAsyncTypebox<{ db: Db; gateway: Case
         'unit.staff.partner',
         { unit: req.params.code, staffId: req.params.id, partnerId: req.body.partnerId },
         async (who) => {
-          requireUnitKeeper(who, req.params.code);
+          await requireUnitKeeper(db, who, req.params.code);
           const person = await unitMember(db, req.params.code, req.params.id);
           const { partnerId, mutual } = req.body;
           if (partnerId !== null) {
@@ -411,6 +431,48 @@ export const adminStaffRoutes: FastifyPluginAsyncTypebox<{ db: Db; gateway: Case
               .returning();
             return staffView(row ?? person);
           });
+        },
+      ),
+  );
+
+  app.put(
+    '/api/v1/units/:code/backup-liaison',
+    {
+      schema: {
+        tags: ['本单位人员'],
+        summary: '指定联络员B角（本单位联络员或管理员）：联络员均缺岗时由其代行联络员职责、接收联络员待办',
+        security: [{ bearer: [] }],
+        params: Type.Object({ code: UnitCode }),
+        body: Type.Object(
+          { staffId: Nullable(StaffId) },
+          { additionalProperties: false, description: 'staffId 为 null 时取消指定' },
+        ),
+        response: {
+          200: Type.Object({ unitCode: Type.String(), backupLiaisonId: Nullable(Type.String()) }),
+          ...errorResponses(403, 404, 413, 415, 422),
+        },
+      },
+    },
+    async (req) =>
+      auditedWrite(
+        db,
+        req,
+        'unit.backup_liaison',
+        { unit: req.params.code, staffId: req.body.staffId },
+        async (who) => {
+          await requireUnitKeeper(db, who, req.params.code);
+          const [unit] = await db.select().from(units).where(eq(units.code, req.params.code));
+          if (!unit) throw notFound('单位不存在');
+          const { staffId } = req.body;
+          if (staffId !== null) {
+            const [person] = await db.select().from(staff).where(eq(staff.id, staffId));
+            if (!person || person.unitCode !== unit.code || !person.active || person.role !== 'agent')
+              throw unprocessable('联络员B角须是本单位在岗的代办员', [
+                { pointer: '/body/staffId', detail: '不是本单位在岗的代办员' },
+              ]);
+          }
+          await db.update(units).set({ backupLiaisonId: staffId }).where(eq(units.code, unit.code));
+          return { unitCode: unit.code, backupLiaisonId: staffId };
         },
       ),
   );
@@ -454,7 +516,7 @@ export const adminStaffRoutes: FastifyPluginAsyncTypebox<{ db: Db; gateway: Case
           endsAt: req.body.endsAt,
         },
         async (who) => {
-          requireUnitKeeper(who, req.params.code);
+          await requireUnitKeeper(db, who, req.params.code);
           const person = await unitMember(db, req.params.code, req.params.id);
           const startsAt = new Date(req.body.startsAt);
           const endsAt = new Date(req.body.endsAt);

@@ -7,6 +7,7 @@ import { asc, eq } from 'drizzle-orm';
 import { Type } from 'typebox';
 import type { Db } from '../../db/client.ts';
 import { staff, units } from '../../db/schema.ts';
+import { isShanghaiDate } from '../../domain/working-time/index.ts';
 import { requireRole } from '../plugins/auth.ts';
 import { conflict, notFound, unprocessable } from '../problem.ts';
 import { errorResponses } from '../schemas/common.ts';
@@ -41,6 +42,7 @@ const UnitView = Type.Object({
   canRequest: Type.Boolean(),
   canIssue: Type.Boolean(),
   contact: Nullable(Type.String()),
+  backupLiaisonId: Nullable(Type.String({ description: '联络员B角（本单位代办员，联络员缺岗时代行）' })),
   createdAt: Type.String({ format: 'date-time' }),
 });
 
@@ -164,22 +166,50 @@ export const adminUnitRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app
       }),
   );
 
+  const Counts = Type.Object({ liaisons: Type.Integer(), agents: Type.Integer() });
   app.get(
     '/api/v1/admin/staffing-report',
     {
       schema: {
         tags: ['管理：单位'],
-        summary: '人员配备检查（第六条：每个成员单位至少 1 名联络员、2 名代办员）',
+        summary:
+          '人员配备检查（第六条：每个成员单位至少 1 名联络员、2 名代办员）：在册人数与当日在岗人数（北京时间）',
         security: [{ bearer: [] }],
+        querystring: Type.Object(
+          {
+            date: Type.Optional(
+              Type.String({
+                pattern: '^\\d{4}-\\d{2}-\\d{2}$',
+                description: '检查哪一天的在岗情况（北京时间日期，默认今天）',
+              }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
         response: {
           200: Type.Object({
             checkedUnits: Type.Integer(),
+            date: Type.String({ description: '在岗情况的日期（北京时间）' }),
+            units: Type.Array(
+              Type.Object({
+                code: Type.String(),
+                name: Type.String(),
+                registered: Counts,
+                available: Counts,
+                backupLiaison: Nullable(
+                  Type.Object({ id: Type.String(), name: Type.String(), availableToday: Type.Boolean() }),
+                ),
+                problems: Type.Array(Type.String()),
+              }),
+              { description: '每个成员单位：在册（在职）人数与当日在岗（在职且未缺岗）人数' },
+            ),
             violations: Type.Array(
               Type.Object({
                 code: Type.String(),
                 name: Type.String(),
-                liaisons: Type.Integer(),
-                agents: Type.Integer(),
+                liaisons: Type.Integer({ description: '在册联络员' }),
+                agents: Type.Integer({ description: '在册代办员' }),
+                available: Counts,
                 problems: Type.Array(Type.String()),
               }),
             ),
@@ -187,13 +217,16 @@ export const adminUnitRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app
               Type.Object({ code: Type.String(), name: Type.String(), detail: Type.String() }),
             ),
           }),
-          ...errorResponses(403),
+          ...errorResponses(403, 422),
         },
       },
     },
     async (req) => {
       requireRole(req, 'admin', 'supervisor');
-      return staffingReport(db);
+      const date = req.query.date;
+      if (date !== undefined && !isShanghaiDate(date))
+        throw unprocessable('日期无效', [{ pointer: '/querystring/date', detail: '不是有效的日期' }]);
+      return staffingReport(db, date);
     },
   );
 };

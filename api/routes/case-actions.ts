@@ -12,9 +12,11 @@ import type { FastifyRequest } from 'fastify';
 import { type Static, type TObject, Type } from 'typebox';
 import type { Db } from '../../db/client.ts';
 import { attachments, caseLedger, staff, units } from '../../db/schema.ts';
-import type { Actor, CaseSnapshot } from '../../workflows/definitions.ts';
 import {
+  type Actor,
   applicantProofUpdate,
+  type CaseSnapshot,
+  CLOSED_STATUSES,
   closeAfterReturnUpdate,
   reassignUpdate,
   reclassifyUpdate,
@@ -30,6 +32,7 @@ import { type StaffContext, staffOf } from '../plugins/auth.ts';
 import { conflict, forbidden, Problem, unprocessable } from '../problem.ts';
 import { ActionBodies, CaseSummary } from '../schemas/cases.ts';
 import { errorResponses, IdempotencyHeaders } from '../schemas/common.ts';
+import { liaisonRight } from '../services/acting-liaison.ts';
 import { recordAudit } from '../services/audit.ts';
 import type { CaseRow } from '../services/case-reads.ts';
 import { findCase, summary } from '../services/case-reads.ts';
@@ -67,6 +70,38 @@ async function actorFor(db: Db, who: StaffContext, row: CaseRow): Promise<Actor>
   return actor;
 }
 
+/** Actions whose body cites uploaded files: they are bound to the case once the action is accepted. */
+const CITES_ATTACHMENTS = new Set(['respond', 'applicant-proof']);
+
+/**
+ * The attachment ids an action cites must be files the caller's unit uploaded and that no other case
+ * cites yet; otherwise 422 naming each failing `/body/attachments/i`. Duplicates are cited once.
+ */
+async function citableAttachments(
+  db: Db,
+  who: StaffContext,
+  row: CaseRow,
+  cited: string[] | undefined,
+): Promise<string[]> {
+  const ids = cited ?? [];
+  if (!ids.length) return [];
+  const found = await db
+    .select({ id: attachments.id, uploaderUnit: attachments.uploaderUnit, caseId: attachments.caseId })
+    .from(attachments)
+    .where(inArray(attachments.id, ids));
+  const errors = ids.flatMap((id, i) => {
+    const f = found.find((x) => x.id === id);
+    // Another unit's file is reported as missing: nobody learns that it exists.
+    if (!f || f.uploaderUnit !== who.unitCode)
+      return [{ pointer: `/body/attachments/${i}`, detail: '附件不存在或不是本单位上传的' }];
+    if (f.caseId && f.caseId !== row.id)
+      return [{ pointer: `/body/attachments/${i}`, detail: '该附件已用于另一件协查' }];
+    return [];
+  });
+  if (errors.length) throw unprocessable('附件不存在、不是本单位上传的或已用于另一件协查', errors);
+  return [...new Set(ids)];
+}
+
 interface ActionSpec<B extends TObject, I> {
   name: string;
   summary: string;
@@ -96,19 +131,7 @@ const ACTIONS = [
       const errors = item ? validateAgainst(item.responseSchema, body.fields, '/body/fields') : [];
       if (errors.length)
         throw unprocessable(`反馈函内容不符合模板：${errors.map((e) => e.detail).join('；')}`, errors);
-      const ids = body.attachments ?? [];
-      if (ids.length) {
-        const found = await db
-          .select({ id: attachments.id })
-          .from(attachments)
-          .where(and(inArray(attachments.id, ids), eq(attachments.uploaderUnit, who.unitCode)));
-        const missing = ids.filter((id) => !found.some((f) => f.id === id));
-        if (missing.length)
-          throw unprocessable(
-            '附件不存在或不是本单位上传的',
-            missing.map((id) => ({ pointer: `/body/attachments/${ids.indexOf(id)}`, detail: '附件不存在' })),
-          );
-      }
+      const ids = await citableAttachments(db, who, row, body.attachments);
       return { actor, result: body.result, fields: body.fields, attachments: ids };
     },
   }),
@@ -173,7 +196,11 @@ const ACTIONS = [
     summary: '申请人自行提交证明材料（第九条）',
     body: ActionBodies.applicantProof,
     update: applicantProofUpdate,
-    build: ({ body, actor }) => ({ actor, note: body.note }),
+    // Art. 9: the unit keeps a record of what the applicant brought, with the file itself if scanned.
+    build: async ({ db, body, who, row, actor }) => {
+      const ids = await citableAttachments(db, who, row, body.attachments);
+      return { actor, note: body.note, ...(ids.length ? { attachments: ids } : {}) };
+    },
   }),
   spec({
     name: 'reassign',
@@ -182,8 +209,13 @@ const ACTIONS = [
     update: reassignUpdate,
     build: async ({ db, body, who, row, actor }) => {
       // Who may reassign comes before whom to: otherwise another unit learns about this unit's staff.
-      if (who.unitCode !== row.issuingUnit || who.role !== 'liaison')
-        throw forbidden('只有本案出具单位的联络员可以转派');
+      // The backup liaison may while every liaison of the unit is absent ("B acting for A").
+      const right = who.unitCode === row.issuingUnit ? await liaisonRight(db, who) : { ok: false };
+      if (!right.ok) throw forbidden('只有本案出具单位的联络员（联络员缺岗时为联络员B角）可以转派');
+      if (who.role !== 'liaison') {
+        actor.actingAsLiaison = true;
+        if (right.onBehalfOf) actor.onBehalfOf = right.onBehalfOf;
+      }
       const [target] = await db.select().from(staff).where(eq(staff.id, body.toStaffId));
       if (
         !target ||
@@ -231,6 +263,21 @@ async function audited<T>(
   }
 }
 
+/**
+ * When the requesting unit may keep ledger entries (台账), Art. 8:
+ * - ¶1–2: after an answer that does not match the declaration (inconsistent, partial) it asks the
+ *   applicant for supplementary material and must keep a ledger record;
+ * - ¶3: when department verification cannot give the proof (not_found, the issuing unit returned it and
+ *   the requester closed it, it was withdrawn, or verified offline/on site), the unit may verify on site
+ *   itself and records that check here.
+ * A consistent answer may still need a note (e.g. material received anyway), so any answer qualifies, as
+ * does any ended case. Only a case still with an issuing unit, or returned and awaiting re-routing, is
+ * refused: department verification has not failed yet.
+ */
+function ledgerApplies(row: CaseRow): boolean {
+  return row.result !== null || CLOSED_STATUSES.includes(row.status as CaseSnapshot['status']);
+}
+
 export const caseActionRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = async (app, { db, gateway }) => {
   for (const a of ACTIONS) {
     app.post(
@@ -275,7 +322,9 @@ export const caseActionRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = async 
         input,
         `${a.name}-${key}`,
       );
-      const ids = a.name === 'respond' ? ((body as { attachments?: string[] }).attachments ?? []) : [];
+      const ids = CITES_ATTACHMENTS.has(a.name)
+        ? ((body as { attachments?: string[] }).attachments ?? [])
+        : [];
       if (ids.length) {
         await db
           .update(attachments)
@@ -325,7 +374,8 @@ export const caseActionRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = async 
       },
       async (req) => {
         const who = staffOf(req);
-        if (who.role !== 'liaison') throw forbidden('只有联络员可以批量办理');
+        if (!(await liaisonRight(db, who)).ok)
+          throw forbidden('只有联络员（联络员缺岗时为联络员B角）可以批量办理');
         const { key } = await claimIdempotencyKey(db, req, who.id);
         const { ids, ...rest } = req.body as { ids: string[] } & Record<string, unknown>;
         const results = [];
@@ -347,7 +397,7 @@ export const caseActionRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = async 
     {
       schema: {
         tags: ['协查办理'],
-        summary: '记录台账（核验不一致时的补正，第八条）；办结后仍可记录',
+        summary: '记录台账（第八条：核验不一致时要求补正、无法通过部门核验时实地核查）；反馈后或办结后可记录',
         security: [{ bearer: [] }],
         params: IdParams,
         body: ActionBodies.ledger,
@@ -358,9 +408,9 @@ export const caseActionRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = async 
       const { row, who } = await visibleCase(db, req, req.params.id, 'case.ledger');
       return audited(db, req, who, row, 'case.ledger', async () => {
         if (who.unitCode !== row.requestingUnit) throw forbidden('只有需求单位可以记录台账');
-        if (row.result !== 'inconsistent' && row.result !== 'partial' && row.status !== 'offline') {
+        if (!ledgerApplies(row)) {
           throw conflict(
-            '只有核验结果不一致（或部分一致、线下核验）的协查需要记录台账',
+            '协查仍在办理中：出具单位反馈后，或协查办结（含被退回后关闭、撤回、线下核验）后才能记录台账',
             'ledger_not_applicable',
           );
         }

@@ -78,6 +78,17 @@ export const CaseDetail = Type.Object({
       outcome: Nullable(Type.String()),
     }),
   ),
+  attachments: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      fileName: Type.String(),
+      mediaType: Type.String(),
+      sizeBytes: Type.Integer(),
+      uploaderUnit: Type.String(),
+      createdAt: DateTime,
+    }),
+    { description: '本案引用的附件（反馈函附件、申请人自行提交的证明材料）' },
+  ),
   ledger: Type.Array(
     Type.Object({
       id: Type.String(),
@@ -168,7 +179,18 @@ export const ActionBodies = {
     },
     { additionalProperties: false },
   ),
-  applicantProof: Type.Object({ note: reason('申请人自行提交材料的说明') }, { additionalProperties: false }),
+  applicantProof: Type.Object(
+    {
+      note: reason('申请人自行提交材料的说明'),
+      attachments: Type.Optional(
+        Type.Array(Type.String({ maxLength: 64 }), {
+          maxItems: 10,
+          description: '申请人所交证明材料的扫描件（先上传附件，本单位上传的）',
+        }),
+      ),
+    },
+    { additionalProperties: false },
+  ),
   reassign: Type.Object(
     {
       toStaffId: Type.String({ minLength: 1, maxLength: 64 }),

@@ -6,7 +6,15 @@
  */
 import { and, asc, eq, gt, inArray, lt, or, type SQL, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
-import { caseEvents, caseLedger, cases, catalogItems, escalations, staff } from '../../db/schema.ts';
+import {
+  attachments,
+  caseEvents,
+  caseLedger,
+  cases,
+  catalogItems,
+  escalations,
+  staff,
+} from '../../db/schema.ts';
 import type { StaffContext } from '../plugins/auth.ts';
 
 export type CaseRow = typeof cases.$inferSelect;
@@ -199,6 +207,22 @@ export async function caseDetail(
     access === 'full'
       ? await db.select().from(caseLedger).where(eq(caseLedger.caseId, row.id)).orderBy(asc(caseLedger.at))
       : [];
+  // Files bound to the case (response letters, applicant-supplied proof): a unit that returned the
+  // case sees only its own.
+  const files = (
+    await db
+      .select({
+        id: attachments.id,
+        fileName: attachments.fileName,
+        mediaType: attachments.mediaType,
+        sizeBytes: attachments.sizeBytes,
+        uploaderUnit: attachments.uploaderUnit,
+        createdAt: attachments.createdAt,
+      })
+      .from(attachments)
+      .where(eq(attachments.caseId, row.id))
+      .orderBy(asc(attachments.createdAt))
+  ).filter((f) => access === 'full' || f.uploaderUnit === viewerUnit);
   return {
     case: {
       ...summary({ ...row, catalogName: catalog?.name }),
@@ -225,6 +249,7 @@ export async function caseDetail(
       closedAt: e.closedAt?.toISOString() ?? null,
       outcome: e.outcome,
     })),
+    attachments: files.map((f) => ({ ...f, createdAt: f.createdAt.toISOString() })),
     ledger: ledger.map((l) => ({
       id: l.id,
       kind: l.kind,

@@ -5,10 +5,17 @@
 import { randomInt } from 'node:crypto';
 import { Ajv, type ErrorObject } from 'ajv';
 import addFormats from 'ajv-formats';
-import { and, eq, gt, inArray, lte } from 'drizzle-orm';
+import { and, eq, gt, inArray, lt, lte } from 'drizzle-orm';
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import type { Db } from '../../db/client.ts';
-import { cases, staff, staffAbsences, units } from '../../db/schema.ts';
+import { cases, notifications, staff, staffAbsences, units } from '../../db/schema.ts';
+import { liaisonDuty } from '../../db/staffing.ts';
+import {
+  addCalendarDays,
+  type ShanghaiDate,
+  shanghaiDateOf,
+  shanghaiInstant,
+} from '../../domain/working-time/index.ts';
 import { passwordPolicyViolation, type StaffContext, staffOf } from '../plugins/auth.ts';
 import { Problem, type ProblemField } from '../problem.ts';
 import { recordAudit } from './audit.ts';
@@ -26,6 +33,7 @@ export const unitView = (u: UnitRow) => ({
   canRequest: u.canRequest,
   canIssue: u.canIssue,
   contact: u.contact,
+  backupLiaisonId: u.backupLiaisonId,
   createdAt: u.createdAt.toISOString(),
 });
 
@@ -50,10 +58,17 @@ export const MIN_LIAISONS = 1;
 export const MIN_AGENTS = 2;
 
 /**
- * Participating units (departments that request or issue) with fewer than 1 active liaison or 2 active
- * agents; and, as warnings, active agents without an active A/B partner in their unit.
+ * The staffing rule (Art. 6) per participating unit (a department that requests or issues), counted
+ * twice: **registered** (active staff) and **available** on the Beijing date `date` (active and with no
+ * absence overlapping that day, 00:00–24:00 Asia/Shanghai: someone away for part of the day cannot be
+ * counted on for the day). A unit is a violation when either count is below 1 liaison or 2 agents;
+ * when no liaison is available but the unit's backup liaison (联络员B角) is, the liaison duty is covered
+ * and this is a warning instead. Warnings also name agents without an A/B partner, and a missing or
+ * no-longer-valid backup liaison.
  */
-export async function staffingReport(db: Db) {
+export async function staffingReport(db: Db, date: ShanghaiDate = shanghaiDateOf(new Date())) {
+  const dayStart = shanghaiInstant(date, 0);
+  const dayEnd = shanghaiInstant(addCalendarDays(date, 1), 0);
   const participating = await db.select().from(units).where(eq(units.kind, 'department'));
   const people = await db
     .select({
@@ -65,18 +80,57 @@ export async function staffingReport(db: Db) {
     })
     .from(staff)
     .where(eq(staff.active, true));
+  const absentRows = await db
+    .select({ staffId: staffAbsences.staffId })
+    .from(staffAbsences)
+    .where(and(lt(staffAbsences.startsAt, dayEnd), gt(staffAbsences.endsAt, dayStart)));
+  const absent = new Set(absentRows.map((a) => a.staffId));
+  const available = (p: { id: string }) => !absent.has(p.id);
+  const unitsOut = [];
   const violations = [];
   const warnings = [];
   const checked = participating.filter((u) => u.canRequest || u.canIssue);
   for (const u of checked) {
     const own = people.filter((p) => p.unitCode === u.code);
-    const liaisons = own.filter((p) => p.role === 'liaison').length;
+    const liaisons = own.filter((p) => p.role === 'liaison');
     const agents = own.filter((p) => p.role === 'agent');
+    const registered = { liaisons: liaisons.length, agents: agents.length };
+    const today = { liaisons: liaisons.filter(available).length, agents: agents.filter(available).length };
+    const backupRow = u.backupLiaisonId ? own.find((p) => p.id === u.backupLiaisonId) : undefined;
+    const backupLiaison = backupRow
+      ? { id: backupRow.id, name: backupRow.name, availableToday: available(backupRow) }
+      : null;
     const problems: string[] = [];
-    if (liaisons < MIN_LIAISONS) problems.push(`联络员不足：${liaisons} 人（至少 ${MIN_LIAISONS} 人）`);
-    if (agents.length < MIN_AGENTS) problems.push(`代办员不足：${agents.length} 人（至少 ${MIN_AGENTS} 人）`);
+    if (registered.liaisons < MIN_LIAISONS)
+      problems.push(`联络员不足：${registered.liaisons} 人（至少 ${MIN_LIAISONS} 人）`);
+    if (registered.agents < MIN_AGENTS)
+      problems.push(`代办员不足：${registered.agents} 人（至少 ${MIN_AGENTS} 人）`);
+    if (registered.liaisons >= MIN_LIAISONS && today.liaisons < MIN_LIAISONS) {
+      if (backupLiaison?.availableToday)
+        warnings.push({
+          code: u.code,
+          name: u.name,
+          detail: `${date} 联络员均缺岗，由联络员B角${backupLiaison.name}代行`,
+        });
+      else
+        problems.push(
+          `${date} 在岗联络员不足：${today.liaisons} 人（至少 ${MIN_LIAISONS} 人），且${
+            backupLiaison ? `联络员B角${backupLiaison.name}也缺岗` : '未指定联络员B角'
+          }`,
+        );
+    }
+    if (registered.agents >= MIN_AGENTS && today.agents < MIN_AGENTS)
+      problems.push(`${date} 在岗代办员不足：${today.agents} 人（至少 ${MIN_AGENTS} 人）`);
+    unitsOut.push({ code: u.code, name: u.name, registered, available: today, backupLiaison, problems });
     if (problems.length)
-      violations.push({ code: u.code, name: u.name, liaisons, agents: agents.length, problems });
+      violations.push({
+        code: u.code,
+        name: u.name,
+        liaisons: registered.liaisons,
+        agents: registered.agents,
+        available: today,
+        problems,
+      });
     const ids = new Set(own.map((p) => p.id));
     const unpaired = agents.filter((a) => !a.partnerId || a.partnerId === a.id || !ids.has(a.partnerId));
     if (unpaired.length)
@@ -85,8 +139,14 @@ export async function staffingReport(db: Db) {
         name: u.name,
         detail: `未设置在岗A/B角的代办员：${unpaired.map((a) => a.name).join('、')}`,
       });
+    if (!backupRow)
+      warnings.push({
+        code: u.code,
+        name: u.name,
+        detail: u.backupLiaisonId ? '联络员B角已停用或调离本单位，请重新指定' : '未指定联络员B角',
+      });
   }
-  return { checkedUnits: checked.length, violations, warnings };
+  return { checkedUnits: checked.length, date, units: unitsOut, violations, warnings };
 }
 
 // ─── Absence and hand-over (A/B roles) ──────────────────────────────────────────────────────────
@@ -115,6 +175,27 @@ export interface HandOverOutcome {
 const HAND_OVER_REASON = '原承办人缺岗，由A/B角接办';
 
 /**
+ * A task for the unit's liaison (re-assign cases nobody could take over): it goes to the liaisons who are
+ * present, or to the backup liaison when every liaison is absent (A/B roles, Art. 6).
+ */
+async function notifyLiaisonDuty(db: Db, person: StaffRow, warning: string): Promise<void> {
+  const duty = await liaisonDuty(db, person.unitCode);
+  const at = new Date();
+  const rows = duty.recipients
+    .filter((r) => r.id !== person.id)
+    .map((r) => ({
+      id: `handover:${person.id}:${at.getTime()}:${r.id}`,
+      caseId: null,
+      recipientStaffId: r.id,
+      recipientUnit: null,
+      kind: 'handover_failed',
+      message: `${person.displayName}：${warning}${duty.backupActing ? '（联络员缺岗，由联络员B角办理）' : ''}`,
+      createdAt: at,
+    }));
+  if (rows.length) await db.insert(notifications).values(rows).onConflictDoNothing();
+}
+
+/**
  * Passes every registered open case assigned to `staffId` to their active, present A/B partner (the
  * workflow records "B acting for A"). The absence's own reason is not put on case timelines.
  */
@@ -136,10 +217,12 @@ export async function handOverOpenCases(
     : [];
   if (!partner?.active || partner.unitCode !== person.unitCode || partner.id === person.id) {
     outcome.warning = `该人员没有在岗的A/B角，${open.length} 件在办协查未能转交，请联络员转派`;
+    await notifyLiaisonDuty(db, person, outcome.warning);
     return outcome;
   }
   if (await isAbsentAt(db, partner.id, new Date())) {
     outcome.warning = `A/B角${partner.displayName}也在缺岗，${open.length} 件在办协查未能转交，请联络员转派`;
+    await notifyLiaisonDuty(db, person, outcome.warning);
     return outcome;
   }
   outcome.toStaffId = partner.id;

@@ -6,6 +6,7 @@ import {
   AlertOutlined,
   AppstoreOutlined,
   BarChartOutlined,
+  BookOutlined,
   CalendarOutlined,
   FileAddOutlined,
   InboxOutlined,
@@ -40,6 +41,7 @@ import { useLiveMode } from './live.ts';
 import { CaseDetailPage } from './pages/CaseDetail.tsx';
 import { EscalationsPage } from './pages/Escalations.tsx';
 import { InboxPage } from './pages/Inbox.tsx';
+import { LedgerPage } from './pages/Ledger.tsx';
 import { LetterPage } from './pages/Letter.tsx';
 import { LoginPage, PasswordPage } from './pages/Login.tsx';
 import { NewRequestPage } from './pages/NewRequest.tsx';
@@ -90,6 +92,7 @@ function menuFor(s: Session, unit: { canRequest?: boolean; canIssue?: boolean } 
   if (unit?.canRequest !== false) {
     items.push({ key: '/new', icon: <FileAddOutlined />, label: t('新建协查') });
     items.push({ key: '/outbox', icon: <SendOutlined />, label: t('我的协查') });
+    items.push({ key: '/ledger', icon: <BookOutlined />, label: t('台账') });
   }
   if (role === 'liaison') items.push({ key: '/admin/staff', icon: <TeamOutlined />, label: t('人员') });
   return items;
@@ -266,6 +269,7 @@ function Routes({ session, onLang }: { session: Session | undefined; onLang: (l:
   else if (path === '/new') page = <NewRequestPage />;
   else if (path === '/outbox') page = <OutboxPage />;
   else if (path === '/inbox') page = <InboxPage />;
+  else if (path === '/ledger') page = <LedgerPage />;
   else if (detail) page = <CaseDetailPage id={detail.id as string} />;
   else if (path === '/escalations') page = <EscalationsPage />;
   else if (path === '/overview') page = <OverviewPage />;

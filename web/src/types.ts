@@ -84,6 +84,14 @@ export interface CaseDetail {
     closedAt: string | null;
     outcome: string | null;
   }[];
+  /** Files bound to the case (response attachments, applicant-supplied proof); absent on older servers. */
+  attachments?: {
+    id: string;
+    fileName: string;
+    mediaType: string;
+    sizeBytes: number;
+    uploaderUnit: string;
+  }[];
   ledger: {
     id: string;
     kind: string;

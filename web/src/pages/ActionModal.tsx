@@ -1,14 +1,15 @@
 /** A small form in a dialog for one case action (reason, unit, tier, channel…), with problem display. */
-import { App, Form, Input, Modal, Radio, Select } from 'antd';
+import { App, Button, Form, Input, Modal, Radio, Select, Spin } from 'antd';
 import { useEffect, useState } from 'react';
-import { ApiError, api, newIdempotencyKey } from '../api.ts';
+import { ApiError, type Attachment, api, newIdempotencyKey, uploadAttachment } from '../api.ts';
 import { ProblemAlert } from '../components.tsx';
 import { t } from '../i18n.ts';
 
 export interface ActionField {
   name: string;
   label: string;
-  kind: 'text' | 'textarea' | 'select' | 'radio';
+  /** `files`: uploaded attachments, sent as their ids. */
+  kind: 'text' | 'textarea' | 'select' | 'radio' | 'files';
   options?: { value: string; label: string }[];
   required?: boolean;
   /** Minimum length (the API asks 2 characters for reasons). */
@@ -28,6 +29,67 @@ export interface ActionSpec {
   /** Turns the form's values into the request body (default: as they are, blanks left out). */
   body?: (values: Record<string, string | undefined>) => unknown;
   done: string;
+}
+
+/** Uploads files as attachments (PDF, OFD, JPEG, PNG); the form field's value is their ids. */
+function FilesInput({
+  id,
+  value,
+  onChange,
+  onError,
+}: {
+  id: string;
+  value?: string[];
+  onChange?: (ids: string[]) => void;
+  onError: (e: unknown) => void;
+}) {
+  const [files, setFiles] = useState<Attachment[]>([]);
+  const [uploading, setUploading] = useState(false);
+  const ids = value ?? [];
+  const upload = async (list: FileList | null) => {
+    if (!list?.length) return;
+    setUploading(true);
+    try {
+      const added: Attachment[] = [];
+      for (const f of Array.from(list)) added.push(await uploadAttachment(f));
+      setFiles((prev) => [...prev, ...added]);
+      onChange?.([...ids, ...added.map((a) => a.id)]);
+    } catch (e) {
+      onError(e);
+    } finally {
+      setUploading(false);
+    }
+  };
+  return (
+    <div>
+      <input
+        id={id}
+        type="file"
+        multiple
+        accept=".pdf,.ofd,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png"
+        disabled={uploading || ids.length >= 10}
+        onChange={(e) => {
+          void upload(e.target.files);
+          e.target.value = '';
+        }}
+      />
+      {uploading && <Spin size="small" style={{ marginInlineStart: 8 }} />}
+      {ids.length > 0 && (
+        <ul style={{ margin: '8px 0 0', paddingInlineStart: 20 }}>
+          {files
+            .filter((f) => ids.includes(f.id))
+            .map((f) => (
+              <li key={f.id}>
+                {f.fileName}（{Math.ceil(f.sizeBytes / 1024)} KB）{' '}
+                <Button size="small" type="link" onClick={() => onChange?.(ids.filter((x) => x !== f.id))}>
+                  {t('移除')}
+                </Button>
+              </li>
+            ))}
+        </ul>
+      )}
+    </div>
+  );
 }
 
 export function ActionModal({
@@ -119,6 +181,8 @@ export function ActionModal({
               <Select allowClear={!f.required} options={f.options} />
             ) : f.kind === 'radio' ? (
               <Radio.Group options={f.options} />
+            ) : f.kind === 'files' ? (
+              <FilesInput id={`action-${f.name}`} onError={setError} />
             ) : (
               <Input maxLength={f.max ?? 500} />
             )}

@@ -110,13 +110,23 @@ interface AdminUnit extends Unit {
   contact: string | null;
 }
 
+interface UnitStaffing {
+  code: string;
+  registered: { liaisons: number; agents: number };
+  available: { liaisons: number; agents: number };
+  backupLiaison: { id: string; name: string; availableToday: boolean } | null;
+}
+
 function UnitsSection() {
   const { data, error, reload } = useApi<{ items: AdminUnit[] }>('/api/v1/admin/units');
   const report = useApi<{
     checkedUnits: number;
+    date?: string;
+    units?: UnitStaffing[];
     violations: { code: string; name: string; problems: string[] }[];
     warnings: { code: string; name: string; detail: string }[];
   }>('/api/v1/admin/staffing-report');
+  const staffing = (code: string) => report.data?.units?.find((u) => u.code === code);
   const [editing, setEditing] = useState<AdminUnit | 'new'>();
   if (isMissingRoute(error)) return <MissingRoute route="GET /api/v1/admin/units" />;
   const save = async (v: Record<string, unknown>) => {
@@ -184,6 +194,34 @@ function UnitsSection() {
             ),
           },
           { title: t('联系方式'), dataIndex: 'contact', render: (v: string | null) => v ?? '—' },
+          {
+            title: `${t('联络员')} / ${t('代办员')}（${t('在册')} → ${t('今日在岗')}）`,
+            key: 'staffing',
+            render: (_v, u) => {
+              const st = staffing(u.code);
+              if (!st) return '—';
+              const short = (n: number, min: number) =>
+                n < min ? { color: '#cf1322', fontWeight: 600 } : {};
+              return (
+                <span data-testid={`staffing-${u.code}`}>
+                  {st.registered.liaisons} →{' '}
+                  <span style={short(st.available.liaisons, 1)}>{st.available.liaisons}</span>
+                  {' / '}
+                  {st.registered.agents} →{' '}
+                  <span style={short(st.available.agents, 2)}>{st.available.agents}</span>
+                </span>
+              );
+            },
+          },
+          {
+            title: t('联络员B角'),
+            key: 'backup',
+            render: (_v, u) => {
+              const b = staffing(u.code)?.backupLiaison;
+              if (!b) return '—';
+              return b.availableToday ? b.name : `${b.name}（${t('今日缺岗')}）`;
+            },
+          },
           {
             title: t('操作'),
             key: 'a',
@@ -261,9 +299,19 @@ function StaffSection() {
   const units = useApi<{ items: Unit[] }>('/api/v1/units');
   const [unit, setUnit] = useState<string | undefined>(isAdmin ? undefined : me?.unitCode);
   const chosen = unit ?? units.data?.items.find((u) => u.canIssue || u.canRequest)?.code;
-  const list = useApi<{ items: StaffRow[] }>(
+  const list = useApi<{ items: StaffRow[]; backupLiaisonId?: string | null; backupLiaisonActing?: boolean }>(
     chosen ? `/api/v1/units/${encodeURIComponent(chosen)}/staff` : undefined,
   );
+  const backupId = list.data?.backupLiaisonId ?? null;
+  const setBackup = async (staffId: string | null) => {
+    try {
+      await api.put(`/api/v1/units/${encodeURIComponent(chosen ?? '')}/backup-liaison`, { staffId });
+      void message.success(t('已保存'));
+      void list.reload(true);
+    } catch (e) {
+      void message.error((e as Error).message);
+    }
+  };
   const [creating, setCreating] = useState(false);
   const [editing, setEditing] = useState<StaffRow>();
   const [partnerOf, setPartnerOf] = useState<StaffRow>();
@@ -311,6 +359,24 @@ function StaffSection() {
         }
       />
       <ProblemAlert error={list.error} />
+      {list.data && (
+        <Space wrap style={{ marginBottom: 12 }}>
+          <span>{t('联络员B角')}：</span>
+          <Select
+            aria-label={t('指定联络员B角')}
+            data-testid="backup-liaison"
+            allowClear
+            style={{ minWidth: 200 }}
+            placeholder={t('指定联络员B角')}
+            value={backupId ?? undefined}
+            onChange={(v?: string) => void setBackup(v ?? null)}
+            options={people
+              .filter((p) => p.role === 'agent' && p.active)
+              .map((p) => ({ value: p.id, label: p.displayName }))}
+          />
+          {list.data.backupLiaisonActing && <Tag color="orange">{t('联络员缺岗，由联络员B角代行')}</Tag>}
+        </Space>
+      )}
       <Table<StaffRow>
         rowKey="id"
         size="middle"
@@ -321,7 +387,16 @@ function StaffSection() {
         columns={[
           { title: t('用户名'), dataIndex: 'username' },
           { title: t('姓名'), dataIndex: 'displayName' },
-          { title: t('角色'), dataIndex: 'role', render: (r: string) => roleLabel(r) },
+          {
+            title: t('角色'),
+            dataIndex: 'role',
+            render: (r: string, p) => (
+              <Space wrap size={4}>
+                {roleLabel(r)}
+                {p.id === backupId && <Tag color="purple">{t('联络员B角')}</Tag>}
+              </Space>
+            ),
+          },
           { title: t('A/B 角'), dataIndex: 'partnerId', render: (p: string | null) => nameOf(p) },
           {
             title: t('缺岗'),

@@ -289,7 +289,11 @@ export function CaseDetailPage({ id }: { id: string }) {
   const base = `/api/v1/verifications/${encodeURIComponent(c.id)}`;
   const withIssuer = c.status === 'awaiting_registration' || c.status === 'registered';
   const open = withIssuer || c.status === 'returned';
-  const ledgerOk = c.result === 'inconsistent' || c.result === 'partial' || c.status === 'offline';
+  // Files bound to the case other than the response's own (e.g. the applicant's proof, Art. 9).
+  const otherFiles = (data.attachments ?? []).filter((a) => !data.answer?.attachments?.includes(a.id));
+  // Art. 8: after any answer, or once the case ended (on-site check when department verification failed).
+  const ledgerOk =
+    c.result !== null || !['awaiting_registration', 'registered', 'returned'].includes(c.status);
   const issuers = units.units.filter((u) => u.canIssue && u.code !== c.issuingUnit && u.code !== mine);
   const reasonField = (label: string) => ({
     name: 'reason',
@@ -479,7 +483,15 @@ export function CaseDetailPage({ id }: { id: string }) {
         path: `${base}/applicant-proof`,
         okText: t('保存'),
         done: t('已登记'),
-        fields: [{ name: 'note', label: t('说明'), kind: 'textarea', required: true, min: 2 }],
+        fields: [
+          { name: 'note', label: t('说明'), kind: 'textarea', required: true, min: 2 },
+          {
+            name: 'attachments',
+            label: t('证明材料扫描件（可选）'),
+            kind: 'files',
+            extra: t('PDF、OFD、JPEG 或 PNG，每个不超过 10 MB，最多 10 个'),
+          },
+        ],
       },
     });
     actions.push({
@@ -681,6 +693,21 @@ export function CaseDetailPage({ id }: { id: string }) {
                   </Space>
                 </div>
               )}
+            </Card>
+          )}
+          {otherFiles.length > 0 && (
+            <Card title={t('附件')} size="small" style={{ marginBottom: 16 }} data-testid="case-attachments">
+              <Space wrap>
+                {otherFiles.map((a) => (
+                  <Button
+                    key={a.id}
+                    size="small"
+                    onClick={() => downloadAttachment(a.id).catch((e) => setActionError(e))}
+                  >
+                    {a.fileName}
+                  </Button>
+                ))}
+              </Space>
             </Card>
           )}
           {isIssuer && c.status === 'registered' && (
