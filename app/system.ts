@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
+import { createAbsenceActivities } from '../activities/absence-activities.ts';
 import { createCalendarActivities } from '../activities/calendar-activities.ts';
 import { createCalendarSource } from '../activities/calendar-source.ts';
 import { createCaseActivities } from '../activities/case-activities.ts';
@@ -19,6 +20,7 @@ import {
   type LiveEvents,
   liveEventHooks,
 } from '../api/services/live-events.ts';
+import { resumeAbsences } from '../api/services/reference-data.ts';
 import { type Database, openDatabase } from '../db/client.ts';
 import { migrate, pendingMigrations } from '../db/migrate.ts';
 import { seedBase, seedDemo } from '../db/seed.ts';
@@ -120,7 +122,11 @@ export async function startWorker(
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    activities: { ...activities, ...createCalendarActivities(database.db) },
+    activities: {
+      ...activities,
+      ...createCalendarActivities(database.db),
+      ...createAbsenceActivities(database.db),
+    },
     payloadKey: secrets.payloadKey,
     log,
   });
@@ -170,6 +176,9 @@ export async function startApi(
   // background; each is one idempotent workflow.
   void resumePendingRetimes(database.db, gateway, log).catch((err) =>
     log.error({ err }, 'could not resume pending calendar re-timing'),
+  );
+  void resumeAbsences(database.db, gateway, log).catch((err) =>
+    log.error({ err }, 'could not schedule the absences'),
   );
   return app;
 }

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { Client, Connection, type DataConverter } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Logger } from 'pino';
+import type { AbsenceActivities } from '../workflows/absence-hand-over.ts';
 import type { CaseActivities } from '../workflows/activity-contract.ts';
 import type { CalendarActivities } from '../workflows/calendar-retime.ts';
 import type { TemporalConnectionConfig } from './config.ts';
@@ -70,7 +71,7 @@ export interface CaseWorkerOptions {
   namespace: string;
   taskQueue: string;
   /** The case workflow's activities, and the calendar re-timing workflow's where this worker runs those. */
-  activities: CaseActivities & Partial<CalendarActivities>;
+  activities: CaseActivities & Partial<CalendarActivities & AbsenceActivities>;
   payloadKey: Buffer;
   log?: Logger;
 }

@@ -1,4 +1,5 @@
 // The worker's workflowsPath: every workflow type this task queue runs.
 
+export { absenceHandOver } from './absence-hand-over.ts';
 export { calendarRetime } from './calendar-retime.ts';
 export { verificationCase } from './verification-case.ts';

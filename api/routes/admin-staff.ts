@@ -21,6 +21,7 @@ import {
   handOverOpenCases,
   issuedPassword,
   type StaffRow,
+  scheduleAbsence,
   staffView,
 } from '../services/reference-data.ts';
 import { UnitCode } from './admin-units.ts';
@@ -482,8 +483,9 @@ export const adminStaffRoutes: FastifyPluginAsyncTypebox<{ db: Db; gateway: Case
     {
       schema: {
         tags: ['本单位人员'],
-        summary: '登记缺岗（本单位联络员或管理员）：缺岗期间包含当前时刻时，其在办协查立即转交A/B角',
-        description: '今后开始的缺岗只登记，不会在开始时自动转交（届时请重新登记或由联络员转派）。',
+        summary: '登记缺岗（本单位联络员或管理员）：缺岗开始时其在办协查转交A/B角，结束时交回',
+        description:
+          '缺岗期间包含当前时刻时立即转交（结果见 handOver）；今后开始的缺岗在开始时自动转交。缺岗结束时，A/B角仍在办的这些协查交回原承办人。',
         security: [{ bearer: [] }],
         params: UnitStaffParams,
         body: Type.Object(
@@ -539,6 +541,9 @@ export const adminStaffRoutes: FastifyPluginAsyncTypebox<{ db: Db; gateway: Case
           const now = Date.now();
           const coversNow = startsAt.getTime() <= now && endsAt.getTime() > now;
           const handOver = coversNow ? await handOverOpenCases(db, gateway, req.log, person.id) : null;
+          // The rest is durable: a workflow hands over at the start (a future absence) and back at the end.
+          // Should this process die before it starts, the next API start schedules every unfinished absence.
+          await scheduleAbsence(gateway, req.log, absence, handOver);
           return reply.code(201).send({ absence: absenceView(absence), handOver });
         },
       ),

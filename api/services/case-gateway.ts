@@ -11,6 +11,7 @@ import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
 } from '@temporalio/common';
+import { type AbsenceInput, absenceWorkflowId } from '../../workflows/absence-hand-over.ts';
 import type { CalendarRetimeInput, calendarRetime, RetimeOutcome } from '../../workflows/calendar-retime.ts';
 import { calendarRetimeWorkflowId } from '../../workflows/calendar-retime.ts';
 import type {
@@ -66,6 +67,8 @@ export interface CaseGateway {
   calendarChanged(caseId: string, input: CalendarChangedInput): Promise<void>;
   /** Runs the re-timing workflow of one calendar change (joins it if it runs, or reads its result if it ended). */
   retimeCalendar(input: CalendarRetimeInput): Promise<RetimeOutcome>;
+  /** Starts the absence's workflow (hand-over at its start, hand-back at its end); a second call is a no-op. */
+  scheduleAbsence(input: AbsenceInput): Promise<void>;
 }
 
 export function createCaseGateway(client: Client, taskQueue: string): CaseGateway {
@@ -121,6 +124,19 @@ export function createCaseGateway(client: Client, taskQueue: string): CaseGatewa
       } catch (err) {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
         return client.workflow.getHandle(workflowId).result();
+      }
+    },
+    scheduleAbsence: async (input) => {
+      try {
+        await client.workflow.start('absenceHandOver', {
+          workflowId: absenceWorkflowId(input.absenceId),
+          taskQueue,
+          args: [input],
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        });
+      } catch (err) {
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err; // it ran already
       }
     },
   };

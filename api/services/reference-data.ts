@@ -5,17 +5,18 @@
 import { randomInt } from 'node:crypto';
 import { Ajv, type ErrorObject } from 'ajv';
 import addFormats from 'ajv-formats';
-import { and, eq, gt, inArray, lt, lte } from 'drizzle-orm';
+import { and, eq, gt, inArray, lt } from 'drizzle-orm';
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
+import { type HandOverOutcome, isAbsentAt, planHandOver } from '../../activities/absence-activities.ts';
 import type { Db } from '../../db/client.ts';
-import { cases, notifications, staff, staffAbsences, units } from '../../db/schema.ts';
-import { liaisonDuty } from '../../db/staffing.ts';
+import { staff, staffAbsences, units } from '../../db/schema.ts';
 import {
   addCalendarDays,
   type ShanghaiDate,
   shanghaiDateOf,
   shanghaiInstant,
 } from '../../domain/working-time/index.ts';
+import { HAND_OVER_REASON } from '../../workflows/absence-hand-over.ts';
 import { passwordPolicyViolation, type StaffContext, staffOf } from '../plugins/auth.ts';
 import { Problem, type ProblemField } from '../problem.ts';
 import { recordAudit } from './audit.ts';
@@ -151,48 +152,36 @@ export async function staffingReport(db: Db, date: ShanghaiDate = shanghaiDateOf
 
 // ─── Absence and hand-over (A/B roles) ──────────────────────────────────────────────────────────
 
-export async function isAbsentAt(db: Db, staffId: string, at: Date): Promise<boolean> {
-  const [row] = await db
-    .select({ id: staffAbsences.id })
-    .from(staffAbsences)
-    .where(
-      and(eq(staffAbsences.staffId, staffId), lte(staffAbsences.startsAt, at), gt(staffAbsences.endsAt, at)),
-    )
-    .limit(1);
-  return !!row;
+export type { HandOverOutcome };
+export { isAbsentAt };
+
+type AbsenceRow = typeof staffAbsences.$inferSelect;
+
+/** Starts the absence's workflow; a failure is logged, and the next API start schedules it (resumeAbsences). */
+export async function scheduleAbsence(
+  gateway: CaseGateway,
+  log: FastifyBaseLogger,
+  absence: AbsenceRow,
+  handOver: HandOverOutcome | null,
+): Promise<void> {
+  try {
+    await gateway.scheduleAbsence({
+      absenceId: absence.id,
+      staffId: absence.staffId,
+      startsAt: absence.startsAt.toISOString(),
+      endsAt: absence.endsAt.toISOString(),
+      ...(handOver ? { handedOver: { toStaffId: handOver.toStaffId ?? '', caseIds: handOver.caseIds } } : {}),
+    });
+  } catch (err) {
+    log.error({ err, absenceId: absence.id }, 'absence workflow not started; scheduled at next API start');
+  }
 }
 
-export interface HandOverOutcome {
-  toStaffId: string | null;
-  toName: string | null;
-  /** Cases whose hand-over signal was sent. */
-  caseIds: string[];
-  failed: number;
-  /** Why nothing was handed over although there were cases. */
-  warning: string | null;
-}
-
-const HAND_OVER_REASON = '原承办人缺岗，由A/B角接办';
-
-/**
- * A task for the unit's liaison (re-assign cases nobody could take over): it goes to the liaisons who are
- * present, or to the backup liaison when every liaison is absent (A/B roles, Art. 6).
- */
-async function notifyLiaisonDuty(db: Db, person: StaffRow, warning: string): Promise<void> {
-  const duty = await liaisonDuty(db, person.unitCode);
-  const at = new Date();
-  const rows = duty.recipients
-    .filter((r) => r.id !== person.id)
-    .map((r) => ({
-      id: `handover:${person.id}:${at.getTime()}:${r.id}`,
-      caseId: null,
-      recipientStaffId: r.id,
-      recipientUnit: null,
-      kind: 'handover_failed',
-      message: `${person.displayName}：${warning}${duty.backupActing ? '（联络员缺岗，由联络员B角办理）' : ''}`,
-      createdAt: at,
-    }));
-  if (rows.length) await db.insert(notifications).values(rows).onConflictDoNothing();
+/** At API start: every absence not over yet has its workflow (a no-op for those that have one). */
+export async function resumeAbsences(db: Db, gateway: CaseGateway, log: FastifyBaseLogger): Promise<number> {
+  const open = await db.select().from(staffAbsences).where(gt(staffAbsences.endsAt, new Date()));
+  for (const absence of open) await scheduleAbsence(gateway, log, absence, null);
+  return open.length;
 }
 
 /**
@@ -205,40 +194,27 @@ export async function handOverOpenCases(
   log: FastifyBaseLogger,
   staffId: string,
 ): Promise<HandOverOutcome> {
-  const open = await db
-    .select({ id: cases.id })
-    .from(cases)
-    .where(and(eq(cases.assigneeId, staffId), eq(cases.status, 'registered')));
-  const [person] = await db.select().from(staff).where(eq(staff.id, staffId));
-  const outcome: HandOverOutcome = { toStaffId: null, toName: null, caseIds: [], failed: 0, warning: null };
-  if (!open.length || !person) return outcome;
-  const [partner] = person.partnerId
-    ? await db.select().from(staff).where(eq(staff.id, person.partnerId))
-    : [];
-  if (!partner?.active || partner.unitCode !== person.unitCode || partner.id === person.id) {
-    outcome.warning = `该人员没有在岗的A/B角，${open.length} 件在办协查未能转交，请联络员转派`;
-    await notifyLiaisonDuty(db, person, outcome.warning);
-    return outcome;
-  }
-  if (await isAbsentAt(db, partner.id, new Date())) {
-    outcome.warning = `A/B角${partner.displayName}也在缺岗，${open.length} 件在办协查未能转交，请联络员转派`;
-    await notifyLiaisonDuty(db, person, outcome.warning);
-    return outcome;
-  }
-  outcome.toStaffId = partner.id;
-  outcome.toName = partner.displayName;
-  for (const c of open) {
+  const plan = await planHandOver(db, staffId);
+  const outcome: HandOverOutcome = {
+    toStaffId: plan.to?.id ?? null,
+    toName: plan.to?.name ?? null,
+    caseIds: [],
+    failed: 0,
+    warning: plan.warning,
+  };
+  if (!plan.to) return outcome;
+  for (const id of plan.caseIds) {
     try {
-      await gateway.handOver(c.id, {
-        fromStaffId: person.id,
-        toStaffId: partner.id,
-        toName: partner.displayName,
+      await gateway.handOver(id, {
+        fromStaffId: staffId,
+        toStaffId: plan.to.id,
+        toName: plan.to.name,
         reason: HAND_OVER_REASON,
       });
-      outcome.caseIds.push(c.id);
+      outcome.caseIds.push(id);
     } catch (err) {
       outcome.failed++;
-      log.warn({ err, caseId: c.id }, 'hand-over signal failed');
+      log.warn({ err, caseId: id }, 'hand-over signal failed');
     }
   }
   return outcome;

@@ -4,6 +4,7 @@
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
+import { createAbsenceActivities } from '../../activities/absence-activities.ts';
 import { createCalendarActivities } from '../../activities/calendar-activities.ts';
 import { createCalendarSource } from '../../activities/calendar-source.ts';
 import { createCaseActivities } from '../../activities/case-activities.ts';
@@ -38,6 +39,7 @@ export async function createApiHarness(
     env,
     {
       ...createCalendarActivities(database.db),
+      ...createAbsenceActivities(database.db),
       ...createCaseActivities({
         db: database.db,
         calendar,

@@ -7,6 +7,7 @@ import type { Worker } from '@temporalio/worker';
 import { pino } from 'pino';
 import { createCaseWorker, dataConverter } from '../../app/temporal.ts';
 import { temporalBinaries } from '../../app/temporal-tools.ts';
+import type { AbsenceActivities } from '../../workflows/absence-hand-over.ts';
 import type { CaseActivities } from '../../workflows/activity-contract.ts';
 import type { CalendarActivities } from '../../workflows/calendar-retime.ts';
 
@@ -39,7 +40,7 @@ export const uniqueTaskQueue = (name = 'test'): string => `${name}-${process.pid
 /** A case worker on its own task queue, with the real workflow bundle and the given activities. */
 export async function caseWorker(
   env: TestWorkflowEnvironment,
-  activities: CaseActivities & Partial<CalendarActivities>,
+  activities: CaseActivities & Partial<CalendarActivities & AbsenceActivities>,
   taskQueue: string,
 ): Promise<Worker> {
   return createCaseWorker({
