@@ -5,9 +5,11 @@
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { absenceWorkflowId } from '../../workflows/absence-hand-over.ts';
 import { type ApiHarness, createApiHarness, startBody } from '../support/api.ts';
 import { databaseTargets } from '../support/databases.ts';
 import { createDevServerEnv } from '../support/temporal.ts';
+import { recordHistory } from '../workflow/support.ts';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {
@@ -75,5 +77,10 @@ describe.each(databaseTargets())('an absence recorded ahead of time, on $name', 
       '原承办人缺岗，由A/B角接办',
       '原承办人缺岗结束，交回继续办理',
     ]);
+    // For replay.test.ts: the absence workflow's history (RECORD_HISTORIES=1 only).
+    const absenceId: string = recorded.json().absence.id;
+    const handle = env.client.workflow.getHandle(absenceWorkflowId(absenceId));
+    await handle.result();
+    if (target.name === 'pglite') await recordHistory(handle, 'absence-hand-over');
   }, 60_000);
 });

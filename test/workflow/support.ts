@@ -1,9 +1,3 @@
-/**
- * Shared helpers of the case-workflow suites: the demo actors, a case input, a calendar the test
- * controls, in-memory activities (where the database is not the point), virtual-time helpers for the
- * time-skipping test server, refusal assertions and history recording for the replay test.
- */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Client, type WorkflowHandle, WorkflowUpdateFailedError } from '@temporalio/client';
@@ -419,8 +413,8 @@ export function historyFromText(text: string): HistoryMessage {
 }
 
 /**
- * With RECORD_HISTORIES=1, writes the (encrypted) history of a case for replay.test.ts, formatted by the
- * project's biome so that `biome check .` stays clean.
+ * With RECORD_HISTORIES=1, writes the (encrypted) history of a case for replay.test.ts, indented for reading
+ * (biome leaves test/workflow/histories alone).
  */
 export async function recordHistory(
   handle: { fetchHistory(): Promise<HistoryMessage> },
@@ -429,7 +423,6 @@ export async function recordHistory(
   if (!RECORD_HISTORIES) return;
   mkdirSync(HISTORIES_DIR, { recursive: true });
   const file = fileURLToPath(new URL(`${name}.json`, HISTORIES_DIR));
-  writeFileSync(file, historyToText(await handle.fetchHistory()));
-  const biome = fileURLToPath(new URL('../../node_modules/.bin/biome', import.meta.url));
-  execFileSync(biome, ['format', '--write', file], { stdio: 'ignore' });
+  const text = historyToText(await handle.fetchHistory());
+  writeFileSync(file, `${JSON.stringify(JSON.parse(text), null, 2)}\n`);
 }
