@@ -7,11 +7,11 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { UpdateDefinition } from '@temporalio/common';
-import { and, eq, inArray, isNull } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import type { FastifyRequest } from 'fastify';
 import { type Static, type TObject, Type } from 'typebox';
 import type { Db } from '../../db/client.ts';
-import { attachments, caseLedger, staff, units } from '../../db/schema.ts';
+import { caseLedger, staff, units } from '../../db/schema.ts';
 import type { Actor, CaseSnapshot } from '../../workflows/definitions.ts';
 import {
   applicantProofUpdate,
@@ -30,6 +30,7 @@ import { type StaffContext, staffOf } from '../plugins/auth.ts';
 import { conflict, forbidden, Problem, unprocessable } from '../problem.ts';
 import { ActionBodies, CaseSummary } from '../schemas/cases.ts';
 import { errorResponses, IdempotencyHeaders } from '../schemas/common.ts';
+import { claimAttachments } from '../services/attachment-claims.ts';
 import { recordAudit } from '../services/audit.ts';
 import type { CaseRow } from '../services/case-reads.ts';
 import { findCase, summary } from '../services/case-reads.ts';
@@ -91,24 +92,13 @@ const ACTIONS = [
     summary: '反馈（反馈函）',
     body: ActionBodies.respond,
     update: respondUpdate,
-    build: async ({ db, body, who, row, actor }) => {
+    build: async ({ db, body, row, actor }) => {
       const item = await catalogItemVersion(db, row.catalogCode, row.catalogVersion);
       const errors = item ? validateAgainst(item.responseSchema, body.fields, '/body/fields') : [];
       if (errors.length)
         throw unprocessable(`反馈函内容不符合模板：${errors.map((e) => e.detail).join('；')}`, errors);
+      // Which files it may cite is checked, and claimed, by perform() (attachment-claims.ts).
       const ids = body.attachments ?? [];
-      if (ids.length) {
-        const found = await db
-          .select({ id: attachments.id })
-          .from(attachments)
-          .where(and(inArray(attachments.id, ids), eq(attachments.uploaderUnit, who.unitCode)));
-        const missing = ids.filter((id) => !found.some((f) => f.id === id));
-        if (missing.length)
-          throw unprocessable(
-            '附件不存在或不是本单位上传的',
-            missing.map((id) => ({ pointer: `/body/attachments/${ids.indexOf(id)}`, detail: '附件不存在' })),
-          );
-      }
       return { actor, result: body.result, fields: body.fields, attachments: ids };
     },
   }),
@@ -268,19 +258,20 @@ export const caseActionRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = async 
     const updated = await audited(db, req, who, row, `case.${a.name}`, async () => {
       const actor = await actorFor(db, who, row);
       const input = await a.build({ db, body: body as never, who, row, actor });
-      const key = claimedKey ?? (await claimIdempotencyKey(db, req, who.id)).key;
-      await gateway.act(
-        row.id,
-        a.update as UpdateDefinition<CaseSnapshot, [unknown]>,
-        input,
-        `${a.name}-${key}`,
-      );
-      const ids = a.name === 'respond' ? ((body as { attachments?: string[] }).attachments ?? []) : [];
-      if (ids.length) {
-        await db
-          .update(attachments)
-          .set({ caseId: row.id })
-          .where(and(inArray(attachments.id, ids), isNull(attachments.caseId)));
+      const cited = a.name === 'respond' ? ((body as { attachments?: string[] }).attachments ?? []) : [];
+      const claim = await claimAttachments(db, who.unitCode, row.id, cited, '/body/attachments');
+      try {
+        const key = claimedKey ?? (await claimIdempotencyKey(db, req, who.id)).key;
+        await gateway.act(
+          row.id,
+          a.update as UpdateDefinition<CaseSnapshot, [unknown]>,
+          input,
+          `${a.name}-${key}`,
+        );
+      } catch (err) {
+        // A refusal leaves the files free; an unknown outcome (the answer may be in) keeps them bound.
+        if (err instanceof Problem) await claim.release();
+        throw err;
       }
       return findCase(db, row.id);
     });
