@@ -190,13 +190,22 @@ const ACTIONS = [
   }),
 ];
 
+/**
+ * Audits an action. Refusals before anything changes are one `denied` row. An action that changes
+ * something (a workflow Update, a ledger row) calls `attempt()` right before: that writes an `attempted`
+ * row first, and the outcome row after (`allowed`, `denied` when the workflow refused, `error` when the
+ * outcome is unknown) names it in `detail.attemptId`. The Update cannot share a database transaction
+ * with the audit log, so this order is what guarantees that a crash between the two still leaves an
+ * attributable row: the `attempted` one without an outcome, which an operator can look up
+ * (`GET /audit?outcome=attempted`) and compare with the case's timeline.
+ */
 async function audited<T>(
   db: Db,
   req: FastifyRequest,
   who: StaffContext,
   row: CaseRow,
   action: string,
-  fn: () => Promise<T>,
+  fn: (attempt: () => Promise<void>) => Promise<T>,
 ): Promise<T> {
   const base = {
     actorId: who.id,
@@ -206,17 +215,28 @@ async function audited<T>(
     purpose: row.purpose,
     sourceIp: req.ip,
   };
+  let attemptId: number | undefined;
+  const attempt = async () => {
+    attemptId = await recordAudit(db, { ...base, outcome: 'attempted' });
+  };
+  const ref = () => (attemptId === undefined ? {} : { attemptId });
   try {
-    const result = await fn();
-    await recordAudit(db, { ...base, outcome: 'allowed' });
+    const result = await fn(attempt);
+    await recordAudit(db, { ...base, outcome: 'allowed', detail: ref() });
     return result;
   } catch (err) {
     if (err instanceof Problem)
       await recordAudit(db, {
         ...base,
         outcome: 'denied',
-        detail: { status: err.status, reason: err.detail },
+        detail: { status: err.status, reason: err.detail, ...ref() },
       });
+    else if (attemptId !== undefined)
+      await recordAudit(db, {
+        ...base,
+        outcome: 'error',
+        detail: { error: (err as Error)?.name ?? 'Error', ...ref() },
+      }).catch(() => {});
     throw err;
   }
 }
@@ -255,13 +275,14 @@ export const caseActionRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = async 
     claimedKey?: string,
   ) {
     const { row, who } = await visibleCase(db, req, caseId, `case.${a.name}`);
-    const updated = await audited(db, req, who, row, `case.${a.name}`, async () => {
+    const updated = await audited(db, req, who, row, `case.${a.name}`, async (attempt) => {
       const actor = await actorFor(db, who, row);
       const input = await a.build({ db, body: body as never, who, row, actor });
       const cited = a.name === 'respond' ? ((body as { attachments?: string[] }).attachments ?? []) : [];
       const claim = await claimAttachments(db, who.unitCode, row.id, cited, '/body/attachments');
       try {
         const key = claimedKey ?? (await claimIdempotencyKey(db, req, who.id)).key;
+        await attempt();
         await gateway.act(
           row.id,
           a.update as UpdateDefinition<CaseSnapshot, [unknown]>,
@@ -347,7 +368,7 @@ export const caseActionRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = async 
     },
     async (req, reply) => {
       const { row, who } = await visibleCase(db, req, req.params.id, 'case.ledger');
-      return audited(db, req, who, row, 'case.ledger', async () => {
+      return audited(db, req, who, row, 'case.ledger', async (attempt) => {
         if (who.unitCode !== row.requestingUnit) throw forbidden('只有需求单位可以记录台账');
         if (row.result !== 'inconsistent' && row.result !== 'partial' && row.status !== 'offline') {
           throw conflict(
@@ -356,6 +377,7 @@ export const caseActionRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = async 
           );
         }
         const id = randomUUID();
+        await attempt();
         await db.insert(caseLedger).values({
           id,
           caseId: row.id,

@@ -12,7 +12,14 @@ import { type LiveEvents, liveEventHooks } from '../../api/services/live-events.
 import { pendingMigrations } from '../../db/migrate.ts';
 import { DEMO_PASSWORD } from '../../db/seed.ts';
 import type { DatabaseTarget, TestDatabase } from './databases.ts';
-import { caseWorker, silentLog, TEST_SUBJECT_KEY, uniqueTaskQueue } from './temporal.ts';
+import {
+  caseWorker,
+  silentLog,
+  TEST_AUDIT_KEY,
+  TEST_CONTENT_CIPHER,
+  TEST_SUBJECT_KEY,
+  uniqueTaskQueue,
+} from './temporal.ts';
 
 export const TEST_JWT_SECRET = 'test-secret-test-secret-test-secret-0123';
 
@@ -39,6 +46,7 @@ export async function createApiHarness(
       db: database.db,
       calendar,
       subjectKey: TEST_SUBJECT_KEY,
+      contentCipher: TEST_CONTENT_CIPHER,
       log: silentLog,
       // The worker feeds the app's live inbox stream, as in the embedded system.
       ...(opts.events ? liveEventHooks(opts.events) : {}),
@@ -52,6 +60,8 @@ export async function createApiHarness(
     gateway: createCaseGateway(env.client, taskQueue),
     jwtSecret: TEST_JWT_SECRET,
     subjectKey: TEST_SUBJECT_KEY,
+    auditKey: TEST_AUDIT_KEY,
+    contentCipher: TEST_CONTENT_CIPHER,
     calendar,
     readiness: {
       database: () => database.ping(),
