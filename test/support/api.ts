@@ -7,7 +7,7 @@ import type { Worker } from '@temporalio/worker';
 import { createCalendarSource } from '../../activities/calendar-source.ts';
 import { createCaseActivities } from '../../activities/case-activities.ts';
 import { type App, buildApp } from '../../api/app.ts';
-import { createCaseGateway } from '../../api/services/case-gateway.ts';
+import { type CaseGateway, createCaseGateway } from '../../api/services/case-gateway.ts';
 import { type LiveEvents, liveEventHooks } from '../../api/services/live-events.ts';
 import { pendingMigrations } from '../../db/migrate.ts';
 import { DEMO_PASSWORD } from '../../db/seed.ts';
@@ -35,7 +35,7 @@ export interface ApiHarness {
 export async function createApiHarness(
   env: TestWorkflowEnvironment,
   target: DatabaseTarget,
-  opts: { events?: LiveEvents } = {},
+  opts: { events?: LiveEvents; wrapGateway?: (gateway: CaseGateway) => CaseGateway } = {},
 ): Promise<ApiHarness> {
   const database = await target.open();
   const taskQueue = uniqueTaskQueue('api');
@@ -57,7 +57,7 @@ export async function createApiHarness(
   const app = await buildApp({
     log: silentLog,
     db: database.db,
-    gateway: createCaseGateway(env.client, taskQueue),
+    gateway: (opts.wrapGateway ?? ((g) => g))(createCaseGateway(env.client, taskQueue)),
     jwtSecret: TEST_JWT_SECRET,
     subjectKey: TEST_SUBJECT_KEY,
     auditKey: TEST_AUDIT_KEY,
