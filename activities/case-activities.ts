@@ -16,6 +16,7 @@ import {
   units,
 } from '../db/schema.ts';
 import { liaisonDuty } from '../db/staffing.ts';
+import type { ContentCipher } from '../domain/content-cipher.ts';
 import { maskSubject, subjectIdHash } from '../domain/personal-data.ts';
 import {
   computeDeadline,
@@ -54,6 +55,8 @@ export interface CaseActivityDeps {
   calendar: CalendarSource;
   /** Key for the subject ID hash (see domain/personal-data.ts). */
   subjectKey: Buffer;
+  /** Seals the case content at rest (the payload key; see domain/content-cipher.ts). */
+  contentCipher: ContentCipher;
   log: Logger;
   notifier?: Notifier;
   /** Told after a projection is committed (e.g. to push to live inboxes). */
@@ -116,7 +119,7 @@ export function createCaseActivities(deps: CaseActivityDeps): CaseActivities {
 
     async projectCase(input) {
       const rows = await db.transaction(async (tx) => {
-        await writeCaseRow(tx as unknown as Db, input, deps.subjectKey);
+        await writeCaseRow(tx as unknown as Db, input, deps.subjectKey, deps.contentCipher);
         await tx
           .insert(caseEvents)
           .values({
@@ -170,7 +173,12 @@ function caseColumns(s: CaseSnapshot, seq: number) {
   };
 }
 
-async function writeCaseRow(tx: Db, { snapshot: s, event, input }: ProjectCaseInput, subjectKey: Buffer) {
+async function writeCaseRow(
+  tx: Db,
+  { snapshot: s, event, input }: ProjectCaseInput,
+  subjectKey: Buffer,
+  cipher: ContentCipher,
+) {
   const columns = caseColumns(s, event.seq);
   if (input) {
     await tx
@@ -186,7 +194,12 @@ async function writeCaseRow(tx: Db, { snapshot: s, event, input }: ProjectCaseIn
         purpose: s.purpose,
         createdBy: s.createdBy,
         createdAt: new Date(s.createdAt),
-        content: { subject: input.subject, fields: input.fields, catalog: input.catalog },
+        // The subject's name and ID number never reach PostgreSQL in clear text.
+        content: cipher.seal(s.caseId, {
+          subject: input.subject,
+          fields: input.fields,
+          catalog: input.catalog,
+        }) as unknown as Record<string, unknown>,
         ...columns,
       })
       .onConflictDoNothing();

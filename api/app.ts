@@ -22,6 +22,7 @@ import Fastify, {
 import type { Logger } from 'pino';
 import type { CalendarSource } from '../activities/calendar-source.ts';
 import type { Db } from '../db/client.ts';
+import type { ContentCipher } from '../domain/content-cipher.ts';
 import { BODY_LIMIT_BYTES, badInputAt, toProblem } from './errors.ts';
 import { authPlugin } from './plugins/auth.ts';
 import { Problem, ProblemSchema } from './problem.ts';
@@ -34,6 +35,7 @@ import { attachmentRoutes } from './routes/attachments.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { authRoutes } from './routes/auth.ts';
 import { caseActionRoutes } from './routes/case-actions.ts';
+import { caseRevealRoutes } from './routes/case-reveal.ts';
 import { catalogRoutes } from './routes/catalog.ts';
 import { codecRoutes } from './routes/codec.ts';
 import { deadlinePreviewRoutes } from './routes/deadline-preview.ts';
@@ -44,6 +46,7 @@ import { notificationRoutes } from './routes/notifications.ts';
 import { verificationRoutes } from './routes/verifications.ts';
 import { webRoutes } from './routes/web.ts';
 import { Problem as ProblemRef } from './schemas/common.ts';
+import { bindAuditKey } from './services/audit.ts';
 import type { CaseGateway } from './services/case-gateway.ts';
 import { createLocalLiveEvents, type LiveEvents } from './services/live-events.ts';
 
@@ -54,6 +57,10 @@ export interface ApiDeps {
   jwtSecret: string;
   /** Key of the subject ID hash (search by exact ID). */
   subjectKey: Buffer;
+  /** HMAC key of the audit chain (AUDIT_KEY), kept outside the database; bound to `db` for recordAudit. */
+  auditKey: Buffer;
+  /** Opens the sealed case content of the read model (PAYLOAD_KEY; domain/content-cipher.ts). */
+  contentCipher: ContentCipher;
   calendar: CalendarSource;
   readiness: ReadinessChecks;
   /** Origins allowed by CORS; none by default (the web UI is served from the same origin). */
@@ -111,6 +118,7 @@ function buildValidators(externalSchemas: Record<string, unknown>) {
 }
 
 export async function buildApp(deps: ApiDeps): Promise<App> {
+  bindAuditKey(deps.db, deps.auditKey);
   const app = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
@@ -225,9 +233,15 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
   await app.register(healthRoutes, { checks: deps.readiness, calendar: deps.calendar, clock });
   await app.register(deadlinePreviewRoutes, { calendar: deps.calendar, clock });
   await app.register(authRoutes);
-  const caseDeps = { db: deps.db, gateway: deps.gateway, subjectKey: deps.subjectKey };
+  const caseDeps = {
+    db: deps.db,
+    gateway: deps.gateway,
+    subjectKey: deps.subjectKey,
+    contentCipher: deps.contentCipher,
+  };
   await app.register(verificationRoutes, caseDeps);
   await app.register(caseActionRoutes, caseDeps);
+  await app.register(caseRevealRoutes, caseDeps);
   await app.register(escalationRoutes, caseDeps);
   await app.register(catalogRoutes, { db: deps.db });
   await app.register(adminUnitRoutes, { db: deps.db });

@@ -1,17 +1,20 @@
 /**
- * `npm run audit:verify`: checks the audit log's hash chain (Art. 10, 12) and says where it breaks.
+ * `npm run audit:verify`: checks the audit log's MAC chain (Art. 10, 12) and its anchors outside the
+ * database, and says where it breaks.
  *
- *   DATABASE_URL=postgres://…  npm run audit:verify     a deployment's database
- *   npm run audit:verify                                the embedded PGlite under DATA_DIR (default ./data)
+ *   DATABASE_URL=postgres://… AUDIT_KEY=… AUDIT_ANCHOR_FILE=… npm run audit:verify   a deployment
+ *   npm run audit:verify      the embedded PGlite under DATA_DIR (default ./data), its key and anchors
  *
- * Exit 0: the chain is intact. Exit 1: a row was changed, removed or reordered (the first one is named).
- * Exit 2: the database could not be opened. PGlite is one process's files: stop `npm start` on that
+ * Exit 0: the chain is intact and every anchored row is still there. Exit 1: a row was changed, removed
+ * or reordered, or the rows after an anchor were deleted (the first one is named). Exit 2: the database,
+ * the key or the anchor file could not be read. PGlite is one process's files: stop `npm start` on that
  * DATA_DIR first (this command takes the same lock, so it refuses while the system runs).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type ChainReport, verifyAuditChain } from '../api/services/audit.ts';
+import { readAnchors } from '../api/services/audit-anchors.ts';
 import { type Database, openDatabase } from '../db/client.ts';
 import { DataDirBusyError, type DataDirLock, lockDataDir } from './data-dir.ts';
 
@@ -23,6 +26,16 @@ export interface AuditVerifyResult {
 
 export async function auditVerify(env: Record<string, string | undefined>): Promise<AuditVerifyResult> {
   const url = env.DATABASE_URL?.trim();
+  const dataDir = path.resolve(env.DATA_DIR?.trim() || './data');
+  const anchorFile = path.resolve(env.AUDIT_ANCHOR_FILE?.trim() || path.join(dataDir, 'audit-anchors.log'));
+  const key = auditKeyFrom(env, dataDir, !url);
+  if (!key)
+    return {
+      exitCode: 2,
+      message: url
+        ? 'audit:verify: set AUDIT_KEY (the key the system writes the audit chain with)'
+        : `audit:verify: no AUDIT_KEY and no audit key in ${path.join(dataDir, 'secrets.json')}`,
+    };
   let database: Database | undefined;
   let lock: DataDirLock | undefined;
   let where: string;
@@ -31,7 +44,6 @@ export async function auditVerify(env: Record<string, string | undefined>): Prom
       where = `DATABASE_URL (${new URL(url).host}${new URL(url).pathname})`;
       database = await openDatabase({ kind: 'postgres', url, max: 1 });
     } else {
-      const dataDir = path.resolve(env.DATA_DIR?.trim() || './data');
       const pgliteDir = path.join(dataDir, 'pglite');
       where = pgliteDir;
       if (!existsSync(pgliteDir))
@@ -42,19 +54,25 @@ export async function auditVerify(env: Record<string, string | undefined>): Prom
       lock = lockDataDir(dataDir);
       database = await openDatabase({ kind: 'pglite', dataDir: pgliteDir });
     }
-    const report = await verifyAuditChain(database.db);
+    const anchors = readAnchors(anchorFile);
+    const report = await verifyAuditChain(database.db, { key, anchors });
+    const anchorNote = anchors.length
+      ? `${anchors.length} anchors in ${anchorFile}, the last at id ${anchors[anchors.length - 1]?.id}`
+      : `NO anchors in ${anchorFile}: deleted rows at the end could not be detected`;
     return report.ok
       ? {
           exitCode: 0,
           report,
-          message: `audit:verify: OK, the audit chain is intact (${report.rows} rows, ${where})`,
+          message:
+            `audit:verify: OK, the audit chain is intact (${report.rows} rows, ${report.legacyRows} of them ` +
+            `legacy unkeyed; ${anchorNote}; ${where})`,
         }
       : {
           exitCode: 1,
           report,
           message:
             `audit:verify: BROKEN at audit_log.id = ${report.brokenAt}: ${report.reason}; ` +
-            `${report.rows} rows before it verified (${where})`,
+            `${report.rows} rows before it verified (${anchorNote}; ${where})`,
         };
   } catch (err) {
     if (err instanceof DataDirBusyError)
@@ -69,6 +87,16 @@ export async function auditVerify(env: Record<string, string | undefined>): Prom
     await database?.close().catch(() => {});
     lock?.release();
   }
+}
+
+/** AUDIT_KEY, or in the embedded default the key the system generated under DATA_DIR (never created here). */
+function auditKeyFrom(env: Record<string, string | undefined>, dataDir: string, embedded: boolean) {
+  const configured = env.AUDIT_KEY?.trim();
+  if (configured) return Buffer.from(configured, 'base64');
+  const file = path.join(dataDir, 'secrets.json');
+  if (!embedded || !existsSync(file)) return undefined;
+  const stored = JSON.parse(readFileSync(file, 'utf8')) as { auditKey?: string };
+  return stored.auditKey ? Buffer.from(stored.auditKey, 'base64') : undefined;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

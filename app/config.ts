@@ -29,6 +29,12 @@ export interface AppConfig {
   jwtSecret?: string;
   /** base64 AES-256 key for the Temporal payload codec; generated and kept under DATA_DIR in the embedded default. */
   payloadKey?: string;
+  /** base64 HMAC key (32 bytes) of the audit chain; generated and kept under DATA_DIR in the embedded default. */
+  auditKey?: string;
+  /** Append-only file where the API anchors the audit chain's newest row (outside the database). */
+  auditAnchorFile: string;
+  /** How often the API anchors the audit chain (seconds). */
+  auditAnchorSeconds: number;
   /** Demo users and demo data are seeded only in the embedded default (or when explicitly asked). */
   seedDemo: boolean;
   /**
@@ -128,11 +134,14 @@ export function loadConfig(env: Env = process.env): AppConfig {
     throw new ConfigError('JWT_SECRET', 'must be at least 32 characters');
   }
   const payloadKey = checkKey('PAYLOAD_KEY', nonEmpty(env, 'PAYLOAD_KEY'));
+  const auditKey = checkKey('AUDIT_KEY', nonEmpty(env, 'AUDIT_KEY'));
   if (mode === 'deployment') {
     if (!jwtSecret)
       throw new ConfigError('JWT_SECRET', 'is required when TEMPORAL_ADDRESS or DATABASE_URL is set');
     if (!payloadKey)
       throw new ConfigError('PAYLOAD_KEY', 'is required when TEMPORAL_ADDRESS or DATABASE_URL is set');
+    if (!auditKey)
+      throw new ConfigError('AUDIT_KEY', 'is required when TEMPORAL_ADDRESS or DATABASE_URL is set');
   }
 
   const logLevel = nonEmpty(env, 'LOG_LEVEL') ?? 'info';
@@ -166,11 +175,20 @@ export function loadConfig(env: Env = process.env): AppConfig {
   if (rateLimitPerMinute !== undefined && (!Number.isInteger(rateLimitPerMinute) || rateLimitPerMinute < 1)) {
     throw new ConfigError('RATE_LIMIT_PER_MINUTE', `must be a whole number >= 1, got "${rateRaw}"`);
   }
+  const anchorRaw = nonEmpty(env, 'AUDIT_ANCHOR_SECONDS');
+  const auditAnchorSeconds = anchorRaw === undefined ? 60 : Number(anchorRaw);
+  if (!Number.isInteger(auditAnchorSeconds) || auditAnchorSeconds < 1 || auditAnchorSeconds > 3600) {
+    throw new ConfigError(
+      'AUDIT_ANCHOR_SECONDS',
+      `must be a whole number from 1 to 3600, got "${anchorRaw}"`,
+    );
+  }
   const trustProxy = nonEmpty(env, 'TRUST_PROXY')
     ?.split(',')
     .map((p) => p.trim())
     .filter(Boolean);
 
+  const dataDir = path.resolve(nonEmpty(env, 'DATA_DIR') ?? './data');
   return {
     mode,
     rateLimitPerMinute,
@@ -179,7 +197,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     notifyWebhookUrl: webhook,
     host: nonEmpty(env, 'HOST') ?? (mode === 'embedded' ? '127.0.0.1' : '0.0.0.0'),
     port: portFrom(env, 'PORT') ?? 3000,
-    dataDir: path.resolve(nonEmpty(env, 'DATA_DIR') ?? './data'),
+    dataDir,
     logLevel,
     prettyLogs: boolFrom(env, 'LOG_PRETTY', Boolean(process.stdout.isTTY)),
     databaseUrl: databaseUrl ? checkDatabaseUrl('DATABASE_URL', databaseUrl) : undefined,
@@ -201,6 +219,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
     },
     jwtSecret,
     payloadKey,
+    auditKey,
+    auditAnchorFile: path.resolve(
+      nonEmpty(env, 'AUDIT_ANCHOR_FILE') ?? path.join(dataDir, 'audit-anchors.log'),
+    ),
+    auditAnchorSeconds,
     seedDemo: boolFrom(env, 'SEED_DEMO', mode === 'embedded'),
   };
 }

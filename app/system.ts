@@ -12,8 +12,10 @@ import { createCalendarSource } from '../activities/calendar-source.ts';
 import { createCaseActivities } from '../activities/case-activities.ts';
 import { webhookNotifier } from '../activities/notifiers.ts';
 import { type App, buildApp } from '../api/app.ts';
+import { startAuditAnchoring } from '../api/services/audit-anchors.ts';
 import { resumePendingRetimes } from '../api/services/calendar-changes.ts';
 import { createCaseGateway } from '../api/services/case-gateway.ts';
+import { resealLegacyContent } from '../api/services/content-reseal.ts';
 import {
   createLocalLiveEvents,
   createPgLiveEvents,
@@ -24,6 +26,7 @@ import { resumeAbsences } from '../api/services/reference-data.ts';
 import { type Database, openDatabase } from '../db/client.ts';
 import { migrate, pendingMigrations } from '../db/migrate.ts';
 import { seedBase, seedDemo } from '../db/seed.ts';
+import { createContentCipher } from '../domain/content-cipher.ts';
 import type { CaseActivities } from '../workflows/activity-contract.ts';
 import type { AppConfig } from './config.ts';
 import { AesGcmPayloadCodec } from './payload-codec.ts';
@@ -108,6 +111,7 @@ export async function startWorker(
     db: database.db,
     calendar: createCalendarSource(database.db),
     subjectKey: secrets.subjectKey,
+    contentCipher: createContentCipher(secrets.payloadKey),
     log: log.child({ component: 'activities' }),
     // Live inbox pushes first, then the configured delivery channel (webhook), if any.
     ...liveEventHooks(
@@ -160,6 +164,8 @@ export async function startApi(
     rateLimitPerMinute: config.rateLimitPerMinute,
     trustProxy: config.trustProxy,
     subjectKey: secrets.subjectKey,
+    auditKey: secrets.auditKey,
+    contentCipher: createContentCipher(secrets.payloadKey),
     calendar: createCalendarSource(database.db),
     readiness: {
       database: () => database.ping(),
@@ -171,6 +177,18 @@ export async function startApi(
     events: liveEventsFor(config, database, log),
   });
   app.addHook('onClose', () => liveEventsFor(config, database, log).close());
+  // Case content written before encryption at rest is sealed in the background (reads work meanwhile).
+  resealLegacyContent(database.db, createContentCipher(secrets.payloadKey))
+    .then((n) => n && log.info({ cases: n }, 'sealed the plain case content of older cases'))
+    .catch((err) => log.error({ err }, 'could not seal the case content of older cases'));
+  // The newest audit row goes outside the database now and then, and once more on the way out.
+  const anchoring = startAuditAnchoring(database.db, {
+    file: config.auditAnchorFile,
+    intervalMs: config.auditAnchorSeconds * 1000,
+    log: log.child({ component: 'audit' }),
+    onError: (err) => log.error({ err }, 'could not anchor the audit chain'),
+  });
+  app.addHook('onClose', () => anchoring.stop());
   await app.listen({ host: config.host, port: config.port });
   // Calendar changes committed while no re-timing could run (a crash, Temporal down): run them now, in the
   // background; each is one idempotent workflow.

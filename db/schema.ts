@@ -14,6 +14,7 @@ import {
   pgEnum,
   pgTable,
   primaryKey,
+  smallint,
   text,
   timestamp,
   uniqueIndex,
@@ -294,7 +295,7 @@ export const streamTickets = pgTable(
   (t) => [index('stream_tickets_expires_idx').on(t.expiresAt)],
 );
 
-/** Append-only, hash-chained audit log (Art. 10, 12): every read of case content and every action. */
+/** Append-only, MAC-chained audit log (Art. 10, 12): every read of case content and every action. */
 export const auditLog = pgTable(
   'audit_log',
   {
@@ -306,10 +307,13 @@ export const auditLog = pgTable(
     caseId: text('case_id'),
     purpose: text('purpose'),
     sourceIp: text('source_ip'),
-    outcome: text('outcome').notNull(), // allowed | denied
+    outcome: text('outcome').notNull(), // allowed | denied | attempted | error
     detail: jsonb('detail').$type<Record<string, unknown>>().notNull().default(sql`'{}'::jsonb`),
     prevHash: text('prev_hash').notNull(),
+    /** The row's MAC (column name kept from the unkeyed scheme). */
     hash: text('hash').notNull(),
+    /** 1 = legacy unkeyed SHA-256 (rows written before AUDIT_KEY); 2 = HMAC-SHA-256 with AUDIT_KEY. */
+    macVersion: smallint('mac_version').notNull().default(1),
   },
   (t) => [index('audit_log_case_idx').on(t.caseId), index('audit_log_actor_idx').on(t.actorId, t.at)],
 );

@@ -1,5 +1,9 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, requireExternalServices } from '../app/config.ts';
+import { loadSecrets } from '../app/secrets.ts';
 
 const KEY = Buffer.alloc(32, 1).toString('base64');
 const deployment = {
@@ -7,6 +11,7 @@ const deployment = {
   DATABASE_URL: 'postgres://u:p@db:5432/x',
   JWT_SECRET: 'x'.repeat(32),
   PAYLOAD_KEY: KEY,
+  AUDIT_KEY: KEY,
 };
 
 function errorOf(env: Record<string, string>): ConfigError {
@@ -44,6 +49,9 @@ describe('configuration', () => {
     [{ ...deployment, DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
     [{ ...deployment, JWT_SECRET: 'short' }, 'JWT_SECRET'],
     [{ ...deployment, PAYLOAD_KEY: 'abc' }, 'PAYLOAD_KEY'],
+    [{ ...deployment, AUDIT_KEY: '' }, 'AUDIT_KEY'],
+    [{ ...deployment, AUDIT_KEY: 'c2hvcnQ=' }, 'AUDIT_KEY'],
+    [{ AUDIT_ANCHOR_SECONDS: '0' }, 'AUDIT_ANCHOR_SECONDS'],
     [{ TEMPORAL_ADDRESS: 'temporal:7233', PAYLOAD_KEY: KEY }, 'JWT_SECRET'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ SEED_DEMO: 'maybe' }, 'SEED_DEMO'],
@@ -52,6 +60,32 @@ describe('configuration', () => {
     const err = errorOf(env as Record<string, string>);
     expect(err.variable).toBe(variable);
     expect(err.message).toContain(variable);
+  });
+
+  it('keeps the audit key outside the database: configured in deployment, generated under DATA_DIR embedded', () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'xiecha-secrets-'));
+    try {
+      const c = loadConfig({ DATA_DIR: dataDir });
+      expect(c.auditAnchorFile).toBe(path.join(dataDir, 'audit-anchors.log'));
+      expect(c.auditAnchorSeconds).toBe(60);
+      // An older DATA_DIR: secrets.json without an audit key gets one, the other keys are kept.
+      writeFileSync(
+        path.join(dataDir, 'secrets.json'),
+        JSON.stringify({ jwtSecret: 'j'.repeat(40), payloadKey: KEY }),
+      );
+      const first = loadSecrets(c);
+      expect(first.auditKey).toHaveLength(32);
+      expect(first.payloadKey.equals(Buffer.from(KEY, 'base64'))).toBe(true);
+      expect(first.jwtSecret).toBe('j'.repeat(40));
+      expect(loadSecrets(c).auditKey.equals(first.auditKey)).toBe(true);
+      expect(first.auditKey.equals(first.payloadKey)).toBe(false);
+      const deployed = loadSecrets(
+        loadConfig({ ...deployment, AUDIT_KEY: Buffer.alloc(32, 4).toString('base64') }),
+      );
+      expect(deployed.auditKey.equals(Buffer.alloc(32, 4))).toBe(true);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('refuses to run the API or the worker alone without external Temporal and PostgreSQL', () => {

@@ -17,6 +17,7 @@ import {
   caseWorker,
   createDevServerEnv,
   silentLog,
+  TEST_CONTENT_CIPHER,
   TEST_SUBJECT_KEY,
   uniqueTaskQueue,
 } from './support/temporal.ts';
@@ -47,6 +48,7 @@ describe.each(databaseTargets())('round trip through the dev server on $name', (
       db: database.db,
       calendar: createCalendarSource(database.db),
       subjectKey: TEST_SUBJECT_KEY,
+      contentCipher: TEST_CONTENT_CIPHER,
       log: silentLog,
     });
     const worker = await caseWorker(env, activities, taskQueue);

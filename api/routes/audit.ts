@@ -11,7 +11,7 @@ import { auditLog } from '../../db/schema.ts';
 import { requireRole } from '../plugins/auth.ts';
 import { unprocessable } from '../problem.ts';
 import { errorResponses } from '../schemas/common.ts';
-import { recordAudit } from '../services/audit.ts';
+import { type AuditOutcome, recordAudit } from '../services/audit.ts';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 
@@ -24,9 +24,16 @@ const AuditEntry = Type.Object({
   caseId: Nullable(Type.String()),
   purpose: Nullable(Type.String()),
   sourceIp: Nullable(Type.String()),
-  outcome: Type.Union([Type.Literal('allowed'), Type.Literal('denied')]),
+  outcome: Type.Union([
+    Type.Literal('allowed'),
+    Type.Literal('denied'),
+    Type.Literal('attempted'),
+    Type.Literal('error'),
+  ]),
   detail: Type.Record(Type.String(), Type.Unknown()),
-  hash: Type.String({ description: '本行的链式哈希（覆盖内容与上一行的哈希）' }),
+  hash: Type.String({
+    description: '本行的链式校验码（HMAC-SHA-256，密钥不在数据库中；覆盖内容与上一行的校验码）',
+  }),
 });
 
 export const auditRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
@@ -42,7 +49,14 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { 
             caseId: Type.Optional(Type.String({ minLength: 1, maxLength: 160 })),
             actorId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
             action: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-            outcome: Type.Optional(Type.Union([Type.Literal('allowed'), Type.Literal('denied')])),
+            outcome: Type.Optional(
+              Type.Union([
+                Type.Literal('allowed'),
+                Type.Literal('denied'),
+                Type.Literal('attempted'),
+                Type.Literal('error'),
+              ]),
+            ),
             from: Type.Optional(Type.String({ format: 'date-time', description: '起（含）' })),
             to: Type.Optional(Type.String({ format: 'date-time', description: '止（不含）' })),
             cursor: Type.Optional(
@@ -108,7 +122,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { 
           caseId: r.caseId,
           purpose: r.purpose,
           sourceIp: r.sourceIp,
-          outcome: r.outcome as 'allowed' | 'denied',
+          outcome: r.outcome as AuditOutcome,
           detail: r.detail,
           hash: r.hash,
         })),

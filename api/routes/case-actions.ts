@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { UpdateDefinition } from '@temporalio/common';
-import { and, eq, inArray, isNull } from 'drizzle-orm';
+import { eq, inArray } from 'drizzle-orm';
 import type { FastifyRequest } from 'fastify';
 import { type Static, type TObject, Type } from 'typebox';
 import type { Db } from '../../db/client.ts';
@@ -33,6 +33,7 @@ import { conflict, forbidden, Problem, unprocessable } from '../problem.ts';
 import { ActionBodies, CaseSummary } from '../schemas/cases.ts';
 import { errorResponses, IdempotencyHeaders } from '../schemas/common.ts';
 import { liaisonRight } from '../services/acting-liaison.ts';
+import { claimAttachments } from '../services/attachment-claims.ts';
 import { recordAudit } from '../services/audit.ts';
 import type { CaseRow } from '../services/case-reads.ts';
 import { findCase, summary } from '../services/case-reads.ts';
@@ -70,7 +71,7 @@ async function actorFor(db: Db, who: StaffContext, row: CaseRow): Promise<Actor>
   return actor;
 }
 
-/** Actions whose body cites uploaded files: they are bound to the case once the action is accepted. */
+/** Actions whose body cites uploaded files: they are bound to the case before the action is sent. */
 const CITES_ATTACHMENTS = new Set(['respond', 'applicant-proof']);
 
 /**
@@ -131,6 +132,7 @@ const ACTIONS = [
       const errors = item ? validateAgainst(item.responseSchema, body.fields, '/body/fields') : [];
       if (errors.length)
         throw unprocessable(`反馈函内容不符合模板：${errors.map((e) => e.detail).join('；')}`, errors);
+      // Checked here (clear messages); bound to the case atomically by perform() (attachment-claims.ts).
       const ids = await citableAttachments(db, who, row, body.attachments);
       return { actor, result: body.result, fields: body.fields, attachments: ids };
     },
@@ -232,13 +234,22 @@ const ACTIONS = [
   }),
 ];
 
+/**
+ * Audits an action. Refusals before anything changes are one `denied` row. An action that changes
+ * something (a workflow Update, a ledger row) calls `attempt()` right before: that writes an `attempted`
+ * row first, and the outcome row after (`allowed`, `denied` when the workflow refused, `error` when the
+ * outcome is unknown) names it in `detail.attemptId`. The Update cannot share a database transaction
+ * with the audit log, so this order is what guarantees that a crash between the two still leaves an
+ * attributable row: the `attempted` one without an outcome, which an operator can look up
+ * (`GET /audit?outcome=attempted`) and compare with the case's timeline.
+ */
 async function audited<T>(
   db: Db,
   req: FastifyRequest,
   who: StaffContext,
   row: CaseRow,
   action: string,
-  fn: () => Promise<T>,
+  fn: (attempt: () => Promise<void>) => Promise<T>,
 ): Promise<T> {
   const base = {
     actorId: who.id,
@@ -248,17 +259,28 @@ async function audited<T>(
     purpose: row.purpose,
     sourceIp: req.ip,
   };
+  let attemptId: number | undefined;
+  const attempt = async () => {
+    attemptId = await recordAudit(db, { ...base, outcome: 'attempted' });
+  };
+  const ref = () => (attemptId === undefined ? {} : { attemptId });
   try {
-    const result = await fn();
-    await recordAudit(db, { ...base, outcome: 'allowed' });
+    const result = await fn(attempt);
+    await recordAudit(db, { ...base, outcome: 'allowed', detail: ref() });
     return result;
   } catch (err) {
     if (err instanceof Problem)
       await recordAudit(db, {
         ...base,
         outcome: 'denied',
-        detail: { status: err.status, reason: err.detail },
+        detail: { status: err.status, reason: err.detail, ...ref() },
       });
+    else if (attemptId !== undefined)
+      await recordAudit(db, {
+        ...base,
+        outcome: 'error',
+        detail: { error: (err as Error)?.name ?? 'Error', ...ref() },
+      }).catch(() => {});
     throw err;
   }
 }
@@ -312,24 +334,26 @@ export const caseActionRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = async 
     claimedKey?: string,
   ) {
     const { row, who } = await visibleCase(db, req, caseId, `case.${a.name}`);
-    const updated = await audited(db, req, who, row, `case.${a.name}`, async () => {
+    const updated = await audited(db, req, who, row, `case.${a.name}`, async (attempt) => {
       const actor = await actorFor(db, who, row);
       const input = await a.build({ db, body: body as never, who, row, actor });
-      const key = claimedKey ?? (await claimIdempotencyKey(db, req, who.id)).key;
-      await gateway.act(
-        row.id,
-        a.update as UpdateDefinition<CaseSnapshot, [unknown]>,
-        input,
-        `${a.name}-${key}`,
-      );
-      const ids = CITES_ATTACHMENTS.has(a.name)
+      const cited = CITES_ATTACHMENTS.has(a.name)
         ? ((body as { attachments?: string[] }).attachments ?? [])
         : [];
-      if (ids.length) {
-        await db
-          .update(attachments)
-          .set({ caseId: row.id })
-          .where(and(inArray(attachments.id, ids), isNull(attachments.caseId)));
+      const claim = await claimAttachments(db, who.unitCode, row.id, cited, '/body/attachments');
+      try {
+        const key = claimedKey ?? (await claimIdempotencyKey(db, req, who.id)).key;
+        await attempt();
+        await gateway.act(
+          row.id,
+          a.update as UpdateDefinition<CaseSnapshot, [unknown]>,
+          input,
+          `${a.name}-${key}`,
+        );
+      } catch (err) {
+        // A refusal leaves the files free; an unknown outcome (the answer may be in) keeps them bound.
+        if (err instanceof Problem) await claim.release();
+        throw err;
       }
       return findCase(db, row.id);
     });
@@ -406,7 +430,7 @@ export const caseActionRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = async 
     },
     async (req, reply) => {
       const { row, who } = await visibleCase(db, req, req.params.id, 'case.ledger');
-      return audited(db, req, who, row, 'case.ledger', async () => {
+      return audited(db, req, who, row, 'case.ledger', async (attempt) => {
         if (who.unitCode !== row.requestingUnit) throw forbidden('只有需求单位可以记录台账');
         if (!ledgerApplies(row)) {
           throw conflict(
@@ -415,6 +439,7 @@ export const caseActionRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = async 
           );
         }
         const id = randomUUID();
+        await attempt();
         await db.insert(caseLedger).values({
           id,
           caseId: row.id,

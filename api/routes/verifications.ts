@@ -8,10 +8,11 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Db } from '../../db/client.ts';
 import { units } from '../../db/schema.ts';
+import type { ContentCipher } from '../../domain/content-cipher.ts';
 import { isValidCreditCode, isValidResidentId, subjectIdHash } from '../../domain/personal-data.ts';
 import type { CaseInput } from '../../workflows/definitions.ts';
 import { type StaffContext, staffOf } from '../plugins/auth.ts';
-import { forbidden, notFound, unprocessable } from '../problem.ts';
+import { forbidden, notFound, Problem, unprocessable } from '../problem.ts';
 import { CaseDetail, CaseList, CaseSummary, StartBody, Tier } from '../schemas/cases.ts';
 import { errorResponses, IdempotencyHeaders } from '../schemas/common.ts';
 import { recordAudit } from '../services/audit.ts';
@@ -21,6 +22,7 @@ import {
   caseAccess,
   caseDetail,
   findCase,
+  handlesCase,
   listCases,
   summary,
 } from '../services/case-reads.ts';
@@ -31,6 +33,7 @@ export interface CaseRouteDeps {
   db: Db;
   gateway: CaseGateway;
   subjectKey: Buffer;
+  contentCipher: ContentCipher;
 }
 
 export const actorOf = (s: StaffContext) => ({
@@ -69,7 +72,7 @@ const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 })
 
 export const verificationRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = async (
   app,
-  { db, gateway, subjectKey },
+  { db, gateway, subjectKey, contentCipher },
 ) => {
   app.post(
     '/api/v1/verifications',
@@ -143,16 +146,34 @@ export const verificationRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = asyn
         createdBy: actorOf(who),
         requestedAt: new Date().toISOString(),
       };
-      const snapshot = await gateway.start(input, key);
-      await recordAudit(db, {
+      // `attempted` before the workflow starts, the outcome after (see case-actions.ts `audited`): a
+      // crash in between still leaves who started which case.
+      const base = {
         actorId: who.id,
         actorUnit: who.unitCode,
         action: 'case.start',
-        caseId: snapshot.caseId,
+        caseId: input.caseId,
         purpose: body.purpose,
         sourceIp: req.ip,
+      };
+      const attemptId = await recordAudit(db, { ...base, outcome: 'attempted', detail: { retry } });
+      let snapshot: Awaited<ReturnType<CaseGateway['start']>>;
+      try {
+        snapshot = await gateway.start(input, key);
+      } catch (err) {
+        const outcome = err instanceof Problem ? 'denied' : 'error';
+        await recordAudit(db, {
+          ...base,
+          outcome,
+          detail: { attemptId, error: (err as Error)?.name ?? 'Error' },
+        }).catch(() => {});
+        throw err;
+      }
+      await recordAudit(db, {
+        ...base,
+        caseId: snapshot.caseId,
         outcome: 'allowed',
-        detail: { retry },
+        detail: { retry, attemptId },
       });
       const row = await findCase(db, snapshot.caseId);
       if (!row) throw new Error(`case ${snapshot.caseId} missing from the read model after start`);
@@ -275,9 +296,10 @@ export const verificationRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = asyn
         purpose: ownUnit ? row.purpose : (req.query.purpose ?? null),
         sourceIp: req.ip,
         outcome: 'allowed',
-        detail: { access },
+        // Whether this read showed the full ID number (only to the person handling the case).
+        detail: { access, idNumber: access === 'full' && handlesCase(who, row) ? 'full' : 'masked' },
       });
-      return caseDetail(db, row, access, who.unitCode);
+      return caseDetail(db, row, access, who, contentCipher);
     },
   );
 };

@@ -15,6 +15,8 @@ import {
   escalations,
   staff,
 } from '../../db/schema.ts';
+import type { ContentCipher } from '../../domain/content-cipher.ts';
+import { maskIdNumber } from '../../domain/personal-data.ts';
 import type { StaffContext } from '../plugins/auth.ts';
 
 export type CaseRow = typeof cases.$inferSelect;
@@ -153,12 +155,46 @@ export async function listCases(db: Db, who: StaffContext, f: ListFilters) {
   };
 }
 
+/**
+ * Whether this person sees the subject's full ID number without asking: the person handling the case,
+ * that is its assignee in the issuing unit, or the person who sent it in the requesting unit (who typed
+ * it). Everyone else who may read the case sees it masked, and unmasks it with `POST …/:id/reveal`,
+ * stating a purpose (audited).
+ */
+export function handlesCase(who: Pick<StaffContext, 'id'>, row: CaseRow): boolean {
+  return row.assigneeId === who.id || row.createdBy === who.id;
+}
+
+/** The case content as stored (sealed, or a legacy plain row), opened. */
+export function caseContent(cipher: ContentCipher, row: CaseRow): CaseContent {
+  return cipher.open(row.id, row.content) as CaseContent;
+}
+
+export interface CaseContent {
+  subject?: { kind: 'person' | 'company'; name: string; idNumber: string };
+  fields?: Record<string, unknown>;
+  catalog?: unknown;
+  [k: string]: unknown;
+}
+
+/** The content with the ID number masked, unless `full`. */
+export function viewOfContent(content: CaseContent, full: boolean): CaseContent {
+  if (full || !content.subject) return content;
+  return {
+    ...content,
+    subject: { ...content.subject, idNumber: maskIdNumber(content.subject.idNumber) },
+    idNumberMasked: true,
+  };
+}
+
 export async function caseDetail(
   db: Db,
   row: CaseRow,
   access: Exclude<CaseAccess, 'none'>,
-  viewerUnit: string,
+  viewer: Pick<StaffContext, 'id' | 'unitCode'>,
+  cipher: ContentCipher,
 ) {
+  const viewerUnit = viewer.unitCode;
   const [catalog] = await db
     .select({
       name: catalogItems.name,
@@ -230,7 +266,7 @@ export async function caseDetail(
     },
     access,
     // Its own part only, for a unit that returned the case: no subject, no fields, no answer.
-    content: access === 'full' ? row.content : null,
+    content: access === 'full' ? viewOfContent(caseContent(cipher, row), handlesCase(viewer, row)) : null,
     answer: access === 'full' ? row.answer : null,
     waitedWorkingMinutes: row.waitedWorkingMinutes,
     templates:

@@ -9,7 +9,7 @@ import { verifyAuditChain } from '../../api/services/audit.ts';
 import { auditLog } from '../../db/schema.ts';
 import { type ApiHarness, createApiHarness, startBody } from '../support/api.ts';
 import { databaseTargets } from '../support/databases.ts';
-import { createDevServerEnv } from '../support/temporal.ts';
+import { createDevServerEnv, TEST_AUDIT_KEY } from '../support/temporal.ts';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {
@@ -333,6 +333,6 @@ describe.each(databaseTargets())('reference data through the API on $name', (tar
     ])
       expect(actions).toContain(a);
     expect(JSON.stringify(rows)).not.toMatch(/issuedPassword|argon2/);
-    expect((await verifyAuditChain(h.database.db)).ok).toBe(true);
+    expect((await verifyAuditChain(h.database.db, { key: TEST_AUDIT_KEY })).ok).toBe(true);
   });
 });

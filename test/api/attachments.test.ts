@@ -247,4 +247,56 @@ describe.each(databaseTargets())('attachments through the API on $name', (target
     expect(uploads.length).toBeGreaterThanOrEqual(6);
     expect(JSON.stringify(uploads)).not.toContain('户籍登记');
   });
+
+  it('refuses to cite a file already bound to another case (422 naming the field), and never lists what cannot be opened', async () => {
+    const startCase = async (key: string) => {
+      const res = await h.app.inject({
+        method: 'POST',
+        url: '/api/v1/verifications',
+        headers: { authorization: auth['req-a'] ?? '', 'idempotency-key': `${target.name}-${key}` },
+        payload: startBody(),
+      });
+      const id = res.json().id as string;
+      await h.app.inject({
+        method: 'POST',
+        url: `/api/v1/verifications/${id}/register`,
+        headers: { authorization: auth['iss-a'] ?? '' },
+        payload: {},
+      });
+      return id;
+    };
+    const respond = (caseId: string, ids: string[]) =>
+      h.app.inject({
+        method: 'POST',
+        url: `/api/v1/verifications/${caseId}/respond`,
+        headers: { authorization: auth['iss-a'] ?? '' },
+        payload: { result: 'consistent', fields: { registeredAddress: '淄博市张店区' }, attachments: ids },
+      });
+    const c1 = await startCase('cite-c1');
+    const c2 = await startCase('cite-c2');
+    const cited = (await upload('iss-a', PDF, 'c1.pdf')).json();
+    expect((await respond(c1, [cited.id])).statusCode).toBe(200);
+
+    const fresh = (await upload('iss-a', PNG, 'c2.png')).json();
+    const reused = await respond(c2, [fresh.id, cited.id]);
+    expect(reused.statusCode, reused.body).toBe(422);
+    expect(reused.headers['content-type']).toContain('application/problem+json');
+    expect(reused.json().errors).toEqual([{ pointer: '/body/attachments/1', detail: expect.any(String) }]);
+    // The refused answer bound nothing: the fresh file is still free, the cited one still C1's.
+    const own = await download('iss-a', fresh.id);
+    expect(own.statusCode).toBe(200);
+    expect((await download('req-a', fresh.id)).statusCode).toBe(404);
+
+    const ok = await respond(c2, [fresh.id]);
+    expect(ok.statusCode, ok.body).toBe(200);
+    const detail = (
+      await h.app.inject({
+        url: `/api/v1/verifications/${c2}`,
+        headers: { authorization: auth['req-a'] ?? '' },
+      })
+    ).json();
+    expect(detail.answer.attachments).toEqual([fresh.id]);
+    // Everything the answer lists, its requesting unit can open.
+    for (const id of detail.answer.attachments) expect((await download('req-a', id)).statusCode).toBe(200);
+  });
 });

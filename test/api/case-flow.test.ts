@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyAuditChain } from '../../api/services/audit.ts';
 import { type ApiHarness, createApiHarness, startBody, VALID_ID } from '../support/api.ts';
 import { databaseTargets } from '../support/databases.ts';
-import { createDevServerEnv } from '../support/temporal.ts';
+import { createDevServerEnv, TEST_AUDIT_KEY } from '../support/temporal.ts';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {
@@ -111,7 +111,7 @@ describe.each(databaseTargets())('a verification through the API on $name', (tar
     expect(other.statusCode).toBe(404);
     expect(other.headers['content-type']).toContain('application/problem+json');
 
-    const chain = await verifyAuditChain(h.database.db);
+    const chain = await verifyAuditChain(h.database.db, { key: TEST_AUDIT_KEY });
     expect(chain.ok).toBe(true);
     expect(chain.rows).toBeGreaterThanOrEqual(8);
   });

@@ -27,6 +27,8 @@ import {
   caseWorker,
   createDevServerEnv,
   silentLog,
+  TEST_AUDIT_KEY,
+  TEST_CONTENT_CIPHER,
   TEST_PAYLOAD_KEY,
   TEST_SUBJECT_KEY,
   uniqueTaskQueue,
@@ -85,7 +87,13 @@ beforeAll(async () => {
   worker = await caseWorker(
     env,
     leakyActivities(
-      createCaseActivities({ db: database.db, calendar, subjectKey: TEST_SUBJECT_KEY, log: silentLog }),
+      createCaseActivities({
+        db: database.db,
+        calendar,
+        subjectKey: TEST_SUBJECT_KEY,
+        contentCipher: TEST_CONTENT_CIPHER,
+        log: silentLog,
+      }),
     ),
     taskQueue,
   );
@@ -96,6 +104,8 @@ beforeAll(async () => {
     gateway: createCaseGateway(env.client, taskQueue),
     jwtSecret: TEST_JWT_SECRET,
     subjectKey: TEST_SUBJECT_KEY,
+    auditKey: TEST_AUDIT_KEY,
+    contentCipher: TEST_CONTENT_CIPHER,
     calendar,
     readiness: { database: async () => {}, pendingMigrations: async () => 0, temporal: async () => {} },
     payloadCodec: new AesGcmPayloadCodec(TEST_PAYLOAD_KEY),

@@ -26,7 +26,14 @@ import { demoStaffId } from '../../db/seed.ts';
 import type { CaseInput } from '../../workflows/definitions.ts';
 import { type ApiHarness, createApiHarness, startBody, TEST_JWT_SECRET, VALID_ID } from '../support/api.ts';
 import { databaseTargets } from '../support/databases.ts';
-import { createDevServerEnv, silentLog, TEST_PAYLOAD_KEY, TEST_SUBJECT_KEY } from '../support/temporal.ts';
+import {
+  createDevServerEnv,
+  silentLog,
+  TEST_AUDIT_KEY,
+  TEST_CONTENT_CIPHER,
+  TEST_PAYLOAD_KEY,
+  TEST_SUBJECT_KEY,
+} from '../support/temporal.ts';
 
 const ROLES = ['req-a', 'req-b', 'iss-a', 'iss-a-lia', 'iss-b', 'office', 'admin'] as const;
 type Role = (typeof ROLES)[number];
@@ -193,10 +200,20 @@ const ROWS: Row[] = [
     on: 'fresh',
     request: (t) => ({ url: `/api/v1/verifications/${t.id}` }),
     expect: S(200, 404, 200, 200, 404, 404, 404),
-    check: (_role, res) => {
+    check: (role, res) => {
       expect(res.json().access).toBe('full');
-      expect(res.json().content.subject.idNumber).toBe(VALID_ID);
+      // In full to the person handling the case only (here its sender); masked to their colleagues.
+      expect(res.json().content.subject.idNumber, role).toBe(
+        role === 'req-a' ? VALID_ID : `${VALID_ID.slice(0, 4)}**********${VALID_ID.slice(-4)}`,
+      );
     },
+  },
+  {
+    endpoint: 'POST /verifications/:id/reveal',
+    on: 'fresh',
+    request: (t) => post(`/api/v1/verifications/${t.id}/reveal`, { field: 'idNumber', purpose: '核对身份' }),
+    expect: S(200, 404, 200, 200, 404, 404, 404),
+    check: (_role, res) => expect(res.json().idNumber).toBe(VALID_ID),
   },
   {
     endpoint: 'GET /verifications/:id (escalated, with purpose)',
@@ -380,6 +397,8 @@ beforeAll(async () => {
     gateway,
     jwtSecret: TEST_JWT_SECRET,
     subjectKey: TEST_SUBJECT_KEY,
+    auditKey: TEST_AUDIT_KEY,
+    contentCipher: TEST_CONTENT_CIPHER,
     calendar: { current: async () => ({}) } as never,
     readiness: { database: async () => {}, pendingMigrations: async () => 0, temporal: async () => {} },
     payloadCodec: new AesGcmPayloadCodec(TEST_PAYLOAD_KEY),

@@ -12,7 +12,7 @@ import { type App, buildApp } from '../../api/app.ts';
 import type { CaseGateway } from '../../api/services/case-gateway.ts';
 import { TEST_JWT_SECRET } from '../support/api.ts';
 import { databaseTargets, type TestDatabase } from '../support/databases.ts';
-import { silentLog, TEST_SUBJECT_KEY } from '../support/temporal.ts';
+import { silentLog, TEST_AUDIT_KEY, TEST_CONTENT_CIPHER, TEST_SUBJECT_KEY } from '../support/temporal.ts';
 
 type Json = Record<string, unknown>;
 interface Operation {
@@ -54,6 +54,8 @@ beforeAll(async () => {
     gateway: {} as CaseGateway,
     jwtSecret: TEST_JWT_SECRET,
     subjectKey: TEST_SUBJECT_KEY,
+    auditKey: TEST_AUDIT_KEY,
+    contentCipher: TEST_CONTENT_CIPHER,
     calendar: createCalendarSource(database.db),
     readiness: { database: async () => {}, pendingMigrations: async () => 0, temporal: async () => {} },
   });

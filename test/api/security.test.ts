@@ -19,7 +19,7 @@ import type { CaseGateway } from '../../api/services/case-gateway.ts';
 import { auditLog, staff } from '../../db/schema.ts';
 import { TEST_JWT_SECRET } from '../support/api.ts';
 import { databaseTargets, type TestDatabase } from '../support/databases.ts';
-import { silentLog, TEST_SUBJECT_KEY } from '../support/temporal.ts';
+import { silentLog, TEST_AUDIT_KEY, TEST_CONTENT_CIPHER, TEST_SUBJECT_KEY } from '../support/temporal.ts';
 
 /** These tests never reach a case: any call to Temporal is a bug. */
 const noGateway = new Proxy({} as CaseGateway, {
@@ -35,6 +35,8 @@ async function buildTestApp(database: TestDatabase, extra: Partial<ApiDeps> = {}
     gateway: noGateway,
     jwtSecret: TEST_JWT_SECRET,
     subjectKey: TEST_SUBJECT_KEY,
+    auditKey: TEST_AUDIT_KEY,
+    contentCipher: TEST_CONTENT_CIPHER,
     calendar: createCalendarSource(database.db),
     readiness: { database: async () => {}, pendingMigrations: async () => 0, temporal: async () => {} },
     rateLimitPerMinute: 100_000,

@@ -15,7 +15,7 @@ import { addCalendarDays, shanghaiDateOf, shanghaiInstant } from '../../domain/w
 import type { CaseSnapshot } from '../../workflows/definitions.ts';
 import { type ApiHarness, createApiHarness, startBody } from '../support/api.ts';
 import { databaseTargets } from '../support/databases.ts';
-import { createDevServerEnv, silentLog, TEST_SUBJECT_KEY } from '../support/temporal.ts';
+import { createDevServerEnv, silentLog, TEST_CONTENT_CIPHER, TEST_SUBJECT_KEY } from '../support/temporal.ts';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {
@@ -207,6 +207,7 @@ describe.each(databaseTargets())('liaison notifications under A/B roles on $name
         db,
         calendar: createCalendarSource(db),
         subjectKey: TEST_SUBJECT_KEY,
+        contentCipher: TEST_CONTENT_CIPHER,
         log: silentLog,
       });
       const now = new Date();

@@ -9,12 +9,19 @@ import { createCalendarActivities } from '../../activities/calendar-activities.t
 import { createCalendarSource } from '../../activities/calendar-source.ts';
 import { createCaseActivities } from '../../activities/case-activities.ts';
 import { type App, buildApp } from '../../api/app.ts';
-import { createCaseGateway } from '../../api/services/case-gateway.ts';
+import { type CaseGateway, createCaseGateway } from '../../api/services/case-gateway.ts';
 import { type LiveEvents, liveEventHooks } from '../../api/services/live-events.ts';
 import { pendingMigrations } from '../../db/migrate.ts';
 import { DEMO_PASSWORD } from '../../db/seed.ts';
 import type { DatabaseTarget, TestDatabase } from './databases.ts';
-import { caseWorker, silentLog, TEST_SUBJECT_KEY, uniqueTaskQueue } from './temporal.ts';
+import {
+  caseWorker,
+  silentLog,
+  TEST_AUDIT_KEY,
+  TEST_CONTENT_CIPHER,
+  TEST_SUBJECT_KEY,
+  uniqueTaskQueue,
+} from './temporal.ts';
 
 export const TEST_JWT_SECRET = 'test-secret-test-secret-test-secret-0123';
 
@@ -30,7 +37,11 @@ export interface ApiHarness {
 export async function createApiHarness(
   env: TestWorkflowEnvironment,
   target: DatabaseTarget,
-  opts: { events?: LiveEvents; clock?: () => Date } = {},
+  opts: {
+    events?: LiveEvents;
+    clock?: () => Date;
+    wrapGateway?: (gateway: CaseGateway) => CaseGateway;
+  } = {},
 ): Promise<ApiHarness> {
   const database = await target.open();
   const taskQueue = uniqueTaskQueue('api');
@@ -44,6 +55,7 @@ export async function createApiHarness(
         db: database.db,
         calendar,
         subjectKey: TEST_SUBJECT_KEY,
+        contentCipher: TEST_CONTENT_CIPHER,
         log: silentLog,
         // The worker feeds the app's live inbox stream, as in the embedded system.
         ...(opts.events ? liveEventHooks(opts.events) : {}),
@@ -55,9 +67,11 @@ export async function createApiHarness(
   const app = await buildApp({
     log: silentLog,
     db: database.db,
-    gateway: createCaseGateway(env.client, taskQueue),
+    gateway: (opts.wrapGateway ?? ((g) => g))(createCaseGateway(env.client, taskQueue)),
     jwtSecret: TEST_JWT_SECRET,
     subjectKey: TEST_SUBJECT_KEY,
+    auditKey: TEST_AUDIT_KEY,
+    contentCipher: TEST_CONTENT_CIPHER,
     calendar,
     readiness: {
       database: () => database.ping(),

@@ -7,12 +7,16 @@ import type { Worker } from '@temporalio/worker';
 import { pino } from 'pino';
 import { createCaseWorker, dataConverter } from '../../app/temporal.ts';
 import { temporalBinaries } from '../../app/temporal-tools.ts';
+import { createContentCipher } from '../../domain/content-cipher.ts';
 import type { AbsenceActivities } from '../../workflows/absence-hand-over.ts';
 import type { CaseActivities } from '../../workflows/activity-contract.ts';
 import type { CalendarActivities } from '../../workflows/calendar-retime.ts';
 
 export const TEST_PAYLOAD_KEY = Buffer.alloc(32, 7);
 export const TEST_SUBJECT_KEY = Buffer.alloc(32, 9);
+export const TEST_AUDIT_KEY = Buffer.alloc(32, 5);
+/** Case content at rest, sealed with the payload key as in production. */
+export const TEST_CONTENT_CIPHER = createContentCipher(TEST_PAYLOAD_KEY);
 export const silentLog = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
 export function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {

@@ -19,7 +19,12 @@ import {
   withdrawUpdate,
 } from '../../workflows/definitions.ts';
 import { databaseTargets, type TestDatabase } from '../support/databases.ts';
-import { createTimeSkippingEnv, silentLog, TEST_SUBJECT_KEY } from '../support/temporal.ts';
+import {
+  createTimeSkippingEnv,
+  silentLog,
+  TEST_CONTENT_CIPHER,
+  TEST_SUBJECT_KEY,
+} from '../support/temporal.ts';
 import {
   caseInput,
   caseRow,
@@ -61,7 +66,13 @@ afterAll(async () => {
 
 /** Real activities on PGlite, on a calendar of this test's own. */
 function realActivities(calendar: TestCalendar) {
-  return createCaseActivities({ db: database.db, calendar, subjectKey: TEST_SUBJECT_KEY, log: silentLog });
+  return createCaseActivities({
+    db: database.db,
+    calendar,
+    subjectKey: TEST_SUBJECT_KEY,
+    contentCipher: TEST_CONTENT_CIPHER,
+    log: silentLog,
+  });
 }
 
 const ISSUING_UNIT_GA = ['stf-iss-a', 'stf-iss-a-lia', 'stf-iss-a2', 'unit:ZB-GA'];

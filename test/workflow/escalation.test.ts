@@ -22,7 +22,12 @@ import {
   snapshotQuery,
 } from '../../workflows/definitions.ts';
 import { databaseTargets, type TestDatabase } from '../support/databases.ts';
-import { createTimeSkippingEnv, silentLog, TEST_SUBJECT_KEY } from '../support/temporal.ts';
+import {
+  createTimeSkippingEnv,
+  silentLog,
+  TEST_CONTENT_CIPHER,
+  TEST_SUBJECT_KEY,
+} from '../support/temporal.ts';
 import {
   caseInput,
   caseRow,
@@ -78,6 +83,7 @@ describe.each(databaseTargets())('Escalation to the joint-meeting office on $nam
       db: database.db,
       calendar: createCalendarSource(database.db),
       subjectKey: TEST_SUBJECT_KEY,
+      contentCipher: TEST_CONTENT_CIPHER,
       log: silentLog,
     });
   const eventOf = (caseId: string, type: string, nth = 1) =>
