@@ -23,6 +23,7 @@ import type { Logger } from 'pino';
 import type { CalendarSource } from '../activities/calendar-source.ts';
 import type { Db } from '../db/client.ts';
 import { BODY_LIMIT_BYTES, badInputAt, toProblem } from './errors.ts';
+import { clientErrorHandler, unsupportedCharset } from './http-guards.ts';
 import { authPlugin } from './plugins/auth.ts';
 import { Problem, ProblemSchema } from './problem.ts';
 import { adminCalendarRoutes } from './routes/admin-calendar.ts';
@@ -136,6 +137,8 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
         .send(problem.body(req.url.split('?')[0]?.slice(0, 200)));
     },
     trustProxy: deps.trustProxy ?? false,
+    // Oversized headers (431) and the like come from Node's parser, before Fastify: problems too.
+    clientErrorHandler,
     // Fastify's type says the compiler gets a bare schema; at run time it gets { schema, httpPart, … }.
     schemaController: { compilersFactory: { buildValidator: buildValidators as never } },
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -171,6 +174,13 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
       badInputAt(req.body, '/body');
     if (found)
       throw new Problem(400, '请求有误', `请求内容无法受理：${found.pointer} ${found.detail}`, [found]);
+  });
+
+  // Before the body is parsed (a preParsing hook runs after the route's content-type parser is chosen
+  // but before it reads): a body in a charset we do not decode is refused, not misread as UTF-8.
+  app.addHook('preParsing', async (req) => {
+    const problem = unsupportedCharset(req.headers['content-type']);
+    if (problem) throw problem;
   });
 
   app.addHook('onSend', async (req, reply) => {

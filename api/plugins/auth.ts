@@ -271,8 +271,7 @@ export const authPlugin = fp<{ db: Db; secret: string }>(
         throw unauthorized(req.headers.authorization ? '登录已过期或凭证无效，请重新登录' : '请先登录');
       }
       const ctx = await loadStaffContext(db, req.user.sub);
-      if (!ctx?.active || ctx.sessionVersion !== req.user.sv)
-        throw unauthorized('登录已失效，请重新登录');
+      if (!ctx?.active || ctx.sessionVersion !== req.user.sv) throw unauthorized('登录已失效，请重新登录');
       const { sessionVersion: _sv, active: _a, ...publicCtx } = ctx;
       req.staff = publicCtx;
       if (ctx.mustChangePassword && !PASSWORD_CHANGE_ROUTES.has(req.routeOptions.url)) {

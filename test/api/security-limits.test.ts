@@ -6,41 +6,18 @@
 import { eq } from 'drizzle-orm';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCalendarSource } from '../../activities/calendar-source.ts';
-import { type ApiDeps, type App, buildApp } from '../../api/app.ts';
+import type { ApiDeps, App } from '../../api/app.ts';
 import { hashPassword, MAX_FAILED_LOGINS, passwordPolicyViolation } from '../../api/plugins/auth.ts';
-import type { CaseGateway } from '../../api/services/case-gateway.ts';
 import { staff } from '../../db/schema.ts';
-import { TEST_JWT_SECRET } from '../support/api.ts';
+import { buildAppWithoutTemporal } from '../support/app-without-temporal.ts';
 import { databaseTargets, type TestDatabase } from '../support/databases.ts';
-import { silentLog, TEST_SUBJECT_KEY } from '../support/temporal.ts';
-
-const noGateway = new Proxy({} as CaseGateway, {
-  get: () => () => {
-    throw new Error('no Temporal in these tests');
-  },
-});
 
 let database: TestDatabase;
 let app: App;
 let nextAddress = 10;
 const address = () => `10.1.0.${nextAddress++}`;
 
-async function buildTestApp(extra: Partial<ApiDeps> = {}): Promise<App> {
-  const built = await buildApp({
-    log: silentLog,
-    db: database.db,
-    gateway: noGateway,
-    jwtSecret: TEST_JWT_SECRET,
-    subjectKey: TEST_SUBJECT_KEY,
-    calendar: createCalendarSource(database.db),
-    readiness: { database: async () => {}, pendingMigrations: async () => 0, temporal: async () => {} },
-    rateLimitPerMinute: 100_000,
-    ...extra,
-  });
-  await built.ready();
-  return built;
-}
+const buildTestApp = (extra: Partial<ApiDeps> = {}) => buildAppWithoutTemporal(database, extra);
 
 function expectProblem(res: LightMyRequestResponse, status: number) {
   expect(res.statusCode, res.body).toBe(status);
