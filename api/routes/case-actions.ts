@@ -268,7 +268,7 @@ export const caseActionRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = async 
     const updated = await audited(db, req, who, row, `case.${a.name}`, async () => {
       const actor = await actorFor(db, who, row);
       const input = await a.build({ db, body: body as never, who, row, actor });
-      const key = claimedKey ?? (await claimIdempotencyKey(db, req, who.id)).key;
+      const key = claimedKey ?? (await claimIdempotencyKey(db, req, who)).key;
       await gateway.act(
         row.id,
         a.update as UpdateDefinition<CaseSnapshot, [unknown]>,
@@ -326,7 +326,7 @@ export const caseActionRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = async 
       async (req) => {
         const who = staffOf(req);
         if (who.role !== 'liaison') throw forbidden('只有联络员可以批量办理');
-        const { key } = await claimIdempotencyKey(db, req, who.id);
+        const { key } = await claimIdempotencyKey(db, req, who);
         const { ids, ...rest } = req.body as { ids: string[] } & Record<string, unknown>;
         const results = [];
         for (const id of [...new Set(ids)]) {
