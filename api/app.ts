@@ -118,7 +118,7 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
   const app = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
-    // Long enough for every ID and the codec ticket, so an over-long one is a 400 from its schema.
+    // Long enough for every ID, so an over-long one is a 400 from its schema.
     routerOptions: { maxParamLength: 600 },
     genReqId: (req) =>
       typeof req.headers['x-request-id'] === 'string' && /^[\w-]{1,64}$/.test(req.headers['x-request-id'])

@@ -258,6 +258,33 @@ export function requireRole(req: FastifyRequest, ...roles: StaffRole[]): StaffCo
   return s;
 }
 
+/**
+ * Checks the request's login token and sets `req.staff`, or throws 401 (or 403 while a password change
+ * is pending). The auth hook runs it for every non-public `/api` route; a public route that also takes
+ * other credentials (the codec) runs it itself.
+ */
+export async function authenticate(db: Db, req: FastifyRequest): Promise<StaffContext> {
+  try {
+    await req.jwtVerify();
+  } catch {
+    throw unauthorized(req.headers.authorization ? '登录已过期或凭证无效，请重新登录' : '请先登录');
+  }
+  const ctx = await loadStaffContext(db, req.user.sub);
+  if (!ctx?.active || ctx.sessionVersion !== req.user.sv) throw unauthorized('登录已失效，请重新登录');
+  const { sessionVersion: _sv, active: _a, ...publicCtx } = ctx;
+  req.staff = publicCtx;
+  if (ctx.mustChangePassword && !PASSWORD_CHANGE_ROUTES.has(req.routeOptions.url ?? '')) {
+    throw new Problem(
+      403,
+      '请先修改密码',
+      '首次登录须修改初始密码后才能继续使用',
+      undefined,
+      'password_change_required',
+    );
+  }
+  return publicCtx;
+}
+
 export const authPlugin = fp<{ db: Db; secret: string }>(
   async (app, { db, secret }) => {
     await app.register(jwt, { secret, verify: { algorithms: ['HS256'] }, sign: { algorithm: 'HS256' } });
@@ -265,24 +292,7 @@ export const authPlugin = fp<{ db: Db; secret: string }>(
 
     app.addHook('onRequest', async (req) => {
       if (!req.url.startsWith('/api/') || req.routeOptions.config?.public || !req.routeOptions.url) return;
-      try {
-        await req.jwtVerify();
-      } catch {
-        throw unauthorized(req.headers.authorization ? '登录已过期或凭证无效，请重新登录' : '请先登录');
-      }
-      const ctx = await loadStaffContext(db, req.user.sub);
-      if (!ctx?.active || ctx.sessionVersion !== req.user.sv) throw unauthorized('登录已失效，请重新登录');
-      const { sessionVersion: _sv, active: _a, ...publicCtx } = ctx;
-      req.staff = publicCtx;
-      if (ctx.mustChangePassword && !PASSWORD_CHANGE_ROUTES.has(req.routeOptions.url)) {
-        throw new Problem(
-          403,
-          '请先修改密码',
-          '首次登录须修改初始密码后才能继续使用',
-          undefined,
-          'password_change_required',
-        );
-      }
+      await authenticate(db, req);
     });
   },
   { name: 'auth' },
