@@ -241,8 +241,10 @@ export const codecRoutes: FastifyPluginAsyncTypebox<{
         detail: { expiresAt },
       });
       const base = `${req.protocol}://${req.host}`;
+      // A credential in the body: no cache may keep it.
       return reply
         .code(201)
+        .header('cache-control', 'no-store')
         .send({ endpoint: `${base}/api/v1/codec`, ticket, header: 'X-Codec-Ticket', expiresAt });
     },
   );
