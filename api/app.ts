@@ -5,7 +5,7 @@
  */
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
-import rateLimit from '@fastify/rate-limit';
+import rateLimit, { type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -24,6 +24,7 @@ import type { CalendarSource } from '../activities/calendar-source.ts';
 import type { Db } from '../db/client.ts';
 import type { ContentCipher } from '../domain/content-cipher.ts';
 import { BODY_LIMIT_BYTES, badInputAt, toProblem } from './errors.ts';
+import { clientErrorHandler, unsupportedCharset } from './http-guards.ts';
 import { authPlugin } from './plugins/auth.ts';
 import { Problem, ProblemSchema } from './problem.ts';
 import { adminCalendarRoutes } from './routes/admin-calendar.ts';
@@ -66,6 +67,8 @@ export interface ApiDeps {
   /** Origins allowed by CORS; none by default (the web UI is served from the same origin). */
   corsOrigins?: string[];
   rateLimitPerMinute?: number;
+  /** Where rate-limit counters live (@fastify/rate-limit store); per-process memory if absent. */
+  rateLimitStore?: FastifyRateLimitStoreCtor;
   /** Live inbox events from the worker (see api/services/live-events.ts); in-process bus if absent. */
   events?: LiveEvents;
   /**
@@ -82,11 +85,16 @@ export interface ApiDeps {
 
 export type App = FastifyInstance;
 
-function subjectOfBearer(header: string | undefined): string | undefined {
-  const payload = header?.startsWith('Bearer ') ? header.slice(7).split('.')[1] : undefined;
-  if (!payload) return undefined;
+/**
+ * The person a bearer token names, only if its signature and expiry check out: the rate limit runs
+ * before the auth hook, and an unverified `sub` would let anyone pick a fresh budget per request or
+ * spend a colleague's. Revocation (logout) is the auth hook's business; a revoked token of one's own
+ * still only spends one's own budget.
+ */
+function verifiedSubject(app: FastifyInstance, header: string | undefined): string | undefined {
+  if (!header?.startsWith('Bearer ')) return undefined;
   try {
-    const sub = (JSON.parse(Buffer.from(payload, 'base64url').toString()) as { sub?: unknown }).sub;
+    const { sub } = app.jwt.verify<{ sub?: unknown }>(header.slice(7));
     return typeof sub === 'string' && sub.length <= 64 ? sub : undefined;
   } catch {
     return undefined;
@@ -122,7 +130,7 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
   const app = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
-    // Long enough for every ID and the codec ticket, so an over-long one is a 400 from its schema.
+    // Long enough for every ID, so an over-long one is a 400 from its schema.
     routerOptions: { maxParamLength: 600 },
     genReqId: (req) =>
       typeof req.headers['x-request-id'] === 'string' && /^[\w-]{1,64}$/.test(req.headers['x-request-id'])
@@ -141,6 +149,8 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
         .send(problem.body(req.url.split('?')[0]?.slice(0, 200)));
     },
     trustProxy: deps.trustProxy ?? false,
+    // Oversized headers (431) and the like come from Node's parser, before Fastify: problems too.
+    clientErrorHandler,
     // Fastify's type says the compiler gets a bare schema; at run time it gets { schema, httpPart, … }.
     schemaController: { compilersFactory: { buildValidator: buildValidators as never } },
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -178,6 +188,13 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
       throw new Problem(400, '请求有误', `请求内容无法受理：${found.pointer} ${found.detail}`, [found]);
   });
 
+  // Before the body is parsed (a preParsing hook runs after the route's content-type parser is chosen
+  // but before it reads): a body in a charset we do not decode is refused, not misread as UTF-8.
+  app.addHook('preParsing', async (req) => {
+    const problem = unsupportedCharset(req.headers['content-type']);
+    if (problem) throw problem;
+  });
+
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-request-id', req.id);
   });
@@ -201,19 +218,31 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
   await app.register(helmet, { contentSecurityPolicy: false });
   await app.register(cors, { origin: deps.corsOrigins?.length ? deps.corsOrigins : false });
   await app.register(rateLimit, {
+    // Applied by the hook below rather than per route: a route's own hooks run after the auth hook, so a
+    // request with a bad token would be refused unlimited, and uncounted.
+    global: false,
     max: deps.rateLimitPerMinute ?? 600,
     timeWindow: '1 minute',
-    // Per person when a token is presented (one user cannot starve a shared office address), per
-    // address otherwise. The token is only read for its subject here; the auth hook verifies it.
+    // Per person when a genuine token is presented (one user cannot starve a shared office address),
+    // per address otherwise (no token, or one whose signature fails).
     keyGenerator: (req) => {
-      const sub = subjectOfBearer(req.headers.authorization);
+      const sub = verifiedSubject(app, req.headers.authorization);
       return sub ? `staff:${sub}` : `ip:${req.ip}`;
     },
+    // Per-process memory unless a shared store is given (several API processes behind one address).
+    ...(deps.rateLimitStore ? { store: deps.rateLimitStore } : {}),
     errorResponseBuilder: (_req, ctx) =>
       Object.assign(
         new Problem(429, '请求过于频繁', `请求过于频繁，请 ${Math.ceil(ctx.ttl / 1000)} 秒后再试`),
         { statusCode: 429 },
       ),
+  });
+  // Before the auth hook (hooks run in the order they are added). Routes with their own limit (login)
+  // get it from the plugin's route hook instead.
+  const globalLimit = app.rateLimit();
+  app.addHook('onRequest', async (req, reply) => {
+    if (req.routeOptions.config?.rateLimit) return;
+    await globalLimit.call(app, req, reply);
   });
   await app.register(swagger, {
     // Shared schemas keep their names in components.schemas (`Problem`, not `def-0`).

@@ -318,10 +318,15 @@ export const auditLog = pgTable(
   (t) => [index('audit_log_case_idx').on(t.caseId), index('audit_log_actor_idx').on(t.actorId, t.at)],
 );
 
-/** A client's Idempotency-Key for a start or an action: a retry returns the first answer. */
+/**
+ * A client's Idempotency-Key for a start or an action, per unit: the case ID and Update IDs derive from
+ * unit + key, so the key's scope is the unit too (a colleague's same key is the same request or a 422).
+ * `staffId` is who used it first.
+ */
 export const idempotencyKeys = pgTable(
   'idempotency_keys',
   {
+    unitCode: text('unit_code').notNull(),
     staffId: text('staff_id').notNull(),
     key: text('key').notNull(),
     route: text('route').notNull(),
@@ -330,7 +335,7 @@ export const idempotencyKeys = pgTable(
     response: jsonb('response'),
     createdAt: tstz('created_at').notNull().defaultNow(),
   },
-  (t) => [primaryKey({ name: 'idempotency_keys_pk', columns: [t.staffId, t.key] })],
+  (t) => [primaryKey({ name: 'idempotency_keys_pk', columns: [t.unitCode, t.key] })],
 );
 
 /** Files attached to responses (PDF, OFD, JPEG, PNG), kept in PostgreSQL with their SHA-256. */

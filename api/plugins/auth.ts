@@ -14,6 +14,7 @@ import type { Db } from '../../db/client.ts';
 import { staff, units } from '../../db/schema.ts';
 import { forbidden, Problem, unauthorized } from '../problem.ts';
 import { recordAudit } from '../services/audit.ts';
+import { isCommonPassword } from './common-passwords.ts';
 
 export type StaffRole = 'liaison' | 'agent' | 'supervisor' | 'admin';
 
@@ -52,11 +53,15 @@ export const LOCK_MINUTES = 15;
 /** Allowed while a password change is pending. */
 const PASSWORD_CHANGE_ROUTES = new Set(['/api/v1/auth/password', '/api/v1/auth/logout', '/api/v1/auth/me']);
 
-/** 10+ characters with letters and digits; not the username. Returns the reason, or undefined if fine. */
+/**
+ * 10+ characters with letters and digits; not the username; not on the list of common passwords.
+ * Returns the reason, or undefined if fine.
+ */
 export function passwordPolicyViolation(password: string, username: string): string | undefined {
   if (password.length < 10) return '密码至少 10 位';
   if (!/[A-Za-z]/.test(password) || !/\d/.test(password)) return '密码须同时包含字母和数字';
   if (password.toLowerCase().includes(username.toLowerCase())) return '密码不能包含用户名';
+  if (isCommonPassword(password)) return '密码过于常见（在常用密码清单中），容易被猜中，请换一个';
   return undefined;
 }
 
@@ -102,6 +107,30 @@ export interface AuthService {
   changePassword(staffId: string, current: string, next: string): Promise<LoginResult>;
 }
 
+/** The one answer to a wrong username or password, whether the account exists, is locked or not. */
+const badCredentials = () => new Problem(401, '登录失败', '用户名或密码错误');
+
+/**
+ * One more failed login, in one statement: parallel guesses each add one (a read-then-write would let
+ * ten simultaneous guesses count as one or two), and the statement that reaches the maximum sets the
+ * lock. A lock that has run out starts the count again. Returns the count after this failure.
+ */
+async function countFailure(db: Db, staffId: string): Promise<number> {
+  const now = new Date();
+  const until = new Date(now.getTime() + LOCK_MINUTES * 60000).toISOString();
+  const lapsed = sql`(${staff.lockedUntil} is not null and ${staff.lockedUntil} <= ${now.toISOString()}::timestamptz)`;
+  const next = sql`(case when ${lapsed} then 1 else ${staff.failedLogins} + 1 end)`;
+  const [row] = await db
+    .update(staff)
+    .set({
+      failedLogins: next,
+      lockedUntil: sql`(case when ${next} >= ${MAX_FAILED_LOGINS} then ${until}::timestamptz when ${lapsed} then null else ${staff.lockedUntil} end)`,
+    })
+    .where(eq(staff.id, staffId))
+    .returning({ failures: staff.failedLogins });
+  return row?.failures ?? 0;
+}
+
 function createAuthService(app: FastifyInstance, db: Db): AuthService {
   const issueToken = async (staffId: string): Promise<LoginResult> => {
     const ctx = await loadStaffContext(db, staffId);
@@ -119,7 +148,7 @@ function createAuthService(app: FastifyInstance, db: Db): AuthService {
     issueToken,
     async login(username, password, ip) {
       const [row] = await db.select().from(staff).where(eq(staff.username, username));
-      if (!row || !row.active) {
+      if (!row?.active) {
         dummyHash ??= hash('not-a-real-password-0');
         await verify(await dummyHash, password).catch(() => false);
         await recordAudit(db, {
@@ -128,10 +157,12 @@ function createAuthService(app: FastifyInstance, db: Db): AuthService {
           sourceIp: ip,
           detail: { username, reason: 'unknown_user' },
         });
-        throw new Problem(401, '登录失败', '用户名或密码错误');
+        throw badCredentials();
       }
+      // The hash is checked even on a locked account: skipping it would tell by timing what the
+      // answer below no longer tells by status.
+      const passwordOk = await verify(row.passwordHash, password).catch(() => false);
       if (row.lockedUntil && row.lockedUntil.getTime() > Date.now()) {
-        const minutes = Math.ceil((row.lockedUntil.getTime() - Date.now()) / 60000);
         await recordAudit(db, {
           actorId: row.id,
           actorUnit: row.unitCode,
@@ -140,6 +171,10 @@ function createAuthService(app: FastifyInstance, db: Db): AuthService {
           sourceIp: ip,
           detail: { reason: 'locked' },
         });
+        // Only someone who knows the password learns of the lock; a guess hears what an unknown
+        // username hears, so the lock is no oracle for which accounts exist.
+        if (!passwordOk) throw badCredentials();
+        const minutes = Math.ceil((row.lockedUntil.getTime() - Date.now()) / 60000);
         throw new Problem(
           403,
           '账号已锁定',
@@ -148,29 +183,17 @@ function createAuthService(app: FastifyInstance, db: Db): AuthService {
           'account_locked',
         );
       }
-      if (!(await verify(row.passwordHash, password).catch(() => false))) {
-        const failures = row.failedLogins + 1;
-        const lock = failures >= MAX_FAILED_LOGINS;
-        await db
-          .update(staff)
-          .set({
-            failedLogins: lock ? 0 : failures,
-            lockedUntil: lock ? new Date(Date.now() + LOCK_MINUTES * 60000) : row.lockedUntil,
-          })
-          .where(eq(staff.id, row.id));
+      if (!passwordOk) {
+        const failures = await countFailure(db, row.id);
         await recordAudit(db, {
           actorId: row.id,
           actorUnit: row.unitCode,
           action: 'auth.login',
           outcome: 'denied',
           sourceIp: ip,
-          detail: { reason: 'bad_password', failures },
+          detail: { reason: 'bad_password', failures, locked: failures >= MAX_FAILED_LOGINS },
         });
-        throw new Problem(
-          401,
-          '登录失败',
-          lock ? `用户名或密码错误；账号已锁定 ${LOCK_MINUTES} 分钟` : '用户名或密码错误',
-        );
+        throw badCredentials();
       }
       await db.update(staff).set({ failedLogins: 0, lockedUntil: null }).where(eq(staff.id, row.id));
       await recordAudit(db, {
@@ -235,6 +258,33 @@ export function requireRole(req: FastifyRequest, ...roles: StaffRole[]): StaffCo
   return s;
 }
 
+/**
+ * Checks the request's login token and sets `req.staff`, or throws 401 (or 403 while a password change
+ * is pending). The auth hook runs it for every non-public `/api` route; a public route that also takes
+ * other credentials (the codec) runs it itself.
+ */
+export async function authenticate(db: Db, req: FastifyRequest): Promise<StaffContext> {
+  try {
+    await req.jwtVerify();
+  } catch {
+    throw unauthorized(req.headers.authorization ? '登录已过期或凭证无效，请重新登录' : '请先登录');
+  }
+  const ctx = await loadStaffContext(db, req.user.sub);
+  if (!ctx?.active || ctx.sessionVersion !== req.user.sv) throw unauthorized('登录已失效，请重新登录');
+  const { sessionVersion: _sv, active: _a, ...publicCtx } = ctx;
+  req.staff = publicCtx;
+  if (ctx.mustChangePassword && !PASSWORD_CHANGE_ROUTES.has(req.routeOptions.url ?? '')) {
+    throw new Problem(
+      403,
+      '请先修改密码',
+      '首次登录须修改初始密码后才能继续使用',
+      undefined,
+      'password_change_required',
+    );
+  }
+  return publicCtx;
+}
+
 export const authPlugin = fp<{ db: Db; secret: string }>(
   async (app, { db, secret }) => {
     await app.register(jwt, { secret, verify: { algorithms: ['HS256'] }, sign: { algorithm: 'HS256' } });
@@ -242,25 +292,7 @@ export const authPlugin = fp<{ db: Db; secret: string }>(
 
     app.addHook('onRequest', async (req) => {
       if (!req.url.startsWith('/api/') || req.routeOptions.config?.public || !req.routeOptions.url) return;
-      try {
-        await req.jwtVerify();
-      } catch {
-        throw unauthorized(req.headers.authorization ? '登录已过期或凭证无效，请重新登录' : '请先登录');
-      }
-      const ctx = await loadStaffContext(db, req.user.sub);
-      if (!ctx || !ctx.active || ctx.sessionVersion !== req.user.sv)
-        throw unauthorized('登录已失效，请重新登录');
-      const { sessionVersion: _sv, active: _a, ...publicCtx } = ctx;
-      req.staff = publicCtx;
-      if (ctx.mustChangePassword && !PASSWORD_CHANGE_ROUTES.has(req.routeOptions.url)) {
-        throw new Problem(
-          403,
-          '请先修改密码',
-          '首次登录须修改初始密码后才能继续使用',
-          undefined,
-          'password_change_required',
-        );
-      }
+      await authenticate(db, req);
     });
   },
   { name: 'auth' },

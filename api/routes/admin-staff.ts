@@ -125,7 +125,12 @@ export const adminStaffRoutes: FastifyPluginAsyncTypebox<{ db: Db; gateway: Case
             role: Type.Optional(Role),
             active: Type.Optional(Type.Boolean()),
             q: Type.Optional(Type.String({ minLength: 1, maxLength: 50, description: '用户名或姓名包含' })),
-            cursor: Type.Optional(Type.String({ maxLength: 64, description: '上一页最后一人的用户名' })),
+            cursor: Type.Optional(
+              Type.String({
+                pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$',
+                description: '上一页的 nextCursor（最后一人的用户名）',
+              }),
+            ),
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
           },
           { additionalProperties: false },

@@ -2,6 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { staffOf } from '../plugins/auth.ts';
+import { Problem as ProblemError } from '../problem.ts';
 import { errorResponses, Problem, StaffSchema } from '../schemas/common.ts';
 
 const TokenResponse = Type.Object({
@@ -10,11 +11,43 @@ const TokenResponse = Type.Object({
   staff: StaffSchema,
 });
 
+/** Login attempts a minute from one address (any usernames) and for one username (any addresses). */
+export const LOGINS_PER_ADDRESS = 20;
+export const LOGINS_PER_USERNAME = 20;
+
 export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  // Keyed on the username as typed (case-folded, like the lookup would be by a careful attacker), so
+  // one account cannot be sprayed from many addresses. Same store as the other limits.
+  const perUsername = app.createRateLimit({
+    max: LOGINS_PER_USERNAME,
+    timeWindow: '1 minute',
+    keyGenerator: (req) =>
+      `login-user:${String((req.body as { username?: unknown })?.username).toLowerCase()}`,
+  });
+
   app.post(
     '/api/v1/auth/login',
     {
-      config: { public: true, rateLimit: { max: 20, timeWindow: '1 minute' } },
+      // Always by address: a bearer token, genuine or not, must not give a login its own budget.
+      config: {
+        public: true,
+        rateLimit: {
+          max: LOGINS_PER_ADDRESS,
+          timeWindow: '1 minute',
+          keyGenerator: (req) => `login-ip:${req.ip}`,
+        },
+      },
+      preHandler: async (req, reply) => {
+        const limit = await perUsername(req);
+        // `isAllowed` only means "on the allow list"; over the limit is `isExceeded`.
+        if (limit.isAllowed || !limit.isExceeded) return;
+        reply.header('retry-after', limit.ttlInSeconds);
+        throw new ProblemError(
+          429,
+          '请求过于频繁',
+          `该账号登录尝试过于频繁，请 ${limit.ttlInSeconds} 秒后再试`,
+        );
+      },
       schema: {
         tags: ['登录'],
         summary: '登录，取得访问令牌（30 分钟有效）',

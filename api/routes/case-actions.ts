@@ -342,7 +342,7 @@ export const caseActionRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = async 
         : [];
       const claim = await claimAttachments(db, who.unitCode, row.id, cited, '/body/attachments');
       try {
-        const key = claimedKey ?? (await claimIdempotencyKey(db, req, who.id)).key;
+        const key = claimedKey ?? (await claimIdempotencyKey(db, req, who)).key;
         await attempt();
         await gateway.act(
           row.id,
@@ -400,7 +400,7 @@ export const caseActionRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = async 
         const who = staffOf(req);
         if (!(await liaisonRight(db, who)).ok)
           throw forbidden('只有联络员（联络员缺岗时为联络员B角）可以批量办理');
-        const { key } = await claimIdempotencyKey(db, req, who.id);
+        const { key } = await claimIdempotencyKey(db, req, who);
         const { ids, ...rest } = req.body as { ids: string[] } & Record<string, unknown>;
         const results = [];
         for (const id of [...new Set(ids)]) {

@@ -1,15 +1,17 @@
 /**
  * Remote payload codec for operators (Temporal "codec server" protocol): the Temporal Web UI and CLI send
- * the encrypted payloads of a workflow history here and get them back readable. Only supervisors and
- * administrators may use it, and every call is audited.
+ * the encrypted payloads of a workflow history here and get them back readable. Only the joint-meeting
+ * office's supervisors may use it — the same people who may read (escalated) case content; administrators
+ * read no case content, here or anywhere. Every call, allowed or refused, is audited.
  *
- * Two ways in:
- * - `POST /api/v1/codec/decode|encode` with `Authorization: Bearer <JWT>` — for the Temporal CLI
- *   (`--codec-endpoint … --codec-auth 'Bearer …'`) and scripts;
- * - `POST /api/v1/codec/t/<ticket>/decode|encode` — for the Web UI, which cannot send our JWT: a ticket
- *   from `POST /api/v1/codec/ticket` is a short-lived (8 h), codec-only credential bound to the person,
- *   revoked by logout; it sits in the URL, so these routes do not write request logs, and they answer
- *   CORS from any origin (the ticket, not a cookie, is the credential).
+ * One endpoint, `POST /api/v1/codec/decode|encode` (codec endpoint `…/api/v1/codec`), two credentials,
+ * both in headers — never in the path or query, which end up in proxy and access logs:
+ * - `Authorization: Bearer <login token>` (Temporal CLI `--codec-auth`, scripts);
+ * - a codec ticket from `POST /api/v1/codec/ticket`, a short-lived (8 h), codec-only credential bound to
+ *   the person and revoked by logout, as `X-Codec-Ticket: <ticket>` or `Authorization: Bearer <ticket>`
+ *   (for a proxy in front of the Temporal Web UI, or the CLI for a long session).
+ * The routes answer CORS from any origin without cookies: the credential is a header a foreign page
+ * cannot know.
  */
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
@@ -17,7 +19,7 @@ import type { Payload, PayloadCodec } from '@temporalio/common';
 import type { FastifyRequest } from 'fastify';
 import { type Static, Type } from 'typebox';
 import type { Db } from '../../db/client.ts';
-import { loadStaffContext, requireRole, type StaffContext } from '../plugins/auth.ts';
+import { authenticate, loadStaffContext, type StaffContext, staffOf } from '../plugins/auth.ts';
 import { forbidden, unauthorized, unavailable, unprocessable } from '../problem.ts';
 import { errorResponses } from '../schemas/common.ts';
 import { recordAudit } from '../services/audit.ts';
@@ -56,7 +58,13 @@ const toJson = (p: Payload): Static<typeof JsonPayload> => ({
   data: Buffer.from(p.data ?? new Uint8Array()).toString('base64'),
 });
 
-const OPERATOR_ROLES = ['supervisor', 'admin'] as const;
+/** Who may decode: as for case content (api/services/case-reads.ts), supervisors but not admins. */
+const CODEC_ROLES: readonly string[] = ['supervisor'];
+const ROLE_REFUSAL = '只有联席会议办公室的督办人员可以解读工作流历史（管理员不查看协查内容）';
+export const CODEC_TICKET_HEADER = 'x-codec-ticket';
+
+/** A codec ticket is `body.mac` (two parts); a login token is a JWT (three). */
+const looksLikeTicket = (s: string) => /^[\w-]+\.[\w-]+$/.test(s);
 
 export const codecRoutes: FastifyPluginAsyncTypebox<{
   db: Db;
@@ -89,9 +97,33 @@ export const codecRoutes: FastifyPluginAsyncTypebox<{
     const ctx = typeof claims.s === 'string' ? await loadStaffContext(db, claims.s) : undefined;
     if (!ctx?.active || ctx.sessionVersion !== claims.v) throw unauthorized('编解码凭证已失效，请重新申请');
     const { sessionVersion: _sv, active: _a, ...who } = ctx;
-    if (!(OPERATOR_ROLES as readonly string[]).includes(who.role))
-      throw forbidden('只有联席会议办公室的督办人员或管理员可以解读工作流历史');
     return who;
+  }
+
+  /** The person behind the request's codec credential (ticket or login token), if a supervisor. */
+  async function codecCaller(req: FastifyRequest, action: string): Promise<StaffContext> {
+    const header = req.headers[CODEC_TICKET_HEADER];
+    const bearer = req.headers.authorization?.startsWith('Bearer ')
+      ? req.headers.authorization.slice(7)
+      : undefined;
+    const ticket =
+      typeof header === 'string' ? header : bearer && looksLikeTicket(bearer) ? bearer : undefined;
+    const who = ticket !== undefined ? await ticketHolder(ticket) : await authenticate(db, req);
+    await refuseUnlessSupervisor(req, who, action);
+    return who;
+  }
+
+  async function refuseUnlessSupervisor(req: FastifyRequest, who: StaffContext, action: string) {
+    if (CODEC_ROLES.includes(who.role)) return;
+    await recordAudit(db, {
+      actorId: who.id,
+      actorUnit: who.unitCode,
+      action,
+      sourceIp: req.ip,
+      outcome: 'denied',
+      detail: { reason: 'role', role: who.role },
+    });
+    throw forbidden(ROLE_REFUSAL);
   }
 
   async function run(
@@ -135,57 +167,42 @@ export const codecRoutes: FastifyPluginAsyncTypebox<{
     response: { 200: PayloadsOut, ...errorResponses(403, 413, 415, 422), 503: Type.Ref('Problem') },
   };
 
+  const codecCors = {
+    origin: '*',
+    credentials: false,
+    methods: ['POST'],
+    allowedHeaders: ['content-type', 'x-namespace', 'authorization', CODEC_TICKET_HEADER],
+    maxAge: 600,
+  };
+
   for (const op of ['decode', 'encode'] as const) {
     app.post(
       `/api/v1/codec/${op}`,
       {
         bodyLimit: CODEC_BODY_LIMIT_BYTES,
+        // Public to the auth hook only: the handler takes a ticket or a login token itself.
+        config: { public: true, cors: codecCors },
         schema: {
           ...common,
           summary:
             op === 'decode'
-              ? '解密 Temporal 负载（远程编解码，供 Temporal CLI 使用；督办人员、管理员）'
-              : '加密 Temporal 负载（远程编解码；督办人员、管理员）',
+              ? '解密 Temporal 负载（远程编解码，供 Temporal CLI / Web UI 使用；督办人员）'
+              : '加密 Temporal 负载（远程编解码；督办人员）',
+          description: `凭证放在请求头：Authorization: Bearer <登录令牌或编解码凭证>，或 X-Codec-Ticket: <编解码凭证>`,
           security: [{ bearer: [] }],
+          headers: Type.Object({
+            [CODEC_TICKET_HEADER]: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
+          }),
         },
       },
-      async (req) => run(req, requireRole(req, ...OPERATOR_ROLES), op, req.body),
-    );
-
-    app.post(
-      `/api/v1/codec/t/:ticket/${op}`,
-      {
-        bodyLimit: CODEC_BODY_LIMIT_BYTES,
-        // The ticket is in the URL: no request log lines for these routes.
-        logLevel: 'warn',
-        config: { public: true, cors: { origin: '*', credentials: false } },
-        schema: {
-          ...common,
-          summary: `${op === 'decode' ? '解密' : '加密'} Temporal 负载（供 Temporal Web UI 使用，凭证在地址中）`,
-          params: Type.Object({ ticket: Type.String({ minLength: 1, maxLength: 512 }) }),
-        },
-      },
-      async (req) => run(req, await ticketHolder(req.params.ticket), op, req.body),
+      async (req) => run(req, await codecCaller(req, `codec.${op}`), op, req.body),
     );
   }
 
-  // The Web UI's preflight (content-type and X-Namespace are not "simple" headers).
+  // The Web UI's preflight (content-type, X-Namespace and the credential headers are not "simple").
   app.options(
-    '/api/v1/codec/t/:ticket/:op',
-    {
-      logLevel: 'warn',
-      config: {
-        public: true,
-        cors: {
-          origin: '*',
-          credentials: false,
-          methods: ['POST'],
-          allowedHeaders: ['content-type', 'x-namespace', 'authorization'],
-          maxAge: 600,
-        },
-      },
-      schema: { hide: true },
-    },
+    '/api/v1/codec/:op',
+    { logLevel: 'warn', config: { public: true, cors: codecCors }, schema: { hide: true } },
     async (_req, reply) => reply.code(204).send(),
   );
 
@@ -194,11 +211,15 @@ export const codecRoutes: FastifyPluginAsyncTypebox<{
     {
       schema: {
         tags: ['运维'],
-        summary: '申请 Temporal Web UI 用的编解码地址（8 小时有效，退出登录即失效；督办人员、管理员）',
+        summary: '申请编解码凭证（8 小时有效，退出登录即失效；督办人员）；凭证放在请求头，不放在地址中',
         security: [{ bearer: [] }],
         response: {
           201: Type.Object({
-            endpoint: Type.String({ description: '填入 Temporal Web UI 的 Codec Server 地址' }),
+            endpoint: Type.String({ description: 'Codec Server 地址（不含凭证）' }),
+            ticket: Type.String({
+              description: '编解码凭证：以 X-Codec-Ticket 或 Authorization: Bearer 请求头发送',
+            }),
+            header: Type.String({ description: '发送凭证的请求头名' }),
             expiresAt: Type.String({ format: 'date-time' }),
           }),
           ...errorResponses(403),
@@ -206,7 +227,8 @@ export const codecRoutes: FastifyPluginAsyncTypebox<{
       },
     },
     async (req, reply) => {
-      const who = requireRole(req, ...OPERATOR_ROLES);
+      const who = staffOf(req);
+      await refuseUnlessSupervisor(req, who, 'codec.ticket');
       const ctx = await loadStaffContext(db, who.id);
       if (!ctx) throw unauthorized();
       const { ticket, expiresAt } = issueTicket(who.id, ctx.sessionVersion);
@@ -219,7 +241,11 @@ export const codecRoutes: FastifyPluginAsyncTypebox<{
         detail: { expiresAt },
       });
       const base = `${req.protocol}://${req.host}`;
-      return reply.code(201).send({ endpoint: `${base}/api/v1/codec/t/${ticket}`, expiresAt });
+      // A credential in the body: no cache may keep it.
+      return reply
+        .code(201)
+        .header('cache-control', 'no-store')
+        .send({ endpoint: `${base}/api/v1/codec`, ticket, header: 'X-Codec-Ticket', expiresAt });
     },
   );
 };

@@ -136,7 +136,7 @@ export const escalationRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = async 
       if (new Date(req.body.dueAt).getTime() > Date.now() + 366 * 86_400_000) {
         throw unprocessable('限办时间不能晚于一年之后', [{ pointer: '/body/dueAt', detail: '须在一年之内' }]);
       }
-      const { key } = await claimIdempotencyKey(db, req, who.id);
+      const { key } = await claimIdempotencyKey(db, req, who);
       await gateway.act(
         e.caseId,
         orderDeadlineUpdate,
@@ -176,7 +176,7 @@ export const escalationRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = async 
     async (req) => {
       const who = requireRole(req, 'supervisor');
       const { e } = await load(req.params.id);
-      const { key } = await claimIdempotencyKey(db, req, who.id);
+      const { key } = await claimIdempotencyKey(db, req, who);
       await gateway.act(
         e.caseId,
         closeEscalationUpdate,

@@ -14,6 +14,7 @@ import { notificationReads, notifications, streamTickets } from '../../db/schema
 import { loadStaffContext, type StaffContext, staffOf } from '../plugins/auth.ts';
 import { notFound, unauthorized } from '../problem.ts';
 import { errorResponses } from '../schemas/common.ts';
+import { decodeCursor, encodeCursor } from '../services/cursor.ts';
 import type { LiveEvent, LiveEvents } from '../services/live-events.ts';
 
 export const TICKET_TTL_MS = 30_000;
@@ -39,19 +40,6 @@ const hashTicket = (ticket: string) => createHash('sha256').update(ticket).diges
 /** Rows addressed to the person or to their unit. */
 const addressedTo = (who: StaffContext) =>
   or(eq(notifications.recipientStaffId, who.id), eq(notifications.recipientUnit, who.unitCode));
-
-function encodeCursor(createdAt: Date, id: string) {
-  return Buffer.from(JSON.stringify([createdAt.toISOString(), id])).toString('base64url');
-}
-function decodeCursor(cursor: string): [Date, string] | undefined {
-  try {
-    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as [string, string];
-    const d = new Date(at);
-    return Number.isNaN(d.getTime()) || typeof id !== 'string' ? undefined : [d, id];
-  } catch {
-    return undefined;
-  }
-}
 
 /** Is this event for this person? Case events go to the case's units; admins see no case traffic. */
 export function eventConcerns(who: StaffContext, e: LiveEvent): boolean {
@@ -124,7 +112,7 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<{ db: Db; events: Liv
       );
       const where: (SQL | undefined)[] = [addressedTo(who)];
       if (req.query.unreadOnly) where.push(isNull(notificationReads.staffId));
-      const after = req.query.cursor ? decodeCursor(req.query.cursor) : undefined;
+      const after = req.query.cursor !== undefined ? decodeCursor(req.query.cursor) : undefined;
       if (after)
         where.push(
           or(

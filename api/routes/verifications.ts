@@ -133,7 +133,7 @@ export const verificationRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = asyn
           fieldErrors,
         );
 
-      const { key, retry } = await claimIdempotencyKey(db, req, who.id);
+      const { key, retry } = await claimIdempotencyKey(db, req, who);
       const input: CaseInput = {
         caseId: caseWorkflowId(who.unitCode, key),
         requestingUnit: who.unitCode,

@@ -18,6 +18,7 @@ import {
 import type { ContentCipher } from '../../domain/content-cipher.ts';
 import { maskIdNumber } from '../../domain/personal-data.ts';
 import type { StaffContext } from '../plugins/auth.ts';
+import { decodeCursor, encodeCursor } from './cursor.ts';
 
 export type CaseRow = typeof cases.$inferSelect;
 export type CaseAccess = 'full' | 'returned_part' | 'none';
@@ -100,19 +101,7 @@ export interface ListFilters {
 }
 
 /** Cursor = the last row's (due_at, id): stable under inserts, sorted by deadline. */
-export function encodeCursor(row: CaseRow): string {
-  return Buffer.from(JSON.stringify([row.dueAt.toISOString(), row.id])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): [Date, string] | undefined {
-  try {
-    const [due, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as [string, string];
-    const d = new Date(due);
-    return Number.isNaN(d.getTime()) || typeof id !== 'string' ? undefined : [d, id];
-  } catch {
-    return undefined;
-  }
-}
+export const encodeCaseCursor = (row: CaseRow): string => encodeCursor(row.dueAt, row.id);
 
 export async function listCases(db: Db, who: StaffContext, f: ListFilters) {
   const where: (SQL | undefined)[] = [];
@@ -134,7 +123,7 @@ export async function listCases(db: Db, who: StaffContext, f: ListFilters) {
   if (f.createdTo) where.push(lt(cases.createdAt, new Date(f.createdTo)));
   if (f.docNumber) where.push(eq(cases.docNumber, f.docNumber));
   if (f.subjectIdHash) where.push(eq(cases.subjectIdHash, f.subjectIdHash));
-  const after = f.cursor ? decodeCursor(f.cursor) : undefined;
+  const after = f.cursor !== undefined ? decodeCursor(f.cursor) : undefined;
   if (after)
     where.push(or(gt(cases.dueAt, after[0]), and(eq(cases.dueAt, after[0]), gt(cases.id, after[1]))));
   const rows = await db
@@ -151,7 +140,7 @@ export async function listCases(db: Db, who: StaffContext, f: ListFilters) {
   const last = page[page.length - 1];
   return {
     items: page.map((r) => summary({ ...r.c, catalogName: r.catalogName })),
-    nextCursor: rows.length > f.limit && last ? encodeCursor(last.c) : null,
+    nextCursor: rows.length > f.limit && last ? encodeCaseCursor(last.c) : null,
   };
 }
 

@@ -245,7 +245,7 @@ describe('Temporal history of a case', () => {
     }
   });
 
-  it('reads back through the codec endpoint (supervisor or admin), audited: the test above would have found the data', async () => {
+  it('reads back through the codec endpoint (supervisors only, not admins), audited: the test above would have found the data', async () => {
     const payloads = payloadsIn(history).map(toCodecJson);
     expect(payloads.length).toBeGreaterThan(5);
     const res = await app.inject({
@@ -283,14 +283,18 @@ describe('Temporal history of a case', () => {
       headers: { authorization: auth.admin },
       payload: { payloads: payloads.slice(0, 1) },
     });
-    expect(admin.statusCode).toBe(200);
+    // Administrators read no case content (as for case reads); the refusal is on record.
+    expect(admin.statusCode, admin.body).toBe(403);
+    expect(admin.headers['content-type']).toMatch(/^application\/problem\+json/);
 
     const audits = await database.db.select().from(auditLog).where(eq(auditLog.action, 'codec.decode'));
-    expect(audits.map((a) => [a.actorUnit, a.outcome, (a.detail as { payloads: number }).payloads])).toEqual([
-      ['ZB-LXB', 'allowed', payloads.length],
-      ['ZB-LXB', 'allowed', 0],
-      ['ZB-LXB', 'allowed', 1],
-    ]);
+    expect(audits.map((a) => [a.actorUnit, a.outcome, (a.detail as { payloads?: number }).payloads])).toEqual(
+      [
+        ['ZB-LXB', 'allowed', payloads.length],
+        ['ZB-LXB', 'allowed', 0],
+        ['ZB-LXB', 'denied', undefined],
+      ],
+    );
   });
 
   it('the codec endpoint refuses other staff, no token, and payloads it did not encrypt', async () => {
@@ -350,13 +354,15 @@ describe('Temporal history of a case', () => {
     expect(Buffer.from(back?.data ?? new Uint8Array()).toString()).toBe('"你好"');
   });
 
-  it('gives the Web UI a codec ticket: a URL that works without our JWT, from any origin, until logout', async () => {
-    const denied = await app.inject({
-      method: 'POST',
-      url: '/api/v1/codec/ticket',
-      headers: { authorization: auth['req-a'] },
-    });
-    expect(denied.statusCode).toBe(403);
+  it('gives a codec ticket that travels in a header, never in the URL; admins get none; logout revokes it', async () => {
+    for (const who of ['req-a', 'admin'] as const) {
+      const denied = await app.inject({
+        method: 'POST',
+        url: '/api/v1/codec/ticket',
+        headers: { authorization: auth[who] },
+      });
+      expect(denied.statusCode, who).toBe(403);
+    }
 
     const login = await app.inject({
       method: 'POST',
@@ -370,40 +376,61 @@ describe('Temporal history of a case', () => {
       headers: { authorization: token },
     });
     expect(issued.statusCode, issued.body).toBe(201);
-    const path = new URL(issued.json().endpoint).pathname;
-    expect(path).toMatch(/^\/api\/v1\/codec\/t\/[\w-]+\.[\w-]+$/);
+    const { endpoint, ticket } = issued.json();
+    const url = new URL(endpoint);
+    expect(url.pathname).toBe('/api/v1/codec');
+    expect(url.search).toBe('');
+    expect(endpoint).not.toContain(ticket);
 
-    // The UI's preflight, then the call itself: no Authorization header, CORS open (the URL is the credential).
+    // The old ticket-in-path routes are gone.
+    const one = payloadsIn(history).map(toCodecJson).slice(0, 3);
+    const inPath = await app.inject({
+      method: 'POST',
+      url: `/api/v1/codec/t/${ticket}/decode`,
+      payload: { payloads: one },
+    });
+    expect(inPath.statusCode).toBe(404);
+
+    // Preflight from another origin allows the credential headers; no cookies involved.
     const preflight = await app.inject({
       method: 'OPTIONS',
-      url: `${path}/decode`,
+      url: '/api/v1/codec/decode',
       headers: {
         origin: 'http://localhost:8233',
         'access-control-request-method': 'POST',
-        'access-control-request-headers': 'content-type,x-namespace',
+        'access-control-request-headers': 'content-type,x-namespace,x-codec-ticket',
       },
     });
     expect(preflight.statusCode).toBeLessThan(300);
     expect(preflight.headers['access-control-allow-origin']).toBe('*');
-    const one = payloadsIn(history).map(toCodecJson).slice(0, 3);
-    const viaTicket = await app.inject({
-      method: 'POST',
-      url: `${path}/decode`,
-      headers: { origin: 'http://localhost:8233', 'x-namespace': 'default' },
-      payload: { payloads: one },
-    });
-    expect(viaTicket.statusCode, viaTicket.body).toBe(200);
-    expect(viaTicket.headers['access-control-allow-origin']).toBe('*');
+    expect(String(preflight.headers['access-control-allow-headers'])).toMatch(/x-codec-ticket/i);
+
+    for (const headers of [{ 'x-codec-ticket': ticket }, { authorization: `Bearer ${ticket}` }]) {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/api/v1/codec/decode',
+        headers: { origin: 'http://localhost:8233', 'x-namespace': 'default', ...headers },
+        payload: { payloads: one },
+      });
+      expect(res.statusCode, res.body).toBe(200);
+      expect(res.headers['access-control-allow-origin']).toBe('*');
+    }
 
     const forged = await app.inject({
       method: 'POST',
-      url: `${path.slice(0, -3)}abc/decode`,
+      url: '/api/v1/codec/decode',
+      headers: { 'x-codec-ticket': `${ticket.slice(0, -3)}abc` },
       payload: { payloads: one },
     });
     expect(forged.statusCode).toBe(401);
 
     await app.inject({ method: 'POST', url: '/api/v1/auth/logout', headers: { authorization: token } });
-    const revoked = await app.inject({ method: 'POST', url: `${path}/decode`, payload: { payloads: one } });
+    const revoked = await app.inject({
+      method: 'POST',
+      url: '/api/v1/codec/decode',
+      headers: { 'x-codec-ticket': ticket },
+      payload: { payloads: one },
+    });
     expect(revoked.statusCode).toBe(401);
   });
 });
