@@ -27,8 +27,14 @@ export interface AppConfig {
   temporal: TemporalConnectionConfig;
   /** HMAC secret for staff JWTs; generated and kept under DATA_DIR in the embedded default. */
   jwtSecret?: string;
-  /** base64 AES-256 key for the Temporal payload codec; generated and kept under DATA_DIR in the embedded default. */
-  payloadKey?: string;
+  /**
+   * base64 AES-256 keys of the Temporal payload codec and the case content at rest, current first
+   * (PAYLOAD_KEYS, or PAYLOAD_KEY for one); older keys only decrypt. Generated and kept under DATA_DIR in
+   * the embedded default.
+   */
+  payloadKeys?: string[];
+  /** base64 HMAC key of the subject ID hash (search by ID number); must outlive payload key rotations. */
+  subjectKey?: string;
   /** base64 HMAC key (32 bytes) of the audit chain; generated and kept under DATA_DIR in the embedded default. */
   auditKey?: string;
   /** Append-only file where the API anchors the audit chain's newest row (outside the database). */
@@ -113,6 +119,20 @@ function checkKey(name: string, value: string | undefined): string | undefined {
   return value;
 }
 
+/** PAYLOAD_KEYS (comma-separated, current first) or PAYLOAD_KEY (one key); not both. */
+function payloadKeysFrom(env: Env): string[] | undefined {
+  const one = nonEmpty(env, 'PAYLOAD_KEY');
+  const many = nonEmpty(env, 'PAYLOAD_KEYS');
+  if (one && many) throw new ConfigError('PAYLOAD_KEYS', 'set PAYLOAD_KEYS or PAYLOAD_KEY, not both');
+  if (one) return [checkKey('PAYLOAD_KEY', one) as string];
+  if (!many) return undefined;
+  const keys = many.split(',').map((k) => k.trim());
+  if (keys.some((k) => !k)) throw new ConfigError('PAYLOAD_KEYS', 'has an empty entry');
+  for (const k of keys) checkKey('PAYLOAD_KEYS', k);
+  if (new Set(keys).size !== keys.length) throw new ConfigError('PAYLOAD_KEYS', 'names a key twice');
+  return keys;
+}
+
 export function loadConfig(env: Env = process.env): AppConfig {
   const address = nonEmpty(env, 'TEMPORAL_ADDRESS');
   const databaseUrl = nonEmpty(env, 'DATABASE_URL');
@@ -133,12 +153,18 @@ export function loadConfig(env: Env = process.env): AppConfig {
   if (jwtSecret !== undefined && jwtSecret.length < 32) {
     throw new ConfigError('JWT_SECRET', 'must be at least 32 characters');
   }
-  const payloadKey = checkKey('PAYLOAD_KEY', nonEmpty(env, 'PAYLOAD_KEY'));
+  const payloadKeys = payloadKeysFrom(env);
+  const subjectKey = checkKey('SUBJECT_KEY', nonEmpty(env, 'SUBJECT_KEY'));
+  if (payloadKeys && payloadKeys.length > 1 && !subjectKey)
+    throw new ConfigError(
+      'SUBJECT_KEY',
+      'is required once PAYLOAD_KEYS holds more than one key (npm run keys:rotate prints the value to keep)',
+    );
   const auditKey = checkKey('AUDIT_KEY', nonEmpty(env, 'AUDIT_KEY'));
   if (mode === 'deployment') {
     if (!jwtSecret)
       throw new ConfigError('JWT_SECRET', 'is required when TEMPORAL_ADDRESS or DATABASE_URL is set');
-    if (!payloadKey)
+    if (!payloadKeys)
       throw new ConfigError('PAYLOAD_KEY', 'is required when TEMPORAL_ADDRESS or DATABASE_URL is set');
     if (!auditKey)
       throw new ConfigError('AUDIT_KEY', 'is required when TEMPORAL_ADDRESS or DATABASE_URL is set');
@@ -218,7 +244,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
       devPort: portFrom(env, 'TEMPORAL_DEV_PORT'),
     },
     jwtSecret,
-    payloadKey,
+    payloadKeys,
+    subjectKey,
     auditKey,
     auditAnchorFile: path.resolve(
       nonEmpty(env, 'AUDIT_ANCHOR_FILE') ?? path.join(dataDir, 'audit-anchors.log'),

@@ -3,9 +3,11 @@
  * below — failure messages) with AES-256-GCM, so workflow histories stored in Temporal hold no readable
  * personal data. The codec endpoint of the API lets an authenticated operator read them in the Web UI.
  */
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { METADATA_ENCODING_KEY, type Payload, type PayloadCodec, ValueError } from '@temporalio/common';
 import proto from '@temporalio/proto';
+// A key's public name: the same id the case content cipher stores next to its ciphertext.
+import { keyIdOf } from '../domain/content-cipher.ts';
 
 const { temporal } = proto;
 
@@ -15,12 +17,31 @@ const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
 export class AesGcmPayloadCodec implements PayloadCodec {
-  /** Names the key (not secret) so a rotated key can be recognised in stored payloads. */
+  /** Names the current key (not secret); every payload carries the id of the key that encrypted it. */
   readonly keyId: string;
+  private readonly key: Buffer;
+  /** Every key of the ring by id: payloads encrypted before a rotation still decode. */
+  private readonly ring: Map<string, Buffer>;
 
-  constructor(private readonly key: Buffer) {
-    if (key.length !== 32) throw new ValueError('payload key must be 32 bytes');
-    this.keyId = createHash('sha256').update(key).digest('hex').slice(0, 16);
+  /** One key, or a ring with the current key first. */
+  constructor(keys: Buffer | readonly Buffer[]) {
+    const ring = Array.isArray(keys) ? keys : [keys as Buffer];
+    if (!ring.length) throw new ValueError('the payload key ring is empty');
+    for (const k of ring) if (k.length !== 32) throw new ValueError('payload key must be 32 bytes');
+    this.key = ring[0] as Buffer;
+    this.keyId = keyIdOf(this.key);
+    this.ring = new Map(ring.map((k) => [keyIdOf(k), k]));
+  }
+
+  private keyFor(payload: Payload): Buffer {
+    const id = payload.metadata?.['encryption-key-id'];
+    if (!id) return this.key;
+    const key = this.ring.get(Buffer.from(id).toString());
+    if (!key)
+      throw new ValueError(
+        `payload encrypted with key ${Buffer.from(id).toString()}, which is not in the ring`,
+      );
+    return key;
   }
 
   async encode(payloads: Payload[]): Promise<Payload[]> {
@@ -45,7 +66,7 @@ export class AesGcmPayloadCodec implements PayloadCodec {
       if (!encoding || Buffer.from(encoding).toString() !== ENCODING) return payload;
       const data = Buffer.from(payload.data ?? new Uint8Array());
       if (data.length < IV_BYTES + TAG_BYTES) throw new ValueError('encrypted payload is truncated');
-      const decipher = createDecipheriv(CIPHER, this.key, data.subarray(0, IV_BYTES));
+      const decipher = createDecipheriv(CIPHER, this.keyFor(payload), data.subarray(0, IV_BYTES));
       decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
       const plain = Buffer.concat([
         decipher.update(data.subarray(IV_BYTES, data.length - TAG_BYTES)),

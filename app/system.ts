@@ -111,7 +111,7 @@ export async function startWorker(
     db: database.db,
     calendar: createCalendarSource(database.db),
     subjectKey: secrets.subjectKey,
-    contentCipher: createContentCipher(secrets.payloadKey),
+    contentCipher: createContentCipher(secrets.payloadKeys),
     log: log.child({ component: 'activities' }),
     // Live inbox pushes first, then the configured delivery channel (webhook), if any.
     ...liveEventHooks(
@@ -131,7 +131,7 @@ export async function startWorker(
       ...createCalendarActivities(database.db),
       ...createAbsenceActivities(database.db),
     },
-    payloadKey: secrets.payloadKey,
+    payloadKey: secrets.payloadKeys,
     log,
   });
   const done = worker.run();
@@ -160,12 +160,12 @@ export async function startApi(
     db: database.db,
     gateway,
     jwtSecret: secrets.jwtSecret,
-    payloadCodec: new AesGcmPayloadCodec(secrets.payloadKey),
+    payloadCodec: new AesGcmPayloadCodec(secrets.payloadKeys),
     rateLimitPerMinute: config.rateLimitPerMinute,
     trustProxy: config.trustProxy,
     subjectKey: secrets.subjectKey,
     auditKey: secrets.auditKey,
-    contentCipher: createContentCipher(secrets.payloadKey),
+    contentCipher: createContentCipher(secrets.payloadKeys),
     calendar: createCalendarSource(database.db),
     readiness: {
       database: () => database.ping(),
@@ -178,7 +178,7 @@ export async function startApi(
   });
   app.addHook('onClose', () => liveEventsFor(config, database, log).close());
   // Case content written before encryption at rest is sealed in the background (reads work meanwhile).
-  resealLegacyContent(database.db, createContentCipher(secrets.payloadKey))
+  resealLegacyContent(database.db, createContentCipher(secrets.payloadKeys))
     .then((n) => n && log.info({ cases: n }, 'sealed the plain case content of older cases'))
     .catch((err) => log.error({ err }, 'could not seal the case content of older cases'));
   // The newest audit row goes outside the database now and then, and once more on the way out.

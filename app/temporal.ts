@@ -16,9 +16,10 @@ import { AesGcmPayloadCodec } from './payload-codec.ts';
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 const FAILURE_CONVERTER_PATH = fileURLToPath(new URL('../workflows/failure-converter.ts', import.meta.url));
 
-export function dataConverter(payloadKey: Buffer): DataConverter {
+/** `payloadKeys`: one key, or the ring with the current key first. */
+export function dataConverter(payloadKeys: Buffer | readonly Buffer[]): DataConverter {
   return {
-    payloadCodecs: [new AesGcmPayloadCodec(payloadKey)],
+    payloadCodecs: [new AesGcmPayloadCodec(payloadKeys)],
     failureConverterPath: FAILURE_CONVERTER_PATH,
   };
 }
@@ -39,7 +40,7 @@ function connectionOptions(cfg: TemporalConnectionConfig & { address: string }) 
 
 export async function connectClient(
   cfg: TemporalConnectionConfig & { address: string },
-  payloadKey: Buffer,
+  payloadKey: Buffer | readonly Buffer[],
 ): Promise<Client> {
   const connection = await Connection.connect(connectionOptions(cfg));
   return new Client({ connection, namespace: cfg.namespace, dataConverter: dataConverter(payloadKey) });
@@ -72,7 +73,7 @@ export interface CaseWorkerOptions {
   taskQueue: string;
   /** The case workflow's activities, and the calendar re-timing workflow's where this worker runs those. */
   activities: CaseActivities & Partial<CalendarActivities & AbsenceActivities>;
-  payloadKey: Buffer;
+  payloadKey: Buffer | readonly Buffer[];
   log?: Logger;
 }
 

@@ -37,9 +37,14 @@ export function keyIdOf(key: Buffer): string {
   return createHash('sha256').update(key).digest('hex').slice(0, 16);
 }
 
-export function createContentCipher(key: Buffer): ContentCipher {
-  if (key.length !== 32) throw new Error('the content key must be 32 bytes');
+/** One key, or a ring with the current key first: it seals with the current key and opens with any. */
+export function createContentCipher(keys: Buffer | readonly Buffer[]): ContentCipher {
+  const ring = Array.isArray(keys) ? keys : [keys as Buffer];
+  const key = ring[0];
+  if (!key) throw new Error('the content key ring is empty');
+  for (const k of ring) if (k.length !== 32) throw new Error('the content key must be 32 bytes');
   const keyId = keyIdOf(key);
+  const byId = new Map(ring.map((k) => [keyIdOf(k), k]));
   return {
     keyId,
     seal(caseId, content) {
@@ -55,10 +60,11 @@ export function createContentCipher(key: Buffer): ContentCipher {
     },
     open(caseId, stored) {
       if (!isSealed(stored)) return (stored ?? {}) as Record<string, unknown>;
-      if (stored.kid !== keyId) throw new Error(`case content is sealed with an unknown key ${stored.kid}`);
+      const sealedWith = byId.get(stored.kid);
+      if (!sealedWith) throw new Error(`case content is sealed with a key not in the ring: ${stored.kid}`);
       const data = Buffer.from(stored.data, 'base64');
       if (data.length < IV_BYTES + TAG_BYTES) throw new Error('sealed case content is truncated');
-      const decipher = createDecipheriv(CIPHER, key, data.subarray(0, IV_BYTES));
+      const decipher = createDecipheriv(CIPHER, sealedWith, data.subarray(0, IV_BYTES));
       decipher.setAAD(Buffer.from(caseId));
       decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
       const plain = Buffer.concat([

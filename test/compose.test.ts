@@ -139,7 +139,7 @@ describe('docker-compose.yml', () => {
 
       it('requires its secrets from the environment instead of defaulting them', () => {
         const env = envOf(service);
-        for (const key of ['JWT_SECRET', 'PAYLOAD_KEY', 'AUDIT_KEY']) {
+        for (const key of ['JWT_SECRET', 'PAYLOAD_KEYS', 'SUBJECT_KEY', 'AUDIT_KEY']) {
           expect(env[key], key).toMatch(new RegExp(`^\\$\\{${key}:\\?[^}]+\\}$`));
         }
         expect(env.DATABASE_URL).toMatch(/\$\{[A-Z_]+:\?[^}]+\}/);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, requireExternalServices } from '../app/config.ts';
-import { loadSecrets } from '../app/secrets.ts';
+import { legacySubjectKey, loadSecrets, rotateStoredPayloadKey } from '../app/secrets.ts';
 
 const KEY = Buffer.alloc(32, 1).toString('base64');
 const deployment = {
@@ -75,14 +75,56 @@ describe('configuration', () => {
       );
       const first = loadSecrets(c);
       expect(first.auditKey).toHaveLength(32);
-      expect(first.payloadKey.equals(Buffer.from(KEY, 'base64'))).toBe(true);
+      expect(first.payloadKeys[0]?.equals(Buffer.from(KEY, 'base64'))).toBe(true);
       expect(first.jwtSecret).toBe('j'.repeat(40));
       expect(loadSecrets(c).auditKey.equals(first.auditKey)).toBe(true);
-      expect(first.auditKey.equals(first.payloadKey)).toBe(false);
+      expect(first.auditKey.equals(first.payloadKeys[0] as Buffer)).toBe(false);
       const deployed = loadSecrets(
         loadConfig({ ...deployment, AUDIT_KEY: Buffer.alloc(32, 4).toString('base64') }),
       );
       expect(deployed.auditKey.equals(Buffer.alloc(32, 4))).toBe(true);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('reads a payload key ring (current first) and a subject key that outlives rotations', () => {
+    const k1 = Buffer.alloc(32, 1).toString('base64');
+    const k2 = Buffer.alloc(32, 2).toString('base64');
+    const sk = Buffer.alloc(32, 9).toString('base64');
+    const ring = loadConfig({
+      ...deployment,
+      PAYLOAD_KEY: '',
+      PAYLOAD_KEYS: `${k2}, ${k1}`,
+      SUBJECT_KEY: sk,
+    });
+    expect(ring.payloadKeys).toEqual([k2, k1]);
+    expect(errorOf({ ...deployment, PAYLOAD_KEY: '', PAYLOAD_KEYS: `${k2},${k1}` }).variable).toBe(
+      'SUBJECT_KEY',
+    );
+    expect(errorOf({ ...deployment, PAYLOAD_KEYS: k1 }).variable).toBe('PAYLOAD_KEYS'); // both set
+    expect(errorOf({ ...deployment, PAYLOAD_KEY: '', PAYLOAD_KEYS: `${k1},${k1}` }).variable).toBe(
+      'PAYLOAD_KEYS',
+    );
+    expect(errorOf({ ...deployment, PAYLOAD_KEY: '', PAYLOAD_KEYS: `${k1},x` }).variable).toBe(
+      'PAYLOAD_KEYS',
+    );
+    // One key without SUBJECT_KEY: the subject key it always had (derived from it) — searches keep working.
+    const single = loadSecrets(loadConfig({ ...deployment, PAYLOAD_KEY: k1 }));
+    expect(single.subjectKey.equals(legacySubjectKey(Buffer.from(k1, 'base64')))).toBe(true);
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'xiecha-ring-'));
+    try {
+      writeFileSync(
+        path.join(dataDir, 'secrets.json'),
+        JSON.stringify({ jwtSecret: 'j'.repeat(40), payloadKey: k1 }),
+      );
+      const before = loadSecrets(loadConfig({ DATA_DIR: dataDir }));
+      expect(before.subjectKey.equals(legacySubjectKey(Buffer.from(k1, 'base64')))).toBe(true);
+      rotateStoredPayloadKey(dataDir);
+      const after = loadSecrets(loadConfig({ DATA_DIR: dataDir }));
+      expect(after.payloadKeys).toHaveLength(2);
+      expect(after.payloadKeys[1]?.equals(Buffer.from(k1, 'base64'))).toBe(true);
+      expect(after.subjectKey.equals(before.subjectKey)).toBe(true);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }

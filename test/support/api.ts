@@ -2,6 +2,7 @@
  * The API against real components: the Fastify app (via inject), the real case gateway and worker on
  * the Temporal dev server, and a real database (PGlite or PostgreSQL).
  */
+import { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { createAbsenceActivities } from '../../activities/absence-activities.ts';
@@ -11,8 +12,10 @@ import { createCaseActivities } from '../../activities/case-activities.ts';
 import { type App, buildApp } from '../../api/app.ts';
 import { type CaseGateway, createCaseGateway } from '../../api/services/case-gateway.ts';
 import { type LiveEvents, liveEventHooks } from '../../api/services/live-events.ts';
+import { dataConverter } from '../../app/temporal.ts';
 import { pendingMigrations } from '../../db/migrate.ts';
 import { DEMO_PASSWORD } from '../../db/seed.ts';
+import { createContentCipher } from '../../domain/content-cipher.ts';
 import type { DatabaseTarget, TestDatabase } from './databases.ts';
 import {
   caseWorker,
@@ -41,11 +44,24 @@ export async function createApiHarness(
     events?: LiveEvents;
     clock?: () => Date;
     wrapGateway?: (gateway: CaseGateway) => CaseGateway;
+    /** Another payload key ring than the tests' one key (current first): client, worker and content. */
+    payloadKeys?: Buffer[];
+    /** An open database to use (and leave open), and the task queue: a second "generation" of the system. */
+    database?: TestDatabase;
+    taskQueue?: string;
   } = {},
 ): Promise<ApiHarness> {
-  const database = await target.open();
-  const taskQueue = uniqueTaskQueue('api');
+  const database = opts.database ?? (await target.open());
+  const taskQueue = opts.taskQueue ?? uniqueTaskQueue('api');
   const calendar = createCalendarSource(database.db);
+  const contentCipher = opts.payloadKeys ? createContentCipher(opts.payloadKeys) : TEST_CONTENT_CIPHER;
+  const client = opts.payloadKeys
+    ? new Client({
+        connection: env.connection,
+        namespace: env.namespace ?? 'default',
+        dataConverter: dataConverter(opts.payloadKeys),
+      })
+    : env.client;
   const worker = await caseWorker(
     env,
     {
@@ -55,23 +71,24 @@ export async function createApiHarness(
         db: database.db,
         calendar,
         subjectKey: TEST_SUBJECT_KEY,
-        contentCipher: TEST_CONTENT_CIPHER,
+        contentCipher,
         log: silentLog,
         // The worker feeds the app's live inbox stream, as in the embedded system.
         ...(opts.events ? liveEventHooks(opts.events) : {}),
       }),
     },
     taskQueue,
+    opts.payloadKeys,
   );
   const running = worker.run();
   const app = await buildApp({
     log: silentLog,
     db: database.db,
-    gateway: (opts.wrapGateway ?? ((g) => g))(createCaseGateway(env.client, taskQueue)),
+    gateway: (opts.wrapGateway ?? ((g) => g))(createCaseGateway(client, taskQueue)),
     jwtSecret: TEST_JWT_SECRET,
     subjectKey: TEST_SUBJECT_KEY,
     auditKey: TEST_AUDIT_KEY,
-    contentCipher: TEST_CONTENT_CIPHER,
+    contentCipher,
     calendar,
     readiness: {
       database: () => database.ping(),
@@ -102,7 +119,7 @@ export async function createApiHarness(
       await app.close();
       worker.shutdown();
       await running;
-      await database.dispose();
+      if (!opts.database) await database.dispose();
     },
   };
 }

@@ -46,12 +46,13 @@ export async function caseWorker(
   env: TestWorkflowEnvironment,
   activities: CaseActivities & Partial<CalendarActivities & AbsenceActivities>,
   taskQueue: string,
+  payloadKeys: Buffer | readonly Buffer[] = TEST_PAYLOAD_KEY,
 ): Promise<Worker> {
   return createCaseWorker({
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
     taskQueue,
     activities,
-    payloadKey: TEST_PAYLOAD_KEY,
+    payloadKey: payloadKeys,
   });
 }
