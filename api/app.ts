@@ -130,6 +130,10 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
   const app = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
+    // A request whose headers and body have not all arrived in this time is cut off (Node answers 408, as a
+    // problem: http-guards): a slow client cannot hold a connection open. How long a handler may wait on
+    // Temporal is the case gateway's own deadline.
+    requestTimeout: 30_000,
     // Long enough for every ID, so an over-long one is a 400 from its schema.
     routerOptions: { maxParamLength: 600 },
     genReqId: (req) =>

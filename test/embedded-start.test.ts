@@ -49,7 +49,12 @@ describe('the embedded system (npm start)', { timeout: 300_000 }, () => {
     const ms = await waitReady(p, 120_000);
     expect(ms).toBeGreaterThan(0);
     const ready = await (await fetch(`${p.baseUrl}/readyz`)).json();
-    expect(ready).toEqual({ status: 'ready', checks: { database: 'ok', migrations: 'ok', temporal: 'ok' } });
+    // (`warnings` may say that next year's official holiday schedule is not imported yet: not a failure.)
+    expect(ready).toMatchObject({
+      status: 'ready',
+      checks: { database: 'ok', migrations: 'ok', temporal: 'ok' },
+    });
+    expect(Object.keys(ready.checks)).toEqual(['database', 'migrations', 'temporal']);
     expect(p.output()).toContain('演示账号');
     const devServer = pidOfDevServer(dataDir);
     expect(devServer && isAlive(devServer)).toBe(true);
