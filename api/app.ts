@@ -42,7 +42,8 @@ import { notificationRoutes } from './routes/notifications.ts';
 import { verificationRoutes } from './routes/verifications.ts';
 import { webRoutes } from './routes/web.ts';
 import { Problem as ProblemRef } from './schemas/common.ts';
-import type { CaseGateway } from './services/case-gateway.ts';
+import { type CaseGateway, withReadModel } from './services/case-gateway.ts';
+import { findCase } from './services/case-reads.ts';
 import { createLocalLiveEvents, type LiveEvents } from './services/live-events.ts';
 
 export interface ApiDeps {
@@ -220,7 +221,8 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
   await app.register(healthRoutes, { checks: deps.readiness });
   await app.register(deadlinePreviewRoutes, { calendar: deps.calendar });
   await app.register(authRoutes);
-  const caseDeps = { db: deps.db, gateway: deps.gateway, subjectKey: deps.subjectKey };
+  const gateway = withReadModel(deps.gateway, async (id) => (await findCase(deps.db, id))?.status);
+  const caseDeps = { db: deps.db, gateway, subjectKey: deps.subjectKey };
   await app.register(verificationRoutes, caseDeps);
   await app.register(caseActionRoutes, caseDeps);
   await app.register(escalationRoutes, caseDeps);
