@@ -23,6 +23,7 @@ import type { Logger } from 'pino';
 import type { CalendarSource } from '../activities/calendar-source.ts';
 import type { Db } from '../db/client.ts';
 import { BODY_LIMIT_BYTES, badInputAt, toProblem } from './errors.ts';
+import { isCalendarDate, isInstant } from './instant.ts';
 import { authPlugin } from './plugins/auth.ts';
 import { Problem, ProblemSchema } from './problem.ts';
 import { adminCalendarRoutes } from './routes/admin-calendar.ts';
@@ -90,12 +91,9 @@ function buildValidators(externalSchemas: Record<string, unknown>) {
   const make = (coerceTypes: false | 'array') => {
     const ajv = new Ajv({ coerceTypes, useDefaults: true, removeAdditional: false, allErrors: true });
     (addFormats as unknown as (a: Ajv) => void)(ajv);
-    // RFC 3339 allows year 0000, which PostgreSQL (and the calendar) cannot hold: a 400, not a 500.
-    const dateTime = ajv.formats['date-time'] as
-      | { validate: (s: string) => boolean }
-      | ((s: string) => boolean);
-    const isDateTime = typeof dateTime === 'function' ? dateTime : dateTime.validate;
-    ajv.addFormat('date-time', { type: 'string', validate: (s) => isDateTime(s) && !s.startsWith('0000') });
+    // Only what `Date` represents exactly (no leap second, no 02-30, years 1–9999): see api/instant.ts.
+    ajv.addFormat('date-time', { type: 'string', validate: isInstant });
+    ajv.addFormat('date', { type: 'string', validate: isCalendarDate });
     for (const schema of Object.values(externalSchemas)) ajv.addSchema(schema as AnySchema);
     return ajv;
   };

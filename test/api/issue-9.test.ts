@@ -17,6 +17,7 @@ afterAll(async () => {
   await env?.teardown();
 });
 
+type Res = { statusCode: number; body: string; json: () => { errors: { pointer: string }[] } };
 const ANSWER = { result: 'consistent', fields: { registeredAddress: '淄博市张店区人民西路 1 号' } };
 
 describe.each(databaseTargets())('issue 9 on $name', (target) => {
@@ -96,6 +97,107 @@ describe.each(databaseTargets())('issue 9 on $name', (target) => {
     it('a case nobody may see is still a 404', async () => {
       const res = await post(issA, '/api/v1/verifications/case-ZB-RS-nosuchcase/respond', ANSWER);
       expect(res.statusCode).toBe(404);
+    });
+  });
+
+  describe('item 8: date-times the API cannot represent are refused at the edge, on every route', () => {
+    const BAD = [
+      '2016-12-31T23:59:60Z', // leap second: RFC 3339 allows it, Date does not
+      '2026-02-30T10:00:00Z', // no such day (Date would read 2 March)
+      '2023-02-29T10:00:00+08:00', // not a leap year
+      '0000-01-01T00:00:00Z', // year 0000
+      '0001-01-01T00:30:00+01:00', // before year 1 as an instant
+      '2026-01-01T10:00:00+24:00', // offset out of range
+      '2026-01-01T24:00:00Z',
+    ];
+    let office: string;
+    let admin: string;
+    let liaison: string;
+    beforeAll(async () => {
+      [office, admin, liaison] = await Promise.all([
+        h.login('office'),
+        h.login('admin'),
+        h.login('iss-a-lia'),
+      ]);
+    });
+    it.each(BAD)('%s → 400 naming the field', async (bad) => {
+      const q = encodeURIComponent(bad);
+      const cases: [string, () => Promise<Res>, string][] = [
+        ...['createdFrom', 'createdTo', 'dueBefore'].map(
+          (f) =>
+            [
+              f,
+              async () =>
+                h.app.inject({
+                  url: `/api/v1/verifications?box=outbox&${f}=${q}`,
+                  headers: { authorization: reqA },
+                }),
+              `/querystring/${f}`,
+            ] as [string, () => Promise<Res>, string],
+        ),
+        ...['from', 'to'].map(
+          (f) =>
+            [
+              `audit ${f}`,
+              async () =>
+                h.app.inject({ url: `/api/v1/audit?${f}=${q}`, headers: { authorization: office } }),
+              `/querystring/${f}`,
+            ] as [string, () => Promise<Res>, string],
+        ),
+        [
+          'order dueAt',
+          () => post(office, '/api/v1/escalations/nosuch:1/order', { dueAt: bad, note: '限时办结' }),
+          '/body/dueAt',
+        ],
+        [
+          'absence startsAt',
+          () =>
+            post(liaison, '/api/v1/units/ZB-GA/staff/stf-iss-a/absences', {
+              startsAt: bad,
+              endsAt: '2030-01-01T00:00:00Z',
+              reason: '休假',
+            }),
+          '/body/startsAt',
+        ],
+        [
+          'absence endsAt',
+          () =>
+            post(liaison, '/api/v1/units/ZB-GA/staff/stf-iss-a/absences', {
+              startsAt: '2030-01-01T00:00:00Z',
+              endsAt: bad,
+              reason: '休假',
+            }),
+          '/body/endsAt',
+        ],
+      ];
+      for (const [name, send, pointer] of cases) {
+        const res = await send();
+        expect(res.statusCode, `${name}: ${res.body}`).toBe(400);
+        expect(
+          res.json().errors.map((e: { pointer: string }) => e.pointer),
+          name,
+        ).toContain(pointer);
+      }
+      // A calendar day that does not exist (the date part of the same input).
+      const day = bad.slice(0, 10);
+      if (day === '2026-02-30' || day === '2023-02-29' || day === '0000-01-01') {
+        const res = await h.app.inject({
+          method: 'PUT',
+          url: `/api/v1/admin/calendar/days/${day}`,
+          headers: { authorization: admin },
+          payload: { kind: 'off' },
+        });
+        expect(res.statusCode, res.body).toBe(400);
+        expect(res.json().errors[0].pointer).toBe('/params/date');
+      }
+    });
+
+    it('a valid date-time with an offset still works', async () => {
+      const res = await h.app.inject({
+        url: `/api/v1/verifications?box=outbox&createdFrom=${encodeURIComponent('2016-12-31T23:59:59+08:00')}`,
+        headers: { authorization: reqA },
+      });
+      expect(res.statusCode, res.body).toBe(200);
     });
   });
 });
