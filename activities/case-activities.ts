@@ -163,6 +163,8 @@ function caseColumns(s: CaseSnapshot, seq: number) {
     late: s.answer?.late ?? false,
     lateMinutes: s.answer?.lateWorkingMinutes ?? null,
     waitedWorkingMinutes: s.waitedWorkingMinutes ?? null,
+    deadlines: (s.deadlines ?? []).map((d) => ({ ...d })),
+    tierReason: s.tierReason ?? null,
     escalationLevel: Math.max(0, ...s.escalations.filter((e) => e.status !== 'closed').map((e) => e.level)),
     lastSeq: seq,
     updatedAt: new Date(),

@@ -35,6 +35,8 @@ export interface CaseInput {
   fields: Record<string, unknown>;
   purpose: string;
   tier: SlaTier;
+  /** Art. 4: why the requester asks for a slower tier than the catalog item's default. */
+  tierReason?: string;
   createdBy: Actor;
   /** When the API accepted the request (the case's receipt time). */
   requestedAt: string;
@@ -106,11 +108,26 @@ export interface CaseAnswer {
   lateWorkingMinutes: number;
 }
 
+/** One deadline the case had, in the order they came into force (Art. 7: nothing is rewritten). */
+export interface DeadlineRecord {
+  routingNo: number;
+  issuingUnit: string;
+  tier: SlaTier;
+  dueAt: string;
+  /** Why it came into force: receipt, re-route, reclassification, calendar change, office order. */
+  kind: 'received' | 'rerouted' | 'reclassified' | 'retimed' | 'ordered';
+  reason: string;
+  /** From when it was in force. */
+  from: string;
+}
+
 export interface CaseSnapshot {
   caseId: string;
   docNumber: string;
   status: CaseStatus;
   tier: SlaTier;
+  /** Art. 4: the requester's reason for a tier slower than the catalog item's default. */
+  tierReason?: string;
   requestingUnit: string;
   catalog: CaseInput['catalog'];
   purpose: string;
@@ -120,6 +137,8 @@ export interface CaseSnapshot {
   /** Units that returned the case earlier, with their reasons. */
   returns: { issuingUnit: string; reason: string; suggestedUnit?: string; at: string; by: string }[];
   reclassifications: { from: SlaTier; to: SlaTier; reason: string; at: string; by: string }[];
+  /** Every deadline the case ever had, oldest first; lateness is measured against the one missed. */
+  deadlines: DeadlineRecord[];
   assigneeId?: string;
   answer?: CaseAnswer;
   completion?: { status: ClosedStatus; at: string; by: string; note?: string; channel?: OfflineChannel };

@@ -50,6 +50,28 @@ export const CaseDetail = Type.Object({
   content: Nullable(Json),
   answer: Nullable(Json),
   waitedWorkingMinutes: Nullable(Type.Integer()),
+  tierReason: Nullable(Type.String({ description: '需求单位要求较长时限档次的理由（第四条）' })),
+  deadlines: Type.Array(
+    Type.Object({
+      routingNo: Type.Integer(),
+      issuingUnit: Type.String(),
+      tier: Tier,
+      dueAt: DateTime,
+      kind: Type.Union(
+        [
+          Type.Literal('received'),
+          Type.Literal('rerouted'),
+          Type.Literal('reclassified'),
+          Type.Literal('retimed'),
+          Type.Literal('ordered'),
+        ],
+        { description: '收到 / 改派 / 调整档次 / 日历调整 / 责成限时办结' },
+      ),
+      reason: Type.String(),
+      from: DateTime,
+    }),
+    { description: '本案先后适用的全部办理时限（第七条），按生效先后；逾期按当时适用的时限计算' },
+  ),
   templates: Nullable(Type.Object({ request: Json, response: Json })),
   timeline: Type.Array(
     Type.Object({
@@ -117,6 +139,13 @@ export const StartBody = Type.Object(
       description: '用途（办理的事项），仅可用于该用途（第十二条）',
     }),
     tier: Type.Optional(Tier),
+    tierReason: Type.Optional(
+      Type.String({
+        minLength: 2,
+        maxLength: 500,
+        description: '要求比事项默认时限更长的档次时必填的理由（第四条），出具单位可见',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

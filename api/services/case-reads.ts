@@ -7,9 +7,11 @@
 import { and, asc, eq, gt, inArray, lt, or, type SQL, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import { caseEvents, caseLedger, cases, catalogItems, escalations, staff } from '../../db/schema.ts';
+import type { DeadlineRecord } from '../../workflows/definitions.ts';
 import type { StaffContext } from '../plugins/auth.ts';
 
 export type CaseRow = typeof cases.$inferSelect;
+type DeadlineView = DeadlineRecord;
 export type CaseAccess = 'full' | 'returned_part' | 'none';
 
 const OPEN_STATUSES = ['awaiting_registration', 'registered', 'returned'];
@@ -209,6 +211,16 @@ export async function caseDetail(
     content: access === 'full' ? row.content : null,
     answer: access === 'full' ? row.answer : null,
     waitedWorkingMinutes: row.waitedWorkingMinutes,
+    tierReason: row.tierReason,
+    deadlines: (row.deadlines as unknown as DeadlineView[]).map((d) => ({
+      routingNo: d.routingNo,
+      issuingUnit: d.issuingUnit,
+      tier: d.tier,
+      dueAt: d.dueAt,
+      kind: d.kind,
+      reason: d.reason,
+      from: d.from,
+    })),
     templates:
       access === 'full' && catalog
         ? { request: catalog.requestSchema, response: catalog.responseSchema }

@@ -200,4 +200,27 @@ describe.each(databaseTargets())('issue 9 on $name', (target) => {
       expect(res.statusCode, res.body).toBe(200);
     });
   });
+
+  describe('item 15: the tier a requester may ask for (Art. 4)', () => {
+    it('a slower tier than the item default needs a reason (422 naming /body/tier)', async () => {
+      for (const tier of ['1d', '2d']) {
+        const res = await post(reqA, '/api/v1/verifications', startBody({ tier }), {
+          'idempotency-key': key('tier'),
+        });
+        expect(res.statusCode, res.body).toBe(422);
+        expect(res.json().errors.map((e: { pointer: string }) => e.pointer)).toEqual(['/body/tier']);
+      }
+    });
+
+    it('the item tier needs none; a slower one with a reason is stored and shown to the issuer', async () => {
+      const plain = await start({ tier: '30m' });
+      const withReason = await start({ tier: '1d', tierReason: '申请人户籍迁移多次，需多处核查' });
+      const detail = async (id: string) =>
+        (await h.app.inject({ url: `/api/v1/verifications/${id}`, headers: { authorization: issA } })).json();
+      expect((await detail(plain.id)).tierReason).toBeNull();
+      const d = await detail(withReason.id);
+      expect(d.case.tier).toBe('1d');
+      expect(d.tierReason).toBe('申请人户籍迁移多次，需多处核查');
+    });
+  });
 });
