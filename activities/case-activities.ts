@@ -165,6 +165,8 @@ function caseColumns(s: CaseSnapshot, seq: number) {
     waitedWorkingMinutes: s.waitedWorkingMinutes ?? null,
     deadlines: (s.deadlines ?? []).map((d) => ({ ...d })),
     tierReason: s.tierReason ?? null,
+    applicationNumber: s.applicationNumber ?? null,
+    waitIntervals: s.waitIntervals ? s.waitIntervals.map((i) => ({ ...i })) : null,
     escalationLevel: Math.max(0, ...s.escalations.filter((e) => e.status !== 'closed').map((e) => e.level)),
     lastSeq: seq,
     updatedAt: new Date(),

@@ -37,6 +37,8 @@ export interface CaseInput {
   tier: SlaTier;
   /** Art. 4: why the requester asks for a slower tier than the catalog item's default. */
   tierReason?: string;
+  /** The requesting unit's own application number (办件号), to set the Art. 7 clock pause against. */
+  applicationNumber?: string;
   createdBy: Actor;
   /** When the API accepted the request (the case's receipt time). */
   requestedAt: string;
@@ -146,6 +148,14 @@ export interface CaseSnapshot {
   lastUrgedAt?: string;
   /** Art. 7 clock pause: how long the requesting unit waited on verification, for its own assessment. */
   waitedWorkingMinutes?: number;
+  /**
+   * Art. 7 clock pause, exactly: the periods the case was with an issuing unit (sent → answered or
+   * ended, minus the periods it sat returned to the requester). The last one is open (`to` absent)
+   * while the case is with an issuing unit.
+   */
+  waitIntervals: { from: string; to?: string }[];
+  /** The requesting unit's own application number (办件号). */
+  applicationNumber?: string;
   seq: number;
 }
 

@@ -45,6 +45,8 @@ const DEFAULT_REMINDER_FRACTIONS = [0.5, 0.8];
  */
 const PATCH_LATENESS_MISSED_DEADLINE = 'lateness-against-missed-deadline';
 const PATCH_RECLASSIFY_IN_TIME = 'reclassify-refused-after-deadline';
+/** - the requester's waiting time leaves out the periods the case sat returned to the requester. */
+const PATCH_WAIT_EXCLUDES_RETURNS = 'wait-excludes-returned-periods';
 const nowIso = (): string => new Date(Date.now()).toISOString();
 const ms = (iso: string): number => Date.parse(iso);
 /** A detached copy for an activity argument (the workflow sandbox has no structuredClone). */
@@ -99,6 +101,7 @@ export async function verificationCase(input: CaseInput): Promise<CaseSnapshot> 
     const cs = state();
     cs.status = status;
     cs.completion = { status, at: nowIso(), by: actor.staffId, ...extra };
+    closeWaitInterval(cs, cs.completion.at);
     for (const e of cs.escalations) if (e.status !== 'closed') e.caseCompletedAt = cs.completion.at;
   }
 
@@ -107,7 +110,21 @@ export async function verificationCase(input: CaseInput): Promise<CaseSnapshot> 
    * after their re-check, so a handler refused after its await leaves the case untouched.
    */
   async function waitedMinutes(): Promise<number> {
-    return acts.workingMinutesBetween({ from: state().createdAt, to: nowIso() });
+    const cs = state();
+    const to = nowIso();
+    if (cs.returns.length && wf.patched(PATCH_WAIT_EXCLUDES_RETURNS)) {
+      let total = 0;
+      for (const i of cs.waitIntervals)
+        total += await acts.workingMinutesBetween({ from: i.from, to: i.to ?? to });
+      return total;
+    }
+    return acts.workingMinutesBetween({ from: cs.createdAt, to });
+  }
+
+  /** The case leaves the issuing side (returned, or ended): the open waiting period ends now. */
+  function closeWaitInterval(cs: CaseSnapshot, at: string): void {
+    const open = cs.waitIntervals[cs.waitIntervals.length - 1];
+    if (open && open.to === undefined) open.to = at;
   }
 
   // ─── Queries and Updates ─────────────────────────────────────────────────────────────────────
@@ -187,6 +204,7 @@ export async function verificationCase(input: CaseInput): Promise<CaseSnapshot> 
         by: actor.staffId,
       });
       cs.assigneeId = undefined;
+      closeWaitInterval(cs, cs.returns[cs.returns.length - 1]?.at ?? nowIso());
       return emit('returned', actor, {
         reason,
         data: { suggestedUnit },
@@ -222,6 +240,7 @@ export async function verificationCase(input: CaseInput): Promise<CaseSnapshot> 
         from: receivedAt,
       });
       cs.status = 'awaiting_registration';
+      cs.waitIntervals.push({ from: receivedAt });
       return emit('rerouted', actor, {
         reason: note,
         data: { from, to: issuingUnit, dueAt: d.dueAt, flags: d.flags },
@@ -494,6 +513,7 @@ export async function verificationCase(input: CaseInput): Promise<CaseSnapshot> 
     status: 'awaiting_registration',
     tier: input.tier,
     ...(input.tierReason ? { tierReason: input.tierReason } : {}),
+    ...(input.applicationNumber ? { applicationNumber: input.applicationNumber } : {}),
     requestingUnit: input.requestingUnit,
     catalog: input.catalog,
     purpose: input.purpose,
@@ -521,6 +541,7 @@ export async function verificationCase(input: CaseInput): Promise<CaseSnapshot> 
       },
     ],
     escalations: [],
+    waitIntervals: [{ from: input.requestedAt }],
     seq: 1,
   };
   version += 1;

@@ -147,6 +147,7 @@ export const verificationRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = asyn
         fields: body.fields,
         purpose: body.purpose,
         tier,
+        ...(body.applicationNumber ? { applicationNumber: body.applicationNumber } : {}),
         ...(body.tierReason?.trim() && tier !== item.defaultTier
           ? { tierReason: body.tierReason.trim() }
           : {}),

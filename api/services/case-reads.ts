@@ -147,6 +147,18 @@ export async function listCases(db: Db, who: StaffContext, f: ListFilters) {
   };
 }
 
+/** Art. 7 clock pause as the requester sets it against its own time limit. */
+function verificationWait(row: CaseRow) {
+  const now = Date.now();
+  const intervals = (row.waitIntervals ?? []).map((i) => ({ from: i.from, to: i.to ?? null }));
+  const ms = intervals.reduce((t, i) => t + ((i.to ? Date.parse(i.to) : now) - Date.parse(i.from)), 0);
+  return {
+    intervals,
+    totalMinutes: Math.max(0, Math.round(ms / 60_000)),
+    workingMinutes: row.waitedWorkingMinutes,
+  };
+}
+
 export async function caseDetail(
   db: Db,
   row: CaseRow,
@@ -212,6 +224,8 @@ export async function caseDetail(
     answer: access === 'full' ? row.answer : null,
     waitedWorkingMinutes: row.waitedWorkingMinutes,
     tierReason: row.tierReason,
+    applicationNumber: access === 'full' ? row.applicationNumber : null,
+    verificationWait: row.waitIntervals ? verificationWait(row) : null,
     deadlines: (row.deadlines as unknown as DeadlineView[]).map((d) => ({
       routingNo: d.routingNo,
       issuingUnit: d.issuingUnit,

@@ -223,4 +223,40 @@ describe.each(databaseTargets())('issue 9 on $name', (target) => {
       expect(d.tierReason).toBe('申请人户籍迁移多次，需多处核查');
     });
   });
+
+  describe('item 12: the application number and the clock pause in the case detail', () => {
+    it('refuses an application number that is empty, too long or not printable', async () => {
+      for (const bad of ['', 'x'.repeat(65), 'RS\t001', ' RS-1', 'RS-1\u0085']) {
+        const res = await post(reqA, '/api/v1/verifications', startBody({ applicationNumber: bad }), {
+          'idempotency-key': key('appno'),
+        });
+        expect(res.statusCode, `${JSON.stringify(bad)}: ${res.body}`).toBe(400);
+        expect(res.json().errors[0].pointer).toBe('/body/applicationNumber');
+      }
+    });
+
+    it('shows the application number and the periods with the issuing side, minus the return', async () => {
+      const c = await registered({ applicationNumber: '人社办〔2026〕第 000123 号' });
+      const ret = await post(issA, `/api/v1/verifications/${c.id}/return`, { reason: '非本单位职责' });
+      expect(ret.statusCode, ret.body).toBe(200);
+      await new Promise((r) => setTimeout(r, 50));
+      const rr = await post(reqA, `/api/v1/verifications/${c.id}/reroute`, { issuingUnit: 'ZB-MZ' });
+      expect(rr.statusCode, rr.body).toBe(200);
+      const issB = await h.login('iss-b');
+      expect((await post(issB, `/api/v1/verifications/${c.id}/register`, {})).statusCode).toBe(200);
+      const done = await post(issB, `/api/v1/verifications/${c.id}/respond`, ANSWER);
+      expect(done.statusCode, done.body).toBe(200);
+      const d = (
+        await h.app.inject({ url: `/api/v1/verifications/${c.id}`, headers: { authorization: reqA } })
+      ).json();
+      expect(d.applicationNumber).toBe('人社办〔2026〕第 000123 号');
+      const at = (type: string) => d.timeline.find((e: { type: string }) => e.type === type).at;
+      expect(d.verificationWait.intervals).toEqual([
+        { from: d.case.createdAt, to: at('returned') },
+        { from: d.case.receivedAt, to: d.case.completedAt },
+      ]);
+      expect(d.verificationWait.totalMinutes).toBeGreaterThanOrEqual(0);
+      expect(d.verificationWait.workingMinutes).toBe(d.waitedWorkingMinutes);
+    });
+  });
 });

@@ -5,7 +5,13 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCaseActivities } from '../../activities/case-activities.ts';
-import { reclassifyUpdate, registerUpdate, respondUpdate } from '../../workflows/definitions.ts';
+import {
+  reclassifyUpdate,
+  registerUpdate,
+  rerouteUpdate,
+  respondUpdate,
+  returnUpdate,
+} from '../../workflows/definitions.ts';
 import { databaseTargets, type TestDatabase } from '../support/databases.ts';
 import { createTimeSkippingEnv, silentLog, TEST_SUBJECT_KEY } from '../support/temporal.ts';
 import {
@@ -16,7 +22,9 @@ import {
   issuer,
   MINUTE,
   openCase,
+  otherIssuer,
   recordHistory,
+  requester,
   sleepUntil,
   startOfTest,
   TestCalendar,
@@ -108,6 +116,55 @@ describe('Item 11: lateness cannot be erased by a reclassification', () => {
       const row = await caseRow(database.db, caseId);
       expect(row.deadlines).toHaveLength(2);
       await recordHistory(handle, 'reclassified-in-time');
+    });
+  });
+});
+
+describe("Item 12: the requester's clock pause (Art. 7) leaves out the time the case sat returned", () => {
+  it('records the periods with the issuing side exactly and counts only those', async () => {
+    const calendar = new TestCalendar();
+    await withCaseWorker(env, realActivities(calendar), async (taskQueue) => {
+      const start = await startOfTest(env, calendar.data, '10:00');
+      const caseId = uniqueCaseId('clock-pause');
+      const { handle, opened } = await openCase(
+        env,
+        taskQueue,
+        caseInput(caseId, start, { applicationNumber: 'RS-2026-000123' }),
+      );
+      expect(opened.applicationNumber).toBe('RS-2026-000123');
+      await handle.executeUpdate(registerUpdate, { args: [{ actor: issuer }] });
+      await sleepUntil(env, new Date(start.getTime() + 10 * MINUTE));
+      const returned = await handle.executeUpdate(returnUpdate, {
+        args: [{ actor: issuer, reason: '非本单位职责', suggestedUnit: 'ZB-MZ' }],
+      });
+      // Two hours with the requester: paused.
+      await sleepUntil(env, new Date(start.getTime() + 130 * MINUTE));
+      const rerouted = await handle.executeUpdate(rerouteUpdate, {
+        args: [{ actor: requester, issuingUnit: 'ZB-MZ' }],
+      });
+      await handle.executeUpdate(registerUpdate, { args: [{ actor: otherIssuer }] });
+      await sleepUntil(env, new Date(start.getTime() + 150 * MINUTE));
+      const answered = await handle.executeUpdate(respondUpdate, {
+        args: [{ actor: otherIssuer, ...ANSWER }],
+      });
+      const returnedAt = returned.returns[0]?.at;
+      expect(answered.waitIntervals).toEqual([
+        { from: start.toISOString(), to: returnedAt },
+        { from: rerouted.routing.receivedAt, to: answered.completion?.at },
+      ]);
+      // 10:00–10:10, then 12:10–12:30 (the lunch break: 0 working minutes); not the two hours returned.
+      const expected =
+        Math.round((Date.parse(returnedAt ?? '') - start.getTime()) / MINUTE) +
+        (await realActivities(calendar).workingMinutesBetween({
+          from: rerouted.routing.receivedAt,
+          to: answered.completion?.at ?? '',
+        }));
+      expect(answered.waitedWorkingMinutes).toBe(expected);
+      expect(answered.waitedWorkingMinutes).toBeLessThan(60);
+      const row = await caseRow(database.db, caseId);
+      expect(row).toMatchObject({ applicationNumber: 'RS-2026-000123', waitedWorkingMinutes: expected });
+      expect(row.waitIntervals).toEqual(answered.waitIntervals);
+      await recordHistory(handle, 'clock-pause-rerouted');
     });
   });
 });
