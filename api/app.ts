@@ -25,6 +25,7 @@ import type { Db } from '../db/client.ts';
 import type { ContentCipher } from '../domain/content-cipher.ts';
 import { BODY_LIMIT_BYTES, badInputAt, toProblem } from './errors.ts';
 import { clientErrorHandler, unsupportedCharset } from './http-guards.ts';
+import { isCalendarDate, isInstant } from './instant.ts';
 import { authPlugin } from './plugins/auth.ts';
 import { Problem, ProblemSchema } from './problem.ts';
 import { adminCalendarRoutes } from './routes/admin-calendar.ts';
@@ -48,7 +49,8 @@ import { verificationRoutes } from './routes/verifications.ts';
 import { webRoutes } from './routes/web.ts';
 import { Problem as ProblemRef } from './schemas/common.ts';
 import { bindAuditKey } from './services/audit.ts';
-import type { CaseGateway } from './services/case-gateway.ts';
+import { type CaseGateway, withReadModel } from './services/case-gateway.ts';
+import { findCase } from './services/case-reads.ts';
 import { createLocalLiveEvents, type LiveEvents } from './services/live-events.ts';
 
 export interface ApiDeps {
@@ -108,12 +110,9 @@ function buildValidators(externalSchemas: Record<string, unknown>) {
   const make = (coerceTypes: false | 'array') => {
     const ajv = new Ajv({ coerceTypes, useDefaults: true, removeAdditional: false, allErrors: true });
     (addFormats as unknown as (a: Ajv) => void)(ajv);
-    // RFC 3339 allows year 0000, which PostgreSQL (and the calendar) cannot hold: a 400, not a 500.
-    const dateTime = ajv.formats['date-time'] as
-      | { validate: (s: string) => boolean }
-      | ((s: string) => boolean);
-    const isDateTime = typeof dateTime === 'function' ? dateTime : dateTime.validate;
-    ajv.addFormat('date-time', { type: 'string', validate: (s) => isDateTime(s) && !s.startsWith('0000') });
+    // Only what `Date` represents exactly (no leap second, no 02-30, years 1–9999): see api/instant.ts.
+    ajv.addFormat('date-time', { type: 'string', validate: isInstant });
+    ajv.addFormat('date', { type: 'string', validate: isCalendarDate });
     for (const schema of Object.values(externalSchemas)) ajv.addSchema(schema as AnySchema);
     return ajv;
   };
@@ -266,9 +265,10 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
   await app.register(healthRoutes, { checks: deps.readiness, calendar: deps.calendar, clock });
   await app.register(deadlinePreviewRoutes, { calendar: deps.calendar, clock });
   await app.register(authRoutes);
+  const gateway = withReadModel(deps.gateway, async (id) => (await findCase(deps.db, id))?.status);
   const caseDeps = {
     db: deps.db,
-    gateway: deps.gateway,
+    gateway,
     subjectKey: deps.subjectKey,
     contentCipher: deps.contentCipher,
   };

@@ -153,6 +153,24 @@ export const caseDocNumbers = pgTable('case_doc_numbers', {
   createdAt: tstz('created_at').notNull().defaultNow(),
 });
 
+/** The issuing unit's own sequence for its response letters (复函号), per unit and year. */
+export const replyNumberCounters = pgTable(
+  'reply_number_counters',
+  {
+    unitCode: text('unit_code').notNull(),
+    year: integer('year').notNull(),
+    lastValue: integer('last_value').notNull(),
+  },
+  (t) => [primaryKey({ name: 'reply_number_counters_pk', columns: [t.unitCode, t.year] })],
+);
+
+/** The response letter number given to a case's answer: a retried allocation returns the same one. */
+export const caseReplyNumbers = pgTable('case_reply_numbers', {
+  caseId: text('case_id').primaryKey(),
+  replyNumber: text('reply_number').notNull(),
+  createdAt: tstz('created_at').notNull().defaultNow(),
+});
+
 // ─── Case read model (projections written by activities) ─────────────────────────────────────────
 
 export const cases = pgTable(
@@ -184,6 +202,16 @@ export const cases = pgTable(
     answer: jsonb('answer').$type<Record<string, unknown>>(),
     /** Art. 7 clock pause: working minutes the requesting unit waited on verification. */
     waitedWorkingMinutes: integer('waited_working_minutes'),
+    /** Every deadline the case had (tier, due, reason, from when), oldest first. */
+    deadlines: jsonb('deadlines').$type<Record<string, unknown>[]>().notNull().default(sql`'[]'::jsonb`),
+    /** Art. 4: why the requester asked for a slower tier than the catalog item's (shown to the issuer). */
+    tierReason: text('tier_reason'),
+    /** The requesting unit's own application number (办件号) the Art. 7 clock pause is set against. */
+    applicationNumber: text('application_number'),
+    /** Art. 7 clock pause: when the case was with the issuing side (sent → answered, minus returns). */
+    waitIntervals: jsonb('wait_intervals').$type<{ from: string; to?: string }[]>(),
+    /** The issuing unit's response letter number (复函号). */
+    replyNumber: text('reply_number'),
     late: boolean('late').notNull().default(false),
     lateMinutes: integer('late_minutes'),
     escalationLevel: integer('escalation_level').notNull().default(0),

@@ -8,6 +8,7 @@ import {
   type Actor,
   type CaseSnapshot,
   CLOSED_STATUSES,
+  type DeadlineRecord,
   type Escalation,
   type SlaTier,
   TIER_ORDER,
@@ -27,6 +28,19 @@ export const isWithIssuer = (c: CaseSnapshot): boolean =>
 
 export function currentEscalation(c: CaseSnapshot): Escalation | undefined {
   return c.escalations.findLast((e) => e.status !== 'closed');
+}
+
+/**
+ * The deadline of the current routing that was missed while it was in force, if any: each deadline is
+ * in force from its `from` until the next one's. A later, longer deadline never erases the lateness.
+ */
+export function missedDeadline(c: CaseSnapshot, atMs: number): DeadlineRecord | undefined {
+  const mine = c.deadlines.filter((d) => d.routingNo === c.routing.routingNo);
+  return mine.find((d, i) => {
+    const next = mine[i + 1];
+    const until = next ? Math.min(Date.parse(next.from), atMs) : atMs;
+    return Date.parse(d.dueAt) < until;
+  });
 }
 
 export function mustBeIssuer(c: CaseSnapshot, actor: Actor): void {
@@ -75,12 +89,25 @@ export const rules = {
     if (c.status !== 'returned') refuse('invalid_state', '只有被退回的协查才能办结关闭');
     mustHaveReason(reason);
   },
-  reclassify(c: CaseSnapshot, actor: Actor, tier: SlaTier, reason: string): void {
+  /** `nowMs` absent: the deadline is not checked (the handler checks it under a patch, see the workflow). */
+  reclassify(c: CaseSnapshot, actor: Actor, tier: SlaTier, reason: string, nowMs?: number): void {
     mustBeIssuer(c, actor);
     if (!isWithIssuer(c)) refuse('invalid_state', '本案当前状态不能调整时限');
+    if (nowMs !== undefined) rules.reclassifyInTime(c, nowMs);
     if (TIER_ORDER.indexOf(tier) <= TIER_ORDER.indexOf(c.tier))
       refuse('invalid_input', '时限只能向上调整（30分钟 → 1个工作日 → 2个工作日）');
     mustHaveReason(reason, '调整理由');
+  },
+  /** Art. 7: the tier is set on receipt; once the deadline in force has passed it can no longer move. */
+  reclassifyInTime(c: CaseSnapshot, nowMs: number): void {
+    if (
+      nowMs >= Date.parse(c.routing.dueAt) ||
+      c.escalations.some((e) => e.routingNo === c.routing.routingNo)
+    )
+      refuse(
+        'invalid_state',
+        '本案已超过办理时限，不能再调整时限档次：时限档次应在收到协查时确定（第七条），逾期后调整会抹去逾期记录',
+      );
   },
   urge(c: CaseSnapshot, actor: Actor, nowMs: number): void {
     mustBeRequester(c, actor);

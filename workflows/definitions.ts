@@ -37,6 +37,10 @@ export interface CaseInput {
   fields: Record<string, unknown>;
   purpose: string;
   tier: SlaTier;
+  /** Art. 4: why the requester asks for a slower tier than the catalog item's default. */
+  tierReason?: string;
+  /** The requesting unit's own application number (办件号), to set the Art. 7 clock pause against. */
+  applicationNumber?: string;
   createdBy: Actor;
   /** When the API accepted the request (the case's receipt time). */
   requestedAt: string;
@@ -108,11 +112,26 @@ export interface CaseAnswer {
   lateWorkingMinutes: number;
 }
 
+/** One deadline the case had, in the order they came into force (Art. 7: nothing is rewritten). */
+export interface DeadlineRecord {
+  routingNo: number;
+  issuingUnit: string;
+  tier: SlaTier;
+  dueAt: string;
+  /** Why it came into force: receipt, re-route, reclassification, calendar change, office order. */
+  kind: 'received' | 'rerouted' | 'reclassified' | 'retimed' | 'ordered';
+  reason: string;
+  /** From when it was in force. */
+  from: string;
+}
+
 export interface CaseSnapshot {
   caseId: string;
   docNumber: string;
   status: CaseStatus;
   tier: SlaTier;
+  /** Art. 4: the requester's reason for a tier slower than the catalog item's default. */
+  tierReason?: string;
   requestingUnit: string;
   catalog: CaseInput['catalog'];
   purpose: string;
@@ -122,6 +141,8 @@ export interface CaseSnapshot {
   /** Units that returned the case earlier, with their reasons. */
   returns: { issuingUnit: string; reason: string; suggestedUnit?: string; at: string; by: string }[];
   reclassifications: { from: SlaTier; to: SlaTier; reason: string; at: string; by: string }[];
+  /** Every deadline the case ever had, oldest first; lateness is measured against the one missed. */
+  deadlines: DeadlineRecord[];
   assigneeId?: string;
   answer?: CaseAnswer;
   completion?: { status: ClosedStatus; at: string; by: string; note?: string; channel?: OfflineChannel };
@@ -129,6 +150,14 @@ export interface CaseSnapshot {
   lastUrgedAt?: string;
   /** Art. 7 clock pause: how long the requesting unit waited on verification, for its own assessment. */
   waitedWorkingMinutes?: number;
+  /**
+   * Art. 7 clock pause, exactly: the periods the case was with an issuing unit (sent → answered or
+   * ended, minus the periods it sat returned to the requester). The last one is open (`to` absent)
+   * while the case is with an issuing unit.
+   */
+  waitIntervals: { from: string; to?: string }[];
+  /** The requesting unit's own application number (办件号). */
+  applicationNumber?: string;
   seq: number;
 }
 

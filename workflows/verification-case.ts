@@ -6,7 +6,7 @@
  */
 import * as wf from '@temporalio/workflow';
 import type { CaseActivities, CaseEvent, NotificationRequest } from './activity-contract.ts';
-import { currentEscalation, isClosed, isWithIssuer, refuse, rules } from './case-rules.ts';
+import { currentEscalation, isClosed, isWithIssuer, missedDeadline, refuse, rules } from './case-rules.ts';
 import {
   type Actor,
   applicantProofUpdate,
@@ -38,6 +38,15 @@ const acts = wf.proxyActivities<CaseActivities>({
 });
 
 const DEFAULT_REMINDER_FRACTIONS = [0.5, 0.8];
+/**
+ * Patches (cases live for weeks; histories recorded before a patch replay on the old branch):
+ * - lateness is measured against the deadline missed while it was in force, not the latest one;
+ * - a reclassification that reaches the handler after the deadline in force passed is refused.
+ */
+const PATCH_LATENESS_MISSED_DEADLINE = 'lateness-against-missed-deadline';
+const PATCH_RECLASSIFY_IN_TIME = 'reclassify-refused-after-deadline';
+/** - the requester's waiting time leaves out the periods the case sat returned to the requester. */
+const PATCH_WAIT_EXCLUDES_RETURNS = 'wait-excludes-returned-periods';
 const nowIso = (): string => new Date(Date.now()).toISOString();
 const ms = (iso: string): number => Date.parse(iso);
 /** A detached copy for an activity argument (the workflow sandbox has no structuredClone). */
@@ -92,6 +101,7 @@ export async function verificationCase(input: CaseInput): Promise<CaseSnapshot> 
     const cs = state();
     cs.status = status;
     cs.completion = { status, at: nowIso(), by: actor.staffId, ...extra };
+    closeWaitInterval(cs, cs.completion.at);
     for (const e of cs.escalations) if (e.status !== 'closed') e.caseCompletedAt = cs.completion.at;
   }
 
@@ -100,7 +110,21 @@ export async function verificationCase(input: CaseInput): Promise<CaseSnapshot> 
    * after their re-check, so a handler refused after its await leaves the case untouched.
    */
   async function waitedMinutes(): Promise<number> {
-    return acts.workingMinutesBetween({ from: state().createdAt, to: nowIso() });
+    const cs = state();
+    const to = nowIso();
+    if (cs.returns.length && wf.patched(PATCH_WAIT_EXCLUDES_RETURNS)) {
+      let total = 0;
+      for (const i of cs.waitIntervals)
+        total += await acts.workingMinutesBetween({ from: i.from, to: i.to ?? to });
+      return total;
+    }
+    return acts.workingMinutesBetween({ from: cs.createdAt, to });
+  }
+
+  /** The case leaves the issuing side (returned, or ended): the open waiting period ends now. */
+  function closeWaitInterval(cs: CaseSnapshot, at: string): void {
+    const open = cs.waitIntervals[cs.waitIntervals.length - 1];
+    if (open && open.to === undefined) open.to = at;
   }
 
   // ─── Queries and Updates ─────────────────────────────────────────────────────────────────────
@@ -134,10 +158,12 @@ export async function verificationCase(input: CaseInput): Promise<CaseSnapshot> 
     async ({ actor, result, fields, attachments }) => {
       const cs = state();
       const answeredAt = nowIso();
-      const late = ms(answeredAt) > ms(cs.routing.dueAt);
-      const lateWorkingMinutes = late
-        ? await acts.workingMinutesBetween({ from: cs.routing.dueAt, to: answeredAt })
-        : 0;
+      let lateFrom = ms(answeredAt) > ms(cs.routing.dueAt) ? cs.routing.dueAt : undefined;
+      const missed = missedDeadline(cs, ms(answeredAt))?.dueAt;
+      if (missed !== lateFrom && wf.patched(PATCH_LATENESS_MISSED_DEADLINE)) lateFrom = missed;
+      const late = lateFrom !== undefined;
+      const lateWorkingMinutes =
+        lateFrom !== undefined ? await acts.workingMinutesBetween({ from: lateFrom, to: answeredAt }) : 0;
       const waited = await waitedMinutes();
       rules.respond(state(), actor); // the case may have changed while we awaited (after the last await)
       cs.waitedWorkingMinutes = waited;
@@ -178,6 +204,7 @@ export async function verificationCase(input: CaseInput): Promise<CaseSnapshot> 
         by: actor.staffId,
       });
       cs.assigneeId = undefined;
+      closeWaitInterval(cs, cs.returns[cs.returns.length - 1]?.at ?? nowIso());
       return emit('returned', actor, {
         reason,
         data: { suggestedUnit },
@@ -203,7 +230,17 @@ export async function verificationCase(input: CaseInput): Promise<CaseSnapshot> 
         arrivedAt: receivedAt,
         routingNo: cs.routing.routingNo + 1,
       };
+      cs.deadlines.push({
+        routingNo: cs.routing.routingNo,
+        issuingUnit,
+        tier: cs.tier,
+        dueAt: d.dueAt,
+        kind: 'rerouted',
+        reason: note || '改派',
+        from: receivedAt,
+      });
       cs.status = 'awaiting_registration';
+      cs.waitIntervals.push({ from: receivedAt });
       return emit('rerouted', actor, {
         reason: note,
         data: { from, to: issuingUnit, dueAt: d.dueAt, flags: d.flags },
@@ -233,9 +270,20 @@ export async function verificationCase(input: CaseInput): Promise<CaseSnapshot> 
       const d = await deadlineFor(state().routing.receivedAt, tier);
       rules.reclassify(state(), actor, tier, reason);
       const cs = state();
+      if (Date.now() >= ms(cs.routing.dueAt) && wf.patched(PATCH_RECLASSIFY_IN_TIME))
+        rules.reclassifyInTime(cs, Date.now());
       const from = cs.tier;
       cs.reclassifications.push({ from, to: tier, reason, at: nowIso(), by: actor.staffId });
       cs.tier = tier;
+      cs.deadlines.push({
+        routingNo: cs.routing.routingNo,
+        issuingUnit: cs.routing.issuingUnit,
+        tier,
+        dueAt: d.dueAt,
+        kind: 'reclassified',
+        reason,
+        from: nowIso(),
+      });
       const passed = d.reminderAt.filter((t) => ms(t) <= Date.now()).length;
       cs.routing = { ...cs.routing, ...d, remindersSent: passed };
       return emit('reclassified', actor, {
@@ -255,7 +303,7 @@ export async function verificationCase(input: CaseInput): Promise<CaseSnapshot> 
         ],
       });
     },
-    { validator: ({ actor, tier, reason }) => rules.reclassify(state(), actor, tier, reason) },
+    { validator: ({ actor, tier, reason }) => rules.reclassify(state(), actor, tier, reason, Date.now()) },
   );
 
   wf.setHandler(
@@ -345,6 +393,16 @@ export async function verificationCase(input: CaseInput): Promise<CaseSnapshot> 
       esc.orderedDueAt = new Date(ms(dueAt)).toISOString();
       esc.orderedBy = actor.staffId;
       esc.orderNote = note;
+      const cs = state();
+      cs.deadlines.push({
+        routingNo: cs.routing.routingNo,
+        issuingUnit: cs.routing.issuingUnit,
+        tier: cs.tier,
+        dueAt: esc.orderedDueAt,
+        kind: 'ordered',
+        reason: note,
+        from: nowIso(),
+      });
       return emit('deadline_ordered', actor, {
         reason: note,
         data: { level: esc.level, orderedDueAt: esc.orderedDueAt },
@@ -419,6 +477,15 @@ export async function verificationCase(input: CaseInput): Promise<CaseSnapshot> 
     const from = cs.routing.dueAt;
     const passed = d.reminderAt.filter((t) => ms(t) <= Date.now()).length;
     cs.routing = { ...cs.routing, ...d, remindersSent: Math.max(passed, 0) };
+    cs.deadlines.push({
+      routingNo: cs.routing.routingNo,
+      issuingUnit: cs.routing.issuingUnit,
+      tier: cs.tier,
+      dueAt: d.dueAt,
+      kind: 'retimed',
+      reason: '工作日历调整',
+      from: nowIso(),
+    });
     await emit('retimed', undefined, {
       reason: '工作日历调整',
       data: { from, to: d.dueAt, dates, changedBy, flags: d.flags },
@@ -445,6 +512,8 @@ export async function verificationCase(input: CaseInput): Promise<CaseSnapshot> 
     docNumber,
     status: 'awaiting_registration',
     tier: input.tier,
+    ...(input.tierReason ? { tierReason: input.tierReason } : {}),
+    ...(input.applicationNumber ? { applicationNumber: input.applicationNumber } : {}),
     requestingUnit: input.requestingUnit,
     catalog: input.catalog,
     purpose: input.purpose,
@@ -460,7 +529,19 @@ export async function verificationCase(input: CaseInput): Promise<CaseSnapshot> 
     },
     returns: [],
     reclassifications: [],
+    deadlines: [
+      {
+        routingNo: 1,
+        issuingUnit: input.issuingUnit,
+        tier: input.tier,
+        dueAt: first.dueAt,
+        kind: 'received',
+        reason: '收到协查函',
+        from: input.requestedAt,
+      },
+    ],
     escalations: [],
+    waitIntervals: [{ from: input.requestedAt }],
     seq: 1,
   };
   version += 1;

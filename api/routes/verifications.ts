@@ -10,7 +10,7 @@ import type { Db } from '../../db/client.ts';
 import { units } from '../../db/schema.ts';
 import type { ContentCipher } from '../../domain/content-cipher.ts';
 import { isValidCreditCode, isValidResidentId, subjectIdHash } from '../../domain/personal-data.ts';
-import type { CaseInput } from '../../workflows/definitions.ts';
+import { type CaseInput, TIER_ORDER } from '../../workflows/definitions.ts';
 import { type StaffContext, staffOf } from '../plugins/auth.ts';
 import { forbidden, notFound, Problem, unprocessable } from '../problem.ts';
 import { CaseDetail, CaseList, CaseSummary, StartBody, Tier } from '../schemas/cases.ts';
@@ -133,6 +133,13 @@ export const verificationRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = asyn
           fieldErrors,
         );
 
+      // Art. 4: the item's tier or a faster one; a slower one only with a reason, which the issuer sees.
+      const tier = body.tier ?? item.defaultTier;
+      if (TIER_ORDER.indexOf(tier) > TIER_ORDER.indexOf(item.defaultTier) && !body.tierReason?.trim())
+        throw unprocessable(
+          `「${item.name}」的时限为 ${item.defaultTier}；要求更长的时限（${tier}）须说明理由（tierReason）`,
+          [{ pointer: '/body/tier', detail: `比事项默认时限 ${item.defaultTier} 更长，须填写理由` }],
+        );
       const { key, retry } = await claimIdempotencyKey(db, req, who);
       const input: CaseInput = {
         caseId: caseWorkflowId(who.unitCode, key),
@@ -142,7 +149,11 @@ export const verificationRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = asyn
         subject: { ...body.subject, idNumber: body.subject.idNumber.toUpperCase() },
         fields: body.fields,
         purpose: body.purpose,
-        tier: body.tier ?? item.defaultTier,
+        tier,
+        ...(body.applicationNumber ? { applicationNumber: body.applicationNumber } : {}),
+        ...(body.tierReason?.trim() && tier !== item.defaultTier
+          ? { tierReason: body.tierReason.trim() }
+          : {}),
         createdBy: actorOf(who),
         requestedAt: new Date().toISOString(),
       };

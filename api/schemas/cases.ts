@@ -50,6 +50,42 @@ export const CaseDetail = Type.Object({
   content: Nullable(Json),
   answer: Nullable(Json),
   waitedWorkingMinutes: Nullable(Type.Integer()),
+  tierReason: Nullable(Type.String({ description: '需求单位要求较长时限档次的理由（第四条）' })),
+  applicationNumber: Nullable(Type.String({ description: '需求单位的办件号（仅本案单位可见）' })),
+  verificationWait: Nullable(
+    Type.Object(
+      {
+        intervals: Type.Array(Type.Object({ from: DateTime, to: Nullable(DateTime) })),
+        totalMinutes: Type.Integer({ description: '各时段合计（自然时间，分钟）' }),
+        workingMinutes: Nullable(Type.Integer({ description: '各时段合计（工作时间，分钟），办结时计算' })),
+      },
+      {
+        description:
+          '核验时间不计入需求单位办理时限（第七条）：协查在出具单位处的各时段（发出至反馈，扣除退回需求单位期间）',
+      },
+    ),
+  ),
+  deadlines: Type.Array(
+    Type.Object({
+      routingNo: Type.Integer(),
+      issuingUnit: Type.String(),
+      tier: Tier,
+      dueAt: DateTime,
+      kind: Type.Union(
+        [
+          Type.Literal('received'),
+          Type.Literal('rerouted'),
+          Type.Literal('reclassified'),
+          Type.Literal('retimed'),
+          Type.Literal('ordered'),
+        ],
+        { description: '收到 / 改派 / 调整档次 / 日历调整 / 责成限时办结' },
+      ),
+      reason: Type.String(),
+      from: DateTime,
+    }),
+    { description: '本案先后适用的全部办理时限（第七条），按生效先后；逾期按当时适用的时限计算' },
+  ),
   templates: Nullable(Type.Object({ request: Json, response: Json })),
   timeline: Type.Array(
     Type.Object({
@@ -128,6 +164,22 @@ export const StartBody = Type.Object(
       description: '用途（办理的事项），仅可用于该用途（第十二条）',
     }),
     tier: Type.Optional(Tier),
+    applicationNumber: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        // Printable: no control characters, no leading or trailing white space.
+        pattern: '^[^\\s\\x00-\\x1f\\x7f-\\x9f](?:[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f])?$',
+        description: '需求单位本单位的办件号（可选），用于将核验等待时间从该办件的法定时限中扣除（第七条）',
+      }),
+    ),
+    tierReason: Type.Optional(
+      Type.String({
+        minLength: 2,
+        maxLength: 500,
+        description: '要求比事项默认时限更长的档次时必填的理由（第四条），出具单位可见',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -21,12 +21,13 @@ import type {
   HandOverInput,
 } from '../../workflows/definitions.ts';
 import {
+  CLOSED_STATUSES,
   calendarChangedSignal,
   handOverSignal,
   openedUpdate,
   snapshotQuery,
 } from '../../workflows/definitions.ts';
-import { conflict, forbidden, notFound, type Problem, unprocessable } from '../problem.ts';
+import { conflict, forbidden, notFound, Problem, unprocessable } from '../problem.ts';
 
 /** Same unit + same client key → same case. The key is hashed so any key is a valid workflow ID. */
 export function caseWorkflowId(requestingUnit: string, idempotencyKey: string): string {
@@ -46,12 +47,44 @@ export function toCaseProblem(err: unknown): unknown {
   if (cause instanceof ApplicationFailure && cause.type && REFUSAL_STATUS[cause.type]) {
     return REFUSAL_STATUS[cause.type]?.(cause.message);
   }
-  if (err instanceof WorkflowNotFoundError) return notFound('未找到该协查');
-  const message = err instanceof Error ? err.message : '';
-  if (/already completed|workflow execution already finished/i.test(message)) {
-    return conflict('本案已办结，不能再办理此操作', 'case_closed');
-  }
+  // Temporal answers "not found" both for a case that never existed and for one whose workflow has
+  // completed; which of the two it is, only the read model knows (see `withReadModel`).
+  if (err instanceof WorkflowNotFoundError)
+    return new Problem(404, '未找到', '未找到该协查', undefined, WORKFLOW_NOT_RUNNING);
   return err;
+}
+
+const WORKFLOW_NOT_RUNNING = 'workflow_not_running';
+const CLOSED: readonly string[] = CLOSED_STATUSES;
+
+/**
+ * The gateway as the routes use it: a refusal or a "not found" on a case the read model shows as
+ * finished is a 409 `case_closed`, whatever Temporal's wording; a case the read model does not hold
+ * stays a 404. The routes have already checked that the caller may see the case.
+ */
+export function withReadModel(
+  gateway: CaseGateway,
+  statusOf: (caseId: string) => Promise<string | undefined>,
+): CaseGateway {
+  return {
+    ...gateway,
+    act: async (caseId, update, input, updateId) => {
+      try {
+        return await gateway.act(caseId, update, input, updateId);
+      } catch (err) {
+        const gone = err instanceof Problem && err.code === WORKFLOW_NOT_RUNNING;
+        const refused = err instanceof Problem && err.status === 409;
+        if (!gone && !refused) throw err;
+        const status = await statusOf(caseId);
+        if (status && CLOSED.includes(status)) {
+          const why = refused && !gone ? `：${(err as Problem).detail}` : '';
+          throw conflict(`本案已办结，不能再办理此操作${why}`, 'case_closed');
+        }
+        if (gone) throw notFound('未找到该协查，或您无权查看');
+        throw err;
+      }
+    },
+  };
 }
 
 export interface CaseGateway {

@@ -17,10 +17,12 @@ import {
 } from '../../db/schema.ts';
 import type { ContentCipher } from '../../domain/content-cipher.ts';
 import { maskIdNumber } from '../../domain/personal-data.ts';
+import type { DeadlineRecord } from '../../workflows/definitions.ts';
 import type { StaffContext } from '../plugins/auth.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 
 export type CaseRow = typeof cases.$inferSelect;
+type DeadlineView = DeadlineRecord;
 export type CaseAccess = 'full' | 'returned_part' | 'none';
 
 const OPEN_STATUSES = ['awaiting_registration', 'registered', 'returned'];
@@ -176,6 +178,18 @@ export function viewOfContent(content: CaseContent, full: boolean): CaseContent 
   };
 }
 
+/** Art. 7 clock pause as the requester sets it against its own time limit. */
+function verificationWait(row: CaseRow) {
+  const now = Date.now();
+  const intervals = (row.waitIntervals ?? []).map((i) => ({ from: i.from, to: i.to ?? null }));
+  const ms = intervals.reduce((t, i) => t + ((i.to ? Date.parse(i.to) : now) - Date.parse(i.from)), 0);
+  return {
+    intervals,
+    totalMinutes: Math.max(0, Math.round(ms / 60_000)),
+    workingMinutes: row.waitedWorkingMinutes,
+  };
+}
+
 export async function caseDetail(
   db: Db,
   row: CaseRow,
@@ -258,6 +272,18 @@ export async function caseDetail(
     content: access === 'full' ? viewOfContent(caseContent(cipher, row), handlesCase(viewer, row)) : null,
     answer: access === 'full' ? row.answer : null,
     waitedWorkingMinutes: row.waitedWorkingMinutes,
+    tierReason: row.tierReason,
+    applicationNumber: access === 'full' ? row.applicationNumber : null,
+    verificationWait: row.waitIntervals ? verificationWait(row) : null,
+    deadlines: (row.deadlines as unknown as DeadlineView[]).map((d) => ({
+      routingNo: d.routingNo,
+      issuingUnit: d.issuingUnit,
+      tier: d.tier,
+      dueAt: d.dueAt,
+      kind: d.kind,
+      reason: d.reason,
+      from: d.from,
+    })),
     templates:
       access === 'full' && catalog
         ? { request: catalog.requestSchema, response: catalog.responseSchema }

@@ -221,6 +221,8 @@ describe.each(databaseTargets())('liaison notifications under A/B roles on $name
         purpose: '社会保险参保登记',
         createdBy: 'stf-req-a',
         createdAt: now.toISOString(),
+        deadlines: [],
+        waitIntervals: [],
         routing: {
           routingNo: 1,
           issuingUnit: 'ZB-GA',

@@ -227,7 +227,9 @@ describe('A returned case', () => {
         by: requesterLiaison.staffId,
         note: '申请人改为提交纸质证明',
       });
-      expect(closed.waitedWorkingMinutes).toBe(15);
+      // Art. 7 clock pause: the 15 minutes the case sat returned to the requester are not waiting time.
+      expect(closed.waitedWorkingMinutes).toBe(0);
+      expect(closed.waitIntervals).toHaveLength(1);
       expect((await finalResult(env, handle)).status).toBe('closed_after_return');
       expect((await eventRows(database.db, caseId)).map((e) => e.type)).toEqual([
         'created',
@@ -237,7 +239,7 @@ describe('A returned case', () => {
       ]);
       expect(await caseRow(database.db, caseId)).toMatchObject({
         status: 'closed_after_return',
-        waitedWorkingMinutes: 15,
+        waitedWorkingMinutes: 0,
         assigneeId: null,
       });
       await recordHistory(handle, 'returned-closed');
