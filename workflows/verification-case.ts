@@ -45,6 +45,7 @@ const DEFAULT_REMINDER_FRACTIONS = [0.5, 0.8];
  */
 const PATCH_LATENESS_MISSED_DEADLINE = 'lateness-against-missed-deadline';
 const PATCH_RECLASSIFY_IN_TIME = 'reclassify-refused-after-deadline';
+const PATCH_RETIME_NOT_OVER_NEWER_DEADLINE = 'calendar-retime-keeps-newer-deadline';
 /** - the requester's waiting time leaves out the periods the case sat returned to the requester. */
 const PATCH_WAIT_EXCLUDES_RETURNS = 'wait-excludes-returned-periods';
 const nowIso = (): string => new Date(Date.now()).toISOString();
@@ -472,8 +473,13 @@ export async function verificationCase(input: CaseInput): Promise<CaseSnapshot> 
     // Only dates on or after the receipt can move a deadline counted from it.
     const receivedDay = cs.routing.receivedAt.slice(0, 10);
     if (!dates.some((d) => d >= receivedDay)) return;
+    const before = { tier: cs.tier, routing: cs.routing };
     const d = await deadlineFor(cs.routing.receivedAt, cs.tier);
     if (!isWithIssuer(cs) || d.dueAt === cs.routing.dueAt) return;
+    // While the deadline was computed, an action may have set a new tier or routing (a reclassification,
+    // a re-route): its own deadline, computed on the changed calendar already, is the one in force.
+    const superseded = cs.tier !== before.tier || cs.routing !== before.routing;
+    if (superseded && wf.patched(PATCH_RETIME_NOT_OVER_NEWER_DEADLINE)) return;
     const from = cs.routing.dueAt;
     const passed = d.reminderAt.filter((t) => ms(t) <= Date.now()).length;
     cs.routing = { ...cs.routing, ...d, remindersSent: Math.max(passed, 0) };

@@ -5,12 +5,15 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCaseActivities } from '../../activities/case-activities.ts';
+import { shanghaiDateOf } from '../../domain/working-time/index.ts';
 import {
+  calendarChangedSignal,
   reclassifyUpdate,
   registerUpdate,
   rerouteUpdate,
   respondUpdate,
   returnUpdate,
+  snapshotQuery,
 } from '../../workflows/definitions.ts';
 import { databaseTargets, type TestDatabase } from '../support/databases.ts';
 import {
@@ -176,6 +179,55 @@ describe("Item 12: the requester's clock pause (Art. 7) leaves out the time the 
       expect(row).toMatchObject({ applicationNumber: 'RS-2026-000123', waitedWorkingMinutes: expected });
       expect(row.waitIntervals).toEqual(answered.waitIntervals);
       await recordHistory(handle, 'clock-pause-rerouted');
+    });
+  });
+});
+
+describe('A calendar change racing a reclassification', () => {
+  it('never leaves the case on a deadline of another tier', async () => {
+    const calendar = new TestCalendar();
+    const real = realActivities(calendar);
+    let hold: Promise<void> | undefined;
+    let release: () => void = () => {};
+    // The calendar signal's 30-minute deadline is held until the reclassification to 1 day has finished.
+    const activities = {
+      ...real,
+      computeDeadline: async (args: Parameters<typeof real.computeDeadline>[0]) => {
+        if (args.tier === '30m' && hold) await hold;
+        return real.computeDeadline(args);
+      },
+    };
+    await withCaseWorker(env, activities, async (taskQueue) => {
+      const start = await startOfTest(env, calendar.data, '10:00');
+      const caseId = uniqueCaseId('retime-race');
+      const { handle } = await openCase(env, taskQueue, caseInput(caseId, start));
+      await handle.executeUpdate(registerUpdate, { args: [{ actor: issuer }] });
+
+      // Today's afternoon becomes a closure: the 30-minute deadline would move; the signal computes it…
+      const today = shanghaiDateOf(start);
+      calendar.setDays({ [today]: { kind: 'off', name: '临时闭馆' } });
+      hold = new Promise((r) => {
+        release = r;
+      });
+      await handle.signal(calendarChangedSignal, { dates: [today], changedBy: 'stf-admin' });
+      // …while the issuer reclassifies to 1 working day, whose deadline is computed and applied first.
+      const re = await handle.executeUpdate(reclassifyUpdate, {
+        args: [{ actor: issuer, tier: '1d', reason: '需调阅纸质档案' }],
+      });
+      expect(re.tier).toBe('1d');
+      release();
+      hold = undefined;
+      await eventually(async () => {
+        const s = await handle.query(snapshotQuery);
+        expect(s.tier).toBe('1d');
+        expect(s.routing.dueAt).toBe(re.routing.dueAt);
+      });
+      // Nothing late overwrote it: no re-timing to the 30-minute deadline on the timeline.
+      await env.sleep(MINUTE);
+      const s = await handle.query(snapshotQuery);
+      expect(s.routing.dueAt).toBe(re.routing.dueAt);
+      expect(s.deadlines.map((d) => d.tier)).not.toContain(undefined);
+      expect(s.deadlines.at(-1)).toMatchObject({ tier: '1d', dueAt: re.routing.dueAt });
     });
   });
 });
