@@ -8,10 +8,12 @@ import type { Db } from '../db/client.ts';
 import {
   caseDocNumbers,
   caseEvents,
+  caseReplyNumbers,
   cases,
   docNumberCounters,
   escalations,
   notifications,
+  replyNumberCounters,
   staff,
   units,
 } from '../db/schema.ts';
@@ -88,6 +90,31 @@ export function createCaseActivities(deps: CaseActivityDeps): CaseActivities {
         const docNumber = `${unit.prefix}〔${year}〕${counter?.n}号`;
         await tx.insert(caseDocNumbers).values({ caseId, docNumber });
         return docNumber;
+      });
+    },
+
+    async allocateReplyNumber({ key, unitCode, at }) {
+      return db.transaction(async (tx) => {
+        const [existing] = await tx.select().from(caseReplyNumbers).where(eq(caseReplyNumbers.caseId, key));
+        if (existing) return existing.replyNumber;
+        const [unit] = await tx
+          .select({ prefix: units.docPrefix })
+          .from(units)
+          .where(eq(units.code, unitCode));
+        if (!unit) throw new Error(`unknown issuing unit ${unitCode}`);
+        const year = Number(shanghaiDateOf(new Date(at)).slice(0, 4));
+        const [counter] = await tx
+          .insert(replyNumberCounters)
+          .values({ unitCode, year, lastValue: 1 })
+          .onConflictDoUpdate({
+            target: [replyNumberCounters.unitCode, replyNumberCounters.year],
+            set: { lastValue: sql`${replyNumberCounters.lastValue} + 1` },
+          })
+          .returning({ n: replyNumberCounters.lastValue });
+        // 淄公协 (its request letters) → 淄公复〔2026〕1号 (its replies).
+        const replyNumber = `${unit.prefix.replace(/协$/, '')}复〔${year}〕${counter?.n}号`;
+        await tx.insert(caseReplyNumbers).values({ caseId: key, replyNumber });
+        return replyNumber;
       });
     },
 
@@ -170,6 +197,7 @@ function caseColumns(s: CaseSnapshot, seq: number) {
     deadlines: (s.deadlines ?? []).map((d) => ({ ...d })),
     tierReason: s.tierReason ?? null,
     applicationNumber: s.applicationNumber ?? null,
+    replyNumber: s.answer?.replyNumber ?? null,
     waitIntervals: s.waitIntervals ? s.waitIntervals.map((i) => ({ ...i })) : null,
     escalationLevel: Math.max(0, ...s.escalations.filter((e) => e.status !== 'closed').map((e) => e.level)),
     lastSeq: seq,

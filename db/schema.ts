@@ -166,6 +166,7 @@ export const replyNumberCounters = pgTable(
 
 /** The response letter number given to a case's answer: a retried allocation returns the same one. */
 export const caseReplyNumbers = pgTable('case_reply_numbers', {
+  /** Case and routing (`<case>#<routing no>`): one number per answer. */
   caseId: text('case_id').primaryKey(),
   replyNumber: text('reply_number').notNull(),
   createdAt: tstz('created_at').notNull().defaultNow(),

@@ -46,6 +46,8 @@ export interface ProjectCaseInput {
 
 export interface CaseActivities {
   allocateDocNumber(input: { caseId: string; unitCode: string; at: string }): Promise<string>;
+  /** The issuing unit's response letter number (复函号), from its own sequence; idempotent on `key`. */
+  allocateReplyNumber(input: { key: string; unitCode: string; at: string }): Promise<string>;
   computeDeadline(input: {
     receivedAt: string;
     tier: SlaTier;

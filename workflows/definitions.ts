@@ -110,6 +110,8 @@ export interface CaseAnswer {
   answeredBy: string;
   late: boolean;
   lateWorkingMinutes: number;
+  /** The response letter's own number (复函号), from the issuing unit's sequence. */
+  replyNumber?: string;
 }
 
 /** One deadline the case had, in the order they came into force (Art. 7: nothing is rewritten). */

@@ -45,7 +45,10 @@ const DEFAULT_REMINDER_FRACTIONS = [0.5, 0.8];
  */
 const PATCH_LATENESS_MISSED_DEADLINE = 'lateness-against-missed-deadline';
 const PATCH_RECLASSIFY_IN_TIME = 'reclassify-refused-after-deadline';
+/** - a calendar re-timing leaves a newer deadline (set while it computed its own) in force. */
 const PATCH_RETIME_NOT_OVER_NEWER_DEADLINE = 'calendar-retime-keeps-newer-deadline';
+/** - the response letter gets its own number (复函号) from the issuing unit's sequence. */
+const PATCH_REPLY_NUMBER = 'response-letter-number';
 /** - the requester's waiting time leaves out the periods the case sat returned to the requester. */
 const PATCH_WAIT_EXCLUDES_RETURNS = 'wait-excludes-returned-periods';
 const nowIso = (): string => new Date(Date.now()).toISOString();
@@ -166,6 +169,13 @@ export async function verificationCase(input: CaseInput): Promise<CaseSnapshot> 
       const lateWorkingMinutes =
         lateFrom !== undefined ? await acts.workingMinutesBetween({ from: lateFrom, to: answeredAt }) : 0;
       const waited = await waitedMinutes();
+      const replyNumber = wf.patched(PATCH_REPLY_NUMBER)
+        ? await acts.allocateReplyNumber({
+            key: `${cs.caseId}#${cs.routing.routingNo}`,
+            unitCode: actor.unitCode,
+            at: answeredAt,
+          })
+        : undefined;
       rules.respond(state(), actor); // the case may have changed while we awaited (after the last await)
       cs.waitedWorkingMinutes = waited;
       cs.answer = {
@@ -176,6 +186,7 @@ export async function verificationCase(input: CaseInput): Promise<CaseSnapshot> 
         answeredBy: actor.staffId,
         late,
         lateWorkingMinutes,
+        ...(replyNumber ? { replyNumber } : {}),
       };
       complete('answered', actor);
       return emit('answered', actor, {

@@ -51,6 +51,7 @@ export const CaseDetail = Type.Object({
   answer: Nullable(Json),
   waitedWorkingMinutes: Nullable(Type.Integer()),
   tierReason: Nullable(Type.String({ description: '需求单位要求较长时限档次的理由（第四条）' })),
+  replyNumber: Nullable(Type.String({ description: '反馈函的复函号（出具单位本单位按年编号）' })),
   applicationNumber: Nullable(Type.String({ description: '需求单位的办件号（仅本案单位可见）' })),
   verificationWait: Nullable(
     Type.Object(

@@ -273,6 +273,7 @@ export async function caseDetail(
     answer: access === 'full' ? row.answer : null,
     waitedWorkingMinutes: row.waitedWorkingMinutes,
     tierReason: row.tierReason,
+    replyNumber: access === 'full' ? row.replyNumber : null,
     applicationNumber: access === 'full' ? row.applicationNumber : null,
     verificationWait: row.waitIntervals ? verificationWait(row) : null,
     deadlines: (row.deadlines as unknown as DeadlineView[]).map((d) => ({

@@ -259,4 +259,25 @@ describe.each(databaseTargets())('issue 9 on $name', (target) => {
       expect(d.verificationWait.workingMinutes).toBe(d.waitedWorkingMinutes);
     });
   });
+  describe('item 16: the response letter has its own number (复函号)', () => {
+    it("numbers each answer from the issuing unit's own yearly sequence, not the request's 文号", async () => {
+      const answer = async () => {
+        const c = await registered();
+        const done = await post(issA, `/api/v1/verifications/${c.id}/respond`, ANSWER);
+        expect(done.statusCode, done.body).toBe(200);
+        const d = (
+          await h.app.inject({ url: `/api/v1/verifications/${c.id}`, headers: { authorization: reqA } })
+        ).json();
+        return { docNumber: c.docNumber, replyNumber: d.replyNumber as string };
+      };
+      const first = await answer();
+      const second = await answer();
+      const year = new Date(Date.now() + 8 * 3600_000).getUTCFullYear();
+      const pattern = new RegExp(`^淄公复〔${year}〕(\\d+)号$`);
+      expect(first.replyNumber).toMatch(pattern);
+      expect(first.replyNumber).not.toBe(first.docNumber);
+      const n = (r: string) => Number(pattern.exec(r)?.[1]);
+      expect(n(second.replyNumber)).toBe(n(first.replyNumber) + 1);
+    });
+  });
 });

@@ -141,6 +141,13 @@ export function memoryActivities(
       docNumbers.set(caseId, docNumber);
       return docNumber;
     },
+    async allocateReplyNumber({ key }) {
+      const existing = docNumbers.get(key);
+      if (existing) return existing;
+      const replyNumber = `测复〔2026〕${docNumbers.size + 1}号`;
+      docNumbers.set(key, replyNumber);
+      return replyNumber;
+    },
     async computeDeadline({ receivedAt, tier, reminderFractions }) {
       const { data, rules } = await calendar.current();
       const d = computeDeadline(new Date(receivedAt), tier, data, rules);

@@ -71,6 +71,9 @@ export interface CaseDetail {
   content: CaseContent | null;
   answer: CaseAnswer | null;
   waitedWorkingMinutes: number | null;
+  /** The response letter's own number (复函号). */
+  replyNumber?: string | null;
+  tierReason?: string | null;
   templates: { request: JsonObject; response: JsonObject } | null;
   timeline: TimelineEntry[];
   escalations: {

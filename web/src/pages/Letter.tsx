@@ -125,7 +125,7 @@ export function LetterPage({ id, kind }: { id: string; kind: 'request' | 'respon
     <>
       <h1 className="letter-title">反 馈 函</h1>
       <div className="letter-docno" data-testid="letter-docno">
-        关于 {c.docNumber} 的反馈
+        {data.replyNumber ?? `关于 ${c.docNumber} 的反馈`}
       </div>
       <p className="letter-to">{units.name(to)}：</p>
       <p className="letter-para">
