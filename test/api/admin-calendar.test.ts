@@ -96,7 +96,7 @@ describe.each(databaseTargets())('the working calendar through the API on $name'
       method: 'POST',
       url: '/api/v1/verifications',
       headers: { authorization: reqA, 'idempotency-key': `${target.name}-calendar-0001` },
-      payload: startBody({ tier: '1d' }),
+      payload: startBody({ tier: '1d', tierReason: '需调阅纸质档案' }),
     });
     expect(started.statusCode, started.body).toBe(201);
     const c = started.json();
@@ -157,7 +157,7 @@ describe.each(databaseTargets())('the working calendar through the API on $name'
       method: 'POST',
       url: '/api/v1/verifications',
       headers: { authorization: reqA, 'idempotency-key': `${target.name}-calendar-0003` },
-      payload: startBody({ tier: '1d' }),
+      payload: startBody({ tier: '1d', tierReason: '需调阅纸质档案' }),
     });
     expect(started.statusCode, started.body).toBe(201);
     const c = started.json();
@@ -214,7 +214,7 @@ describe.each(databaseTargets())('the working calendar through the API on $name'
       method: 'POST',
       url: '/api/v1/verifications',
       headers: { authorization: reqA, 'idempotency-key': `${target.name}-calendar-0002` },
-      payload: startBody({ tier: '2d' }),
+      payload: startBody({ tier: '2d', tierReason: '历史档案需多处查找' }),
     });
     expect(started.statusCode, started.body).toBe(201);
     const c = started.json();

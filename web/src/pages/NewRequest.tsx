@@ -21,6 +21,8 @@ interface Head {
   purpose: string;
   issuingUnit?: string;
   tier: Tier;
+  /** Why a slower tier than the item's (Art. 4); shown to the issuer. */
+  tierReason?: string;
 }
 
 function useDeadlinePreview(tier: Tier | undefined) {
@@ -129,6 +131,7 @@ export function NewRequestPage() {
               fields: fieldValues,
               purpose: head.purpose.trim(),
               tier: head.tier,
+              ...(head.tierReason?.trim() ? { tierReason: head.tierReason.trim() } : {}),
             },
             idemKey,
           );
@@ -253,6 +256,18 @@ export function NewRequestPage() {
                       <Select options={TIERS.map((x) => ({ value: x, label: tierLabel(x) }))} />
                     </Form.Item>
                   </Col>
+                  {tier && TIERS.indexOf(tier) > TIERS.indexOf(item.defaultTier) && (
+                    <Col xs={24}>
+                      <Form.Item
+                        label={t('选择较长时限的理由')}
+                        name="tierReason"
+                        extra={t('比该事项的默认时限更长，须说明理由（出具单位可见）')}
+                        rules={[{ required: true, whitespace: true, min: 2, max: 500 }]}
+                      >
+                        <Input.TextArea rows={2} maxLength={500} />
+                      </Form.Item>
+                    </Col>
+                  )}
                 </Row>
               </Form>
             </Card>
