@@ -6,7 +6,7 @@
  */
 import { and, eq } from 'drizzle-orm';
 import type { LightMyRequestResponse } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createCalendarSource } from '../../activities/calendar-source.ts';
 import { type ApiDeps, type App, buildApp } from '../../api/app.ts';
 import {
@@ -230,12 +230,12 @@ describe('tokens', () => {
 
   it('refresh gives a new working token with a later expiry', async () => {
     const first = await login('req-b', 'demo1234');
-    await new Promise((r) => setTimeout(r, 1100)); // a new `iat`, so a different token
-    const res = await app.inject({
-      method: 'POST',
-      url: '/api/v1/auth/refresh',
-      headers: { authorization: bearer(first) },
-    });
+    // Two seconds later by the clock (JWT times are whole seconds): a new `iat`, so a different token.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.now() + 2000);
+    const res = await app
+      .inject({ method: 'POST', url: '/api/v1/auth/refresh', headers: { authorization: bearer(first) } })
+      .finally(() => vi.useRealTimers());
     expect(res.statusCode, res.body).toBe(200);
     expect(res.json().token).not.toBe(first.json().token);
     expect(Date.parse(res.json().expiresAt)).toBeGreaterThan(Date.parse(first.json().expiresAt));
