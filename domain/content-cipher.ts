@@ -2,7 +2,7 @@
  * Case content at rest (`cases.content`: the subject's name and ID number, the request's fields) is
  * sealed with AES-256-GCM under the payload key (PAYLOAD_KEY), so the read model in PostgreSQL holds no
  * readable personal data. The envelope names its key (`kid`, the same id as the Temporal payload codec's)
- * so a later key ring can decrypt old rows after a rotation; the case id is authenticated with it (AAD),
+ * so any key of the ring (PAYLOAD_KEYS) decrypts old rows after a rotation; the case id is authenticated with it (AAD),
  * so a sealed content copied onto another case does not open. Rows written before encryption are plain
  * JSON objects without the envelope's marker and are read as they are (see `isSealed`).
  */
