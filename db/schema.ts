@@ -232,6 +232,13 @@ export const cases = pgTable(
     // Hand-over on absence (assignee's open cases) and calendar re-timing (open cases by deadline).
     index('cases_assignee_idx').on(t.assigneeId, t.status),
     index('cases_status_due_idx').on(t.status, t.dueAt),
+    // The lists' sort order (due_at, id) per box, so a page is an index range scan, not a sort of the
+    // unit's every case (bench/lists.ts measures both): outbox, the issuer's open inbox, the escalated box.
+    index('cases_requesting_list_idx').on(t.requestingUnit, t.dueAt, t.id),
+    index('cases_issuing_open_list_idx')
+      .on(t.issuingUnit, t.dueAt, t.id)
+      .where(sql`status IN ('awaiting_registration', 'registered', 'returned')`),
+    index('cases_escalated_list_idx').on(t.dueAt, t.id).where(sql`escalation_level > 0`),
   ],
 );
 

@@ -3,7 +3,7 @@
  * order the issuing unit to finish by a set time (责成限时办结), and close with an outcome.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { asc, eq, inArray } from 'drizzle-orm';
+import { and, asc, eq, gte, inArray, lt, type SQL, sql } from 'drizzle-orm';
 import { Type } from 'typebox';
 import { cases, escalations } from '../../db/schema.ts';
 import { closeEscalationUpdate, orderDeadlineUpdate } from '../../workflows/definitions.ts';
@@ -11,6 +11,7 @@ import { requireRole } from '../plugins/auth.ts';
 import { notFound, unprocessable } from '../problem.ts';
 import { errorResponses, IdempotencyHeaders } from '../schemas/common.ts';
 import { recordAudit } from '../services/audit.ts';
+import { decodeCursor, encodeCursor } from '../services/cursor.ts';
 import { claimIdempotencyKey } from '../services/idempotency.ts';
 import { actorOf, type CaseRouteDeps } from './verifications.ts';
 
@@ -39,7 +40,10 @@ const EscalationView = Type.Object({
 const EscParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 160 }) });
 
 export const escalationRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = async (app, { db, gateway }) => {
-  const view = (e: typeof escalations.$inferSelect, c: typeof cases.$inferSelect) => {
+  const view = (
+    e: typeof escalations.$inferSelect,
+    c: Pick<typeof cases.$inferSelect, 'docNumber' | 'status' | 'completedAt'>,
+  ) => {
     const end = e.caseCompletedAt ?? c.completedAt ?? new Date();
     return {
       id: e.id,
@@ -78,23 +82,54 @@ export const escalationRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = async 
                 Type.Literal('active'),
               ]),
             ),
+            unit: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: '出具单位代码' })),
+            level: Type.Optional(Type.Integer({ minimum: 1, maximum: 2, description: '逾期级别' })),
+            openedFrom: Type.Optional(
+              Type.String({ format: 'date-time', description: '督办开始时间不早于' }),
+            ),
+            openedTo: Type.Optional(Type.String({ format: 'date-time', description: '督办开始时间早于' })),
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 100 })),
+            cursor: Type.Optional(Type.String({ maxLength: 512, description: '上一页返回的 nextCursor' })),
           },
           { additionalProperties: false },
         ),
-        response: { 200: Type.Object({ items: Type.Array(EscalationView) }), ...errorResponses(403) },
+        response: {
+          200: Type.Object({ items: Type.Array(EscalationView), nextCursor: Nullable(Type.String()) }),
+          ...errorResponses(400, 403),
+        },
       },
     },
     async (req) => {
       requireRole(req, 'supervisor');
-      const status = req.query.status ?? 'active';
-      const statuses = status === 'active' ? ['open', 'ordered'] : [status];
+      const q = req.query;
+      const status = q.status ?? 'active';
+      const limit = q.limit ?? 100;
+      const where: (SQL | undefined)[] = [
+        inArray(escalations.status, status === 'active' ? ['open', 'ordered'] : [status]),
+      ];
+      if (q.unit) where.push(eq(escalations.issuingUnit, q.unit));
+      if (q.level) where.push(eq(escalations.level, q.level));
+      if (q.openedFrom) where.push(gte(escalations.openedAt, new Date(q.openedFrom)));
+      if (q.openedTo) where.push(lt(escalations.openedAt, new Date(q.openedTo)));
+      const after = q.cursor !== undefined ? decodeCursor(q.cursor) : undefined;
+      if (after) where.push(sql`(${escalations.openedAt}, ${escalations.id}) > (${after[0]}, ${after[1]})`);
+      // Only the columns the row shows: never the case content, whatever the number of escalations.
       const rows = await db
-        .select({ e: escalations, c: cases })
+        .select({
+          e: escalations,
+          c: { docNumber: cases.docNumber, status: cases.status, completedAt: cases.completedAt },
+        })
         .from(escalations)
         .innerJoin(cases, eq(cases.id, escalations.caseId))
-        .where(inArray(escalations.status, statuses))
-        .orderBy(asc(escalations.openedAt));
-      return { items: rows.map((r) => view(r.e, r.c)) };
+        .where(and(...where))
+        .orderBy(asc(escalations.openedAt), asc(escalations.id))
+        .limit(limit + 1);
+      const page = rows.slice(0, limit);
+      const last = page[page.length - 1];
+      return {
+        items: page.map((r) => view(r.e, r.c)),
+        nextCursor: rows.length > limit && last ? encodeCursor(last.e.openedAt, last.e.id) : null,
+      };
     },
   );
 

@@ -4,7 +4,7 @@
  * supervisors see escalated cases; administrators see no case content. Anything else is "not found",
  * so nobody learns that a case exists, and the attempt is audited.
  */
-import { and, asc, eq, gt, inArray, lt, or, type SQL, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, lt, type SQL, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import {
   attachments,
@@ -57,7 +57,33 @@ export async function findCase(db: Db, id: string): Promise<CaseRow | undefined>
   return row;
 }
 
-export function summary(row: CaseRow & { catalogName?: string | null }) {
+/** The columns a list row shows: lists read these alone, never the case content or its letters. */
+const SUMMARY_COLUMNS = {
+  id: cases.id,
+  docNumber: cases.docNumber,
+  status: cases.status,
+  tier: cases.tier,
+  requestingUnit: cases.requestingUnit,
+  issuingUnit: cases.issuingUnit,
+  catalogCode: cases.catalogCode,
+  subjectMasked: cases.subjectMasked,
+  purpose: cases.purpose,
+  receivedAt: cases.receivedAt,
+  dueAt: cases.dueAt,
+  flags: cases.flags,
+  assigneeId: cases.assigneeId,
+  registeredAt: cases.registeredAt,
+  completedAt: cases.completedAt,
+  result: cases.result,
+  late: cases.late,
+  lateMinutes: cases.lateMinutes,
+  escalationLevel: cases.escalationLevel,
+  createdAt: cases.createdAt,
+} as const;
+
+type SummaryRow = Pick<CaseRow, keyof typeof SUMMARY_COLUMNS>;
+
+export function summary(row: SummaryRow & { catalogName?: string | null }) {
   return {
     id: row.id,
     docNumber: row.docNumber,
@@ -103,7 +129,8 @@ export interface ListFilters {
 }
 
 /** Cursor = the last row's (due_at, id): stable under inserts, sorted by deadline. */
-export const encodeCaseCursor = (row: CaseRow): string => encodeCursor(row.dueAt, row.id);
+export const encodeCaseCursor = (row: Pick<CaseRow, 'dueAt' | 'id'>): string =>
+  encodeCursor(row.dueAt, row.id);
 
 export async function listCases(db: Db, who: StaffContext, f: ListFilters) {
   const where: (SQL | undefined)[] = [];
@@ -127,9 +154,10 @@ export async function listCases(db: Db, who: StaffContext, f: ListFilters) {
   if (f.subjectIdHash) where.push(eq(cases.subjectIdHash, f.subjectIdHash));
   const after = f.cursor !== undefined ? decodeCursor(f.cursor) : undefined;
   if (after)
-    where.push(or(gt(cases.dueAt, after[0]), and(eq(cases.dueAt, after[0]), gt(cases.id, after[1]))));
+    // A row-value comparison, which PostgreSQL turns into one index range condition on (due_at, id).
+    where.push(sql`(${cases.dueAt}, ${cases.id}) > (${after[0]}, ${after[1]})`);
   const rows = await db
-    .select({ c: cases, catalogName: catalogItems.name })
+    .select({ c: SUMMARY_COLUMNS, catalogName: catalogItems.name })
     .from(cases)
     .leftJoin(
       catalogItems,

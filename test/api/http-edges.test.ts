@@ -59,6 +59,7 @@ describe('cursors', () => {
       ['office', '/api/v1/verifications?box=escalated'],
       ['req-a', '/api/v1/notifications'],
       ['office', '/api/v1/audit'],
+      ['office', '/api/v1/escalations'],
       ['admin', '/api/v1/admin/staff'],
     ];
     for (const [who, url] of routes) {

@@ -12,6 +12,7 @@ import {
   Input,
   Modal,
   Segmented,
+  Select,
   Space,
   Table,
   Tag,
@@ -30,6 +31,11 @@ import { durationText, fmt } from '../time.ts';
 import type { DeadlinePreview, EscalationView } from '../types.ts';
 
 /** The picker shows Beijing time whatever the browser's zone: its wall time is read as +08:00. */
+interface EscalationPage {
+  items: EscalationView[];
+  nextCursor: string | null;
+}
+
 const toPicker = (iso: string): Dayjs => dayjs(fmt(iso).replace(' ', 'T'));
 const fromPicker = (d: Dayjs): string => new Date(`${d.format('YYYY-MM-DDTHH:mm')}:00+08:00`).toISOString();
 
@@ -208,15 +214,35 @@ function CloseModal({
 
 export function EscalationsPage() {
   const [status, setStatus] = useState<'active' | 'closed'>('active');
-  const { data, error, loading, reload } = useApi<{ items: EscalationView[] }>('/api/v1/escalations', {
+  const [unit, setUnit] = useState<string>();
+  const [level, setLevel] = useState<number>();
+  const { data, error, loading, reload } = useApi<EscalationPage>('/api/v1/escalations', {
     status,
+    unit,
+    level,
   });
+  // Pages after the first, fetched with "加载更多"; dropped when the filters or the first page change.
+  const [more, setMore] = useState<EscalationPage>();
+  const [moreError, setMoreError] = useState<unknown>();
+  // biome-ignore lint/correctness/useExhaustiveDependencies: a new first page (filters, live update) restarts paging
+  useEffect(() => setMore(undefined), [data]);
+  const cursor = more ? more.nextCursor : data?.nextCursor;
+  const loadMore = async () => {
+    if (!cursor) return;
+    try {
+      const next = await api.get<EscalationPage>('/api/v1/escalations', { status, unit, level, cursor });
+      setMore((prev) => ({ items: [...(prev?.items ?? []), ...next.items], nextCursor: next.nextCursor }));
+      setMoreError(undefined);
+    } catch (e) {
+      setMoreError(e);
+    }
+  };
   const units = useUnits();
   const screens = Grid.useBreakpoint();
   const [ordering, setOrdering] = useState<EscalationView>();
   const [closing, setClosing] = useState<EscalationView>();
   useLive(() => void reload(true));
-  const items = data?.items ?? [];
+  const items = [...(data?.items ?? []), ...(more?.items ?? [])];
   const done = () => {
     setOrdering(undefined);
     setClosing(undefined);
@@ -228,15 +254,39 @@ export function EscalationsPage() {
       <PageHeader
         title={t('督办事项')}
         extra={
-          <Segmented
-            aria-label={t('状态')}
-            value={status}
-            onChange={(v) => setStatus(v as 'active' | 'closed')}
-            options={[
-              { value: 'active', label: t('未办结') },
-              { value: 'closed', label: t('已关闭') },
-            ]}
-          />
+          <Space wrap>
+            <Select
+              aria-label={t('出具单位')}
+              allowClear
+              showSearch
+              optionFilterProp="label"
+              placeholder={t('全部出具单位')}
+              style={{ minWidth: 180 }}
+              value={unit}
+              onChange={(v) => setUnit(v)}
+              options={units.units
+                .filter((u) => u.kind !== 'office')
+                .map((u) => ({ value: u.code, label: u.name }))}
+            />
+            <Select
+              aria-label={t('逾期级别')}
+              allowClear
+              placeholder={t('全部级别')}
+              style={{ minWidth: 120 }}
+              value={level}
+              onChange={(v) => setLevel(v)}
+              options={[1, 2].map((l) => ({ value: l, label: escLevelLabel(l) }))}
+            />
+            <Segmented
+              aria-label={t('状态')}
+              value={status}
+              onChange={(v) => setStatus(v as 'active' | 'closed')}
+              options={[
+                { value: 'active', label: t('未办结') },
+                { value: 'closed', label: t('已关闭') },
+              ]}
+            />
+          </Space>
         }
       />
       <ProblemAlert error={error} />
@@ -316,6 +366,12 @@ export function EscalationsPage() {
           },
         ]}
       />
+      <ProblemAlert error={moreError} />
+      {cursor && (
+        <div style={{ textAlign: 'center', marginTop: 12 }}>
+          <Button onClick={() => void loadMore()}>{t('加载更多')}</Button>
+        </div>
+      )}
       {ordering && <OrderModal esc={ordering} onClose={() => setOrdering(undefined)} onDone={done} />}
       {closing && <CloseModal esc={closing} onClose={() => setClosing(undefined)} onDone={done} />}
     </div>

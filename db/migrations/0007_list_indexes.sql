@@ -1,0 +1,3 @@
+CREATE INDEX "cases_requesting_list_idx" ON "cases" USING btree ("requesting_unit","due_at","id");--> statement-breakpoint
+CREATE INDEX "cases_issuing_open_list_idx" ON "cases" USING btree ("issuing_unit","due_at","id") WHERE status IN ('awaiting_registration', 'registered', 'returned');--> statement-breakpoint
+CREATE INDEX "cases_escalated_list_idx" ON "cases" USING btree ("due_at","id") WHERE escalation_level > 0;
