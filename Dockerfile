@@ -12,6 +12,8 @@ RUN npm ci --no-audit --no-fund && npm cache clean --force
 COPY . .
 # The web inbox is served by the API from web/dist.
 RUN npm run web:build
+# The workflow bundle, built once here rather than by webpack at every worker start.
+RUN npm run build:workflows
 RUN mkdir -p /app/data && chown node:node /app/data
 
 ENV NODE_ENV=production \

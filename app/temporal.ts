@@ -2,7 +2,18 @@
  * Connections to Temporal and the case worker, configured in one place so the client and the worker
  * always share the data converter (payload encryption) and the task queue.
  */
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection, type DataConverter } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
@@ -48,9 +59,34 @@ export async function connectClient(
 
 let bundlePromise: Promise<WorkflowBundleOption> | undefined;
 
-/** Bundles the workflow code once per process (webpack: a few seconds), shared by every worker. */
-export function workflowBundle(log?: Logger): Promise<WorkflowBundleOption> {
-  bundlePromise ??= bundleWorkflowCode({
+const WORKFLOWS_DIR = dirname(WORKFLOWS_PATH);
+const ROOT_DIR = dirname(WORKFLOWS_DIR);
+const BUNDLE_CACHE_DIR = join(ROOT_DIR, 'dist', 'workflow-bundle');
+
+/**
+ * What the bundle is made of: every file under workflows/ (they import nothing else of ours) and the
+ * lock file (the SDK's workflow runtime is bundled too). Same hash, same bundle.
+ */
+export function workflowSourceHash(): string {
+  const h = createHash('sha256');
+  const files = readdirSync(WORKFLOWS_DIR, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.ts'))
+    .sort();
+  for (const f of files)
+    h.update(f)
+      .update('\0')
+      .update(readFileSync(join(WORKFLOWS_DIR, f)))
+      .update('\0');
+  h.update(readFileSync(join(ROOT_DIR, 'package-lock.json')));
+  return h.digest('hex').slice(0, 32);
+}
+
+/** Where the bundle of the current sources is cached (`npm run build:workflows` writes it). */
+export const workflowBundlePath = (): string => join(BUNDLE_CACHE_DIR, `${workflowSourceHash()}.js`);
+
+/** Bundles the workflow code with webpack (several seconds of CPU). */
+export async function buildWorkflowBundle(log?: Logger): Promise<string> {
+  const { code } = await bundleWorkflowCode({
     workflowsPath: WORKFLOWS_PATH,
     failureConverterPath: FAILURE_CONVERTER_PATH,
     logger: log
@@ -64,6 +100,48 @@ export function workflowBundle(log?: Logger): Promise<WorkflowBundleOption> {
         }
       : undefined,
   });
+  return code;
+}
+
+/** Writes the bundle where workflowBundle() finds it; atomic, so concurrent workers never read half a file. */
+export function writeWorkflowBundle(code: string, path = workflowBundlePath()): string {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, code);
+  renameSync(tmp, path);
+  // Bundles of older sources are of no use once a day has passed (no worker still starting from them).
+  const dayAgo = Date.now() - 86_400_000;
+  for (const f of readdirSync(dirname(path))) {
+    const old = join(dirname(path), f);
+    if (old !== path && f.endsWith('.js') && statSync(old).mtimeMs < dayAgo) rmSync(old, { force: true });
+  }
+  return path;
+}
+
+/**
+ * The workflow bundle, once per process, shared by every worker. A bundle prebuilt for exactly these
+ * sources (`npm run build:workflows`, run by the Dockerfile, or cached by an earlier start) is loaded as
+ * it is, as Temporal's production sample does; otherwise the sources are bundled now and cached for the
+ * next start. The cache is keyed by the sources' hash, so a changed workflow is never run from a stale one.
+ */
+export function workflowBundle(log?: Logger): Promise<WorkflowBundleOption> {
+  bundlePromise ??= (async () => {
+    const path = workflowBundlePath();
+    if (existsSync(path)) {
+      log?.debug({ path }, 'prebuilt workflow bundle');
+      return { codePath: path };
+    }
+    const code = await buildWorkflowBundle(log);
+    try {
+      writeWorkflowBundle(code, path);
+    } catch (err) {
+      log?.warn(
+        { err, path },
+        'workflow bundle not cached (read-only directory?): the next start bundles again',
+      );
+    }
+    return { code };
+  })();
   return bundlePromise;
 }
 
