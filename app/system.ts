@@ -12,6 +12,7 @@ import { createCalendarSource } from '../activities/calendar-source.ts';
 import { createCaseActivities } from '../activities/case-activities.ts';
 import { webhookNotifier } from '../activities/notifiers.ts';
 import { type App, buildApp } from '../api/app.ts';
+import { createBulkActivities } from '../api/routes/case-actions.ts';
 import { startAuditAnchoring } from '../api/services/audit-anchors.ts';
 import { resumePendingRetimes } from '../api/services/calendar-changes.ts';
 import { createCaseGateway } from '../api/services/case-gateway.ts';
@@ -130,6 +131,7 @@ export async function startWorker(
       ...activities,
       ...createCalendarActivities(database.db),
       ...createAbsenceActivities(database.db),
+      ...createBulkActivities({ db: database.db, auditKey: secrets.auditKey }),
     },
     payloadKey: secrets.payloadKeys,
     log,

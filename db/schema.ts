@@ -19,6 +19,7 @@ import {
   timestamp,
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
+import type { StoredOfficeHours } from '../domain/working-time/index.ts';
 
 /** bytea as a Buffer (drizzle has no built-in bytea column). */
 const bytea = customType<{ data: Buffer; driverData: Buffer | Uint8Array }>({
@@ -126,10 +127,14 @@ export const calendarDays = pgTable('calendar_days', {
   updatedAt: tstz('updated_at').notNull().defaultNow(),
 });
 
-/** One row: office hours, extra covered years and the receipt rule. */
+/**
+ * One row: office hours, extra covered years and the receipt rule. Office hours are periods
+ * `[{ from, hours }]` (`from: null` = since the beginning), or, as saved before periods existed, a plain list of
+ * intervals, read as one period since the beginning (officeHoursPeriods).
+ */
 export const calendarSettings = pgTable('calendar_settings', {
   id: integer('id').primaryKey().default(1),
-  officeHours: jsonb('office_hours').$type<{ start: string; end: string }[]>().notNull(),
+  officeHours: jsonb('office_hours').$type<StoredOfficeHours>().notNull(),
   extraCoveredYears: jsonb('extra_covered_years').$type<number[]>().notNull().default(sql`'[]'::jsonb`),
   offHoursReceipt: text('off_hours_receipt').notNull().default('next-opening'),
   updatedBy: text('updated_by').notNull(),

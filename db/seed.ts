@@ -13,7 +13,11 @@ export const DEMO_PASSWORD = 'demo1234';
 export async function seedBase(db: Db): Promise<void> {
   await db
     .insert(calendarSettings)
-    .values({ id: 1, officeHours: DEFAULT_OFFICE_HOURS.map((h) => ({ ...h })), updatedBy: 'system' })
+    .values({
+      id: 1,
+      officeHours: [{ from: null, hours: DEFAULT_OFFICE_HOURS.map((h) => ({ ...h })) }],
+      updatedBy: 'system',
+    })
     .onConflictDoNothing();
 }
 

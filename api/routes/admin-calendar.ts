@@ -2,6 +2,10 @@
  * The working-day calendar (administrators): a day's kind (holiday, make-up working day, emergency
  * closure) on top of the library's official schedules, office hours, extra covered years and the
  * off-hours receipt rule. Each change bumps the calendar version and re-times the open cases it touches.
+ *
+ * Office hours are periods, each in force from a date (summer hours): an administrator adds one from today or
+ * later, never in the past, so time already elapsed is never recomputed; the open cases whose deadline window
+ * reaches the date are re-timed (counted in the old hours before it, in the new ones from it).
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { and, asc, eq, gte, lte } from 'drizzle-orm';
@@ -13,11 +17,17 @@ import {
   DEFAULT_OFFICE_HOURS,
   dayKind,
   defaultCalendarData,
-  officeIntervals,
+  hoursIntervals,
+  type OfficeHours,
+  type OfficeHoursPeriod,
+  officeHoursOn,
+  officeHoursPeriods,
+  shanghaiDateOf,
+  withOfficeHoursPeriod,
   yearOf,
 } from '../../domain/working-time/index.ts';
 import { requireRole } from '../plugins/auth.ts';
-import { unprocessable } from '../problem.ts';
+import { notFound, unprocessable } from '../problem.ts';
 import { errorResponses } from '../schemas/common.ts';
 import {
   bumpCalendarVersion,
@@ -67,11 +77,26 @@ const Retime = Type.Object({
   signalled: Type.Integer({ description: '已通知重新计算时限的在办协查数' }),
   failed: Type.Integer(),
 });
+const Hours = Type.Array(Type.Object({ start: HHMM, end: HHMM }, { additionalProperties: false }), {
+  minItems: 1,
+  maxItems: 6,
+  description: '办公时段，升序且不重叠',
+});
+const FromDate = Type.String({
+  format: 'date',
+  description: '执行日期 YYYY-MM-DD（上海日期），自该日起执行',
+});
+const Period = Type.Object({
+  from: Nullable(FromDate),
+  hours: Hours,
+  current: Type.Boolean({ description: '今天执行的办公时间' }),
+});
 const Settings = Type.Object({
   officeHours: Type.Array(Type.Object({ start: HHMM, end: HHMM }, { additionalProperties: false }), {
     minItems: 1,
     maxItems: 6,
-    description: '办公时段，升序且不重叠',
+    description:
+      '今天执行的办公时段，升序且不重叠。修改它等于新增一个自今天起执行的办公时间（不会重新计算今天以前的时间）；按日期生效的办公时间请用 POST /api/v1/admin/calendar/office-hours',
   }),
   extraCoveredYears: Type.Array(Type.Integer({ minimum: 2000, maximum: 2100 }), {
     maxItems: 50,
@@ -85,6 +110,9 @@ const Settings = Type.Object({
 const SettingsView = Type.Intersect([
   Settings,
   Type.Object({
+    officeHoursPeriods: Type.Array(Period, {
+      description: '办公时间（按执行日期升序）：from 为 null 的一项自始执行，其余自执行日期起执行',
+    }),
     libraryCoveredYears: Type.Array(Type.Integer()),
     updatedBy: Type.String(),
     updatedAt: DateTime,
@@ -115,10 +143,24 @@ async function dayView(db: Db, date: string) {
   };
 }
 
+const today = () => shanghaiDateOf(new Date());
+
+async function storedPeriods(db: Db, forUpdate = false): Promise<OfficeHoursPeriod[]> {
+  const query = db.select().from(calendarSettings).where(eq(calendarSettings.id, 1));
+  const [s] = forUpdate ? await query.for('update') : await query;
+  return s?.officeHours
+    ? officeHoursPeriods(s.officeHours)
+    : [{ from: null, hours: DEFAULT_OFFICE_HOURS.map((h) => ({ ...h })) }];
+}
+
 async function settingsView(db: Db) {
   const [s] = await db.select().from(calendarSettings).where(eq(calendarSettings.id, 1));
+  const periods = await storedPeriods(db);
+  const now = today();
+  const current = periods.findLastIndex((p) => p.from === null || p.from <= now);
   return {
-    officeHours: s?.officeHours ?? DEFAULT_OFFICE_HOURS.map((h) => ({ ...h })),
+    officeHours: officeHoursOn({ officeHours: periods }, now),
+    officeHoursPeriods: periods.map((p, i) => ({ ...p, current: i === current })),
     extraCoveredYears: s?.extraCoveredYears ?? [],
     offHoursReceipt: s?.offHoursReceipt === 'as-is' ? ('as-is' as const) : ('next-opening' as const),
     libraryCoveredYears: library.coveredYears,
@@ -130,12 +172,43 @@ async function settingsView(db: Db) {
 const hoursKey = (hours: { start: string; end: string }[]) =>
   hours.map((h) => `${h.start}-${h.end}`).join(',');
 
-function checkYear(date: string) {
+function checkHours(hours: OfficeHours[], pointer: string) {
+  try {
+    hoursIntervals(hours);
+  } catch (err) {
+    throw unprocessable(`办公时段不符合要求：${err instanceof RangeError ? err.message : ''}`, [
+      { pointer, detail: '办公时段须升序、不重叠，且开始早于结束' },
+    ]);
+  }
+}
+
+/**
+ * Office-hours periods changed from `changedFrom` on (read and written under the row's lock), committed with the
+ * change that re-times the open cases whose window reaches that date.
+ */
+async function savePeriods(
+  db: Db,
+  update: (periods: OfficeHoursPeriod[]) => OfficeHoursPeriod[],
+  whoId: string,
+  changedFrom: string,
+): Promise<Awaited<ReturnType<typeof recordCalendarChange>>> {
+  return db.transaction(async (tx) => {
+    const periods = update(await storedPeriods(tx as unknown as Db, true));
+    const values = { officeHours: periods, updatedBy: whoId, updatedAt: new Date() };
+    await tx
+      .insert(calendarSettings)
+      .values({ id: 1, ...values })
+      .onConflictDoUpdate({ target: calendarSettings.id, set: values });
+    // The date from which the hours change: every open case's window starts today or earlier, so the cases
+    // whose window reaches that date are exactly those whose deadline the change can move.
+    return recordCalendarChange(tx as unknown as Db, { dates: [changedFrom] }, whoId);
+  });
+}
+
+function checkYear(date: string, pointer = '/params/date') {
   const year = yearOf(date);
   if (year < 2000 || year > 2100)
-    throw unprocessable('日期须在 2000 年至 2100 年之间', [
-      { pointer: '/params/date', detail: '年份超出范围' },
-    ]);
+    throw unprocessable('日期须在 2000 年至 2100 年之间', [{ pointer, detail: '年份超出范围' }]);
 }
 
 export const adminCalendarRoutes: FastifyPluginAsyncTypebox<{ db: Db; gateway: CaseGateway }> = async (
@@ -308,26 +381,33 @@ export const adminCalendarRoutes: FastifyPluginAsyncTypebox<{ db: Db; gateway: C
       auditedWrite(db, req, 'admin.calendar.settings', { ...req.body }, async (who) => {
         requireRole(req, 'admin');
         const next = req.body;
-        try {
-          officeIntervals({ days: {}, coveredYears: [], officeHours: next.officeHours });
-        } catch (err) {
-          throw unprocessable(`办公时段不符合要求：${err instanceof RangeError ? err.message : ''}`, [
-            { pointer: '/body/officeHours', detail: '办公时段须升序、不重叠，且开始早于结束' },
-          ]);
-        }
+        checkHours(next.officeHours, '/body/officeHours');
         const before = await settingsView(db);
-        const values = { ...next, updatedBy: who.id, updatedAt: new Date() };
+        const now = today();
+        // Today's hours changed: a period from today (the past keeps its hours).
+        const hoursChanged = hoursKey(before.officeHours) !== hoursKey(next.officeHours);
+        const periods = hoursChanged
+          ? withOfficeHoursPeriod(await storedPeriods(db), { from: now, hours: next.officeHours })
+          : await storedPeriods(db);
+        const values = {
+          officeHours: periods,
+          extraCoveredYears: next.extraCoveredYears,
+          offHoursReceipt: next.offHoursReceipt,
+          updatedBy: who.id,
+          updatedAt: new Date(),
+        };
         const years = [
           ...before.extraCoveredYears.filter((y) => !next.extraCoveredYears.includes(y)),
           ...next.extraCoveredYears.filter((y) => !before.extraCoveredYears.includes(y)),
         ];
         const change: CalendarChange | undefined =
-          hoursKey(before.officeHours) !== hoursKey(next.officeHours) ||
-          before.offHoursReceipt !== next.offHoursReceipt
+          before.offHoursReceipt !== next.offHoursReceipt || (hoursChanged && years.length)
             ? { all: true }
-            : years.length
-              ? { years }
-              : undefined;
+            : hoursChanged
+              ? { dates: [now] }
+              : years.length
+                ? { years }
+                : undefined;
         const pending = await db.transaction(async (tx) => {
           await tx
             .insert(calendarSettings)
@@ -340,6 +420,80 @@ export const adminCalendarRoutes: FastifyPluginAsyncTypebox<{ db: Db; gateway: C
         const retime = pending
           ? await retimeOpenCases(gateway, req.log, pending)
           : { signalled: 0, failed: 0 };
+        return { settings: await settingsView(db), retime };
+      }),
+  );
+
+  app.post(
+    '/api/v1/admin/calendar/office-hours',
+    {
+      schema: {
+        tags,
+        security,
+        summary:
+          '新增自某日起执行的办公时间（如夏季作息）；执行日期须为今天或以后，之前已经过去的时间不重新计算，时限跨越该日的在办协查重新计算',
+        body: Type.Object({ from: FromDate, hours: Hours }, { additionalProperties: false }),
+        response: {
+          200: Type.Object({ settings: SettingsView, retime: Retime }),
+          ...errorResponses(403, 413, 415, 422),
+        },
+      },
+    },
+    async (req) =>
+      auditedWrite(db, req, 'admin.calendar.office_hours.add', { ...req.body }, async (who) => {
+        requireRole(req, 'admin');
+        const { from, hours } = req.body;
+        checkYear(from, '/body/from');
+        const now = today();
+        if (from < now)
+          throw unprocessable(`执行日期 ${from} 已经过去：办公时间只能自今天（${now}）或以后的日期起调整`, [
+            { pointer: '/body/from', detail: '执行日期不能早于今天' },
+          ]);
+        checkHours(hours, '/body/hours');
+        const pending = await savePeriods(
+          db,
+          (periods) => withOfficeHoursPeriod(periods, { from, hours }),
+          who.id,
+          from,
+        );
+        const retime = await retimeOpenCases(gateway, req.log, pending);
+        return { settings: await settingsView(db), retime };
+      }),
+  );
+
+  app.delete(
+    '/api/v1/admin/calendar/office-hours/:from',
+    {
+      schema: {
+        tags,
+        security,
+        summary: '撤销尚未执行（执行日期为今天或以后）的办公时间',
+        params: Type.Object({ from: FromDate }),
+        response: {
+          200: Type.Object({ settings: SettingsView, retime: Retime }),
+          ...errorResponses(403, 404, 422),
+        },
+      },
+    },
+    async (req) =>
+      auditedWrite(db, req, 'admin.calendar.office_hours.remove', { from: req.params.from }, async (who) => {
+        requireRole(req, 'admin');
+        const { from } = req.params;
+        const now = today();
+        if (from < now)
+          throw unprocessable(`执行日期 ${from} 已经过去：已执行的办公时间不能撤销`, [
+            { pointer: '/params/from', detail: '执行日期不能早于今天' },
+          ]);
+        const pending = await savePeriods(
+          db,
+          (periods) => {
+            if (!periods.some((p) => p.from === from)) throw notFound(`没有自 ${from} 起执行的办公时间`);
+            return periods.filter((p) => p.from !== from);
+          },
+          who.id,
+          from,
+        );
+        const retime = await retimeOpenCases(gateway, req.log, pending);
         return { settings: await settingsView(db), retime };
       }),
   );

@@ -6,12 +6,20 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { UpdateDefinition } from '@temporalio/common';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
 import { eq, inArray } from 'drizzle-orm';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type Static, type TObject, Type } from 'typebox';
 import type { Db } from '../../db/client.ts';
 import { attachments, caseLedger, staff, units } from '../../db/schema.ts';
+import type {
+  BulkActionName,
+  BulkActivities,
+  BulkCaseResult,
+  BulkInput,
+  BulkOutcome,
+} from '../../workflows/bulk-action.ts';
 import {
   type Actor,
   applicantProofUpdate,
@@ -29,17 +37,19 @@ import {
   withdrawUpdate,
 } from '../../workflows/definitions.ts';
 import { type StaffContext, staffOf } from '../plugins/auth.ts';
-import { conflict, forbidden, Problem, unprocessable } from '../problem.ts';
+import { conflict, forbidden, notFound, Problem, unprocessable } from '../problem.ts';
 import { ActionBodies, CaseSummary } from '../schemas/cases.ts';
 import { errorResponses, IdempotencyHeaders } from '../schemas/common.ts';
 import { liaisonRight } from '../services/acting-liaison.ts';
 import { claimAttachments } from '../services/attachment-claims.ts';
-import { recordAudit } from '../services/audit.ts';
+import { bindAuditKey, recordAudit } from '../services/audit.ts';
+import { bulkWorkflowId } from '../services/bulk-gateway.ts';
+import { type CaseGateway, createCaseGateway, withReadModel } from '../services/case-gateway.ts';
 import type { CaseRow } from '../services/case-reads.ts';
 import { findCase, summary } from '../services/case-reads.ts';
 import { catalogItemVersion, validateAgainst } from '../services/catalog.ts';
 import { claimIdempotencyKey } from '../services/idempotency.ts';
-import { actorOf, type CaseRouteDeps, visibleCase } from './verifications.ts';
+import { actorOf, type CaseRouteDeps, visibleCaseAs } from './verifications.ts';
 
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
 const BulkIds = Type.Array(Type.String({ minLength: 1, maxLength: 128 }), {
@@ -47,16 +57,40 @@ const BulkIds = Type.Array(Type.String({ minLength: 1, maxLength: 128 }), {
   maxItems: 50,
   description: '协查编号，最多 50 个',
 });
+const BulkParams = Type.Object({
+  id: Type.String({ pattern: '^bulk-[A-Za-z0-9_-]{1,100}$', description: '批量办理编号' }),
+});
 const BulkResult = Type.Object({
+  id: Type.String({ description: '批量办理编号：GET /api/v1/verifications/bulk/{id} 查询进度和结果' }),
+  idempotencyKey: Type.Optional(
+    Type.String({ description: '本次请求的幂等键（请求未带 Idempotency-Key 时由服务器生成）：重试时带上它' }),
+  ),
+  state: Type.Union([Type.Literal('running'), Type.Literal('completed')], {
+    description: 'running 办理中；completed 已全部办理',
+  }),
+  total: Type.Integer(),
+  done: Type.Integer(),
   results: Type.Array(
     Type.Object({
       id: Type.String(),
-      status: Type.Integer(),
-      detail: Type.Optional(Type.String()),
+      status: Type.Integer({ description: '单件办理时的 HTTP 状态：200 成功，其余为拒绝的原因类别' }),
+      outcome: Type.Union([Type.Literal('ok'), Type.Literal('refused')]),
+      detail: Type.Optional(Type.String({ description: '拒绝的原因' })),
       case: Type.Optional(CaseSummary),
     }),
+    { description: '已办理的协查（按请求中的顺序）' },
   ),
 });
+
+/** How long a bulk request waits for its workflow before answering 202 (`Prefer: wait=N` asks for less). */
+export const BULK_WAIT_MS = 20_000;
+
+/** RFC 7240 `Prefer: wait=N` (seconds), capped at BULK_WAIT_MS. */
+function bulkWait(req: FastifyRequest): number {
+  const prefer = req.headers.prefer;
+  const match = typeof prefer === 'string' ? /(?:^|[,;\s])wait=(\d+)/.exec(prefer) : null;
+  return match ? Math.min(Number(match[1]) * 1000, BULK_WAIT_MS) : BULK_WAIT_MS;
+}
 
 /** "B acting for A": the actor is the A/B partner of the case's current assignee. */
 async function actorFor(db: Db, who: StaffContext, row: CaseRow): Promise<Actor> {
@@ -245,7 +279,7 @@ const ACTIONS = [
  */
 async function audited<T>(
   db: Db,
-  req: FastifyRequest,
+  sourceIp: string,
   who: StaffContext,
   row: CaseRow,
   action: string,
@@ -257,7 +291,7 @@ async function audited<T>(
     action,
     caseId: row.id,
     purpose: row.purpose,
-    sourceIp: req.ip,
+    sourceIp,
   };
   let attemptId: number | undefined;
   const attempt = async () => {
@@ -284,6 +318,88 @@ async function audited<T>(
     throw err;
   }
 }
+
+type CaseAction = (typeof ACTIONS)[number];
+
+/** Who acts, outside or inside an HTTP request. */
+interface Acting {
+  who: StaffContext;
+  sourceIp: string;
+}
+
+/**
+ * One action on one case, as `acting`. `updateId` is asked for only once the request is known to be valid (a
+ * refused request leaves no idempotency key behind): the route's derives from the client's key, a bulk action's
+ * from the bulk ID and the case ID.
+ */
+async function performAs(
+  db: Db,
+  gateway: CaseGateway,
+  acting: Acting,
+  a: CaseAction,
+  caseId: string,
+  body: unknown,
+  updateId: (who: StaffContext) => Promise<string>,
+) {
+  const { row, who } = await visibleCaseAs(db, acting.who, acting.sourceIp, caseId, `case.${a.name}`);
+  const updated = await audited(db, acting.sourceIp, who, row, `case.${a.name}`, async (attempt) => {
+    const actor = await actorFor(db, who, row);
+    const input = await a.build({ db, body: body as never, who, row, actor });
+    const cited = CITES_ATTACHMENTS.has(a.name)
+      ? ((body as { attachments?: string[] }).attachments ?? [])
+      : [];
+    const claim = await claimAttachments(db, who.unitCode, row.id, cited, '/body/attachments');
+    try {
+      const id = await updateId(who);
+      await attempt();
+      await gateway.act(row.id, a.update as UpdateDefinition<CaseSnapshot, [unknown]>, input, id);
+    } catch (err) {
+      // A refusal leaves the files free; an unknown outcome (the answer may be in) keeps them bound.
+      if (err instanceof Problem) await claim.release();
+      throw err;
+    }
+    return findCase(db, row.id);
+  });
+  return summary(updated ?? row);
+}
+
+/**
+ * The bulk action workflow's activity (workflows/bulk-action.ts): one case's action as the liaison who asked,
+ * audited like a single action, sent as an Update whose ID derives from the bulk ID and the case ID, so a retried
+ * activity (or a repeated bulk request) applies it once. A refusal is the case's outcome, not a failure. The
+ * Update goes through the worker's own client.
+ */
+export function createBulkActivities({ db, auditKey }: { db: Db; auditKey: Buffer }): BulkActivities {
+  // Its audit rows are chained like the API's (a worker process has no API to bind the key).
+  bindAuditKey(db, auditKey);
+  const statusOf = async (id: string) => (await findCase(db, id))?.status;
+  return {
+    async applyBulkAction({ bulkId, action, caseId, body, actor, sourceIp }) {
+      const a = ACTIONS.find((x) => x.name === action);
+      if (!a || !BULK_ACTIONS.includes(action))
+        throw ApplicationFailure.nonRetryable(`no bulk action ${action}`, 'UnknownBulkAction');
+      const gateway = withReadModel(createCaseGateway(Context.current().client, ''), statusOf);
+      try {
+        await performAs(
+          db,
+          gateway,
+          { who: actor, sourceIp },
+          a,
+          caseId,
+          body,
+          async () => `${a.name}-${bulkId}-${caseId}`,
+        );
+        return { id: caseId, status: 200, outcome: 'ok' };
+      } catch (err) {
+        if (err instanceof Problem)
+          return { id: caseId, status: err.status, outcome: 'refused', detail: err.detail };
+        throw err;
+      }
+    },
+  };
+}
+
+const BULK_ACTIONS: readonly BulkActionName[] = ['register', 'reassign'];
 
 /**
  * When the requesting unit may keep ledger entries (台账), Art. 8:
@@ -315,53 +431,23 @@ export const caseActionRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = async 
           response: { 200: CaseSummary, ...errorResponses(403, 404, 409, 413, 415, 422) },
         },
       },
-      async (req) => {
-        return perform(a, req, req.params.id, req.body);
-      },
+      async (req) =>
+        performAs(
+          db,
+          gateway,
+          { who: staffOf(req), sourceIp: req.ip },
+          a,
+          req.params.id,
+          req.body,
+          async (who) => `${a.name}-${(await claimIdempotencyKey(db, req, who)).key}`,
+        ),
     );
   }
 
-  /**
-   * One action on one case, as the person of `req`. The Update ID derives from the client's key, claimed
-   * only once the request is known to be valid (a refused request leaves no key behind), unless the
-   * caller (a bulk request) claimed it already.
-   */
-  async function perform(
-    a: (typeof ACTIONS)[number],
-    req: FastifyRequest,
-    caseId: string,
-    body: unknown,
-    claimedKey?: string,
-  ) {
-    const { row, who } = await visibleCase(db, req, caseId, `case.${a.name}`);
-    const updated = await audited(db, req, who, row, `case.${a.name}`, async (attempt) => {
-      const actor = await actorFor(db, who, row);
-      const input = await a.build({ db, body: body as never, who, row, actor });
-      const cited = CITES_ATTACHMENTS.has(a.name)
-        ? ((body as { attachments?: string[] }).attachments ?? [])
-        : [];
-      const claim = await claimAttachments(db, who.unitCode, row.id, cited, '/body/attachments');
-      try {
-        const key = claimedKey ?? (await claimIdempotencyKey(db, req, who)).key;
-        await attempt();
-        await gateway.act(
-          row.id,
-          a.update as UpdateDefinition<CaseSnapshot, [unknown]>,
-          input,
-          `${a.name}-${key}`,
-        );
-      } catch (err) {
-        // A refusal leaves the files free; an unknown outcome (the answer may be in) keeps them bound.
-        if (err instanceof Problem) await claim.release();
-        throw err;
-      }
-      return findCase(db, row.id);
-    });
-    return summary(updated ?? row);
-  }
-
-  // A liaison registers or reassigns a selection of the unit's cases at once. Each case is its own
-  // action (audited, validated by its workflow); one refusal does not stop the others.
+  // A liaison registers or reassigns a selection of the unit's cases at once, through a `bulkAction` workflow
+  // (one per unit and Idempotency-Key: a repeated request joins it and applies nothing again). Each case is its
+  // own action (audited, validated by its workflow); one refusal does not stop the others. The request waits
+  // for the outcome up to BULK_WAIT_MS, then answers 202 with where to read it.
   const BULK = [
     {
       name: 'register',
@@ -381,40 +467,93 @@ export const caseActionRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = async 
       summary: '批量转派（联络员）',
     },
   ] as const;
+
+  /** The outcome as the API answers it: the done cases with their summaries from the read model. */
+  const bulkView = async (outcome: BulkOutcome, idempotencyKey?: string) => ({
+    id: outcome.bulkId,
+    ...(idempotencyKey ? { idempotencyKey } : {}),
+    state: outcome.state,
+    total: outcome.total,
+    done: outcome.done,
+    results: await Promise.all(
+      outcome.results.map(async (r: BulkCaseResult) => {
+        const row = r.outcome === 'ok' ? await findCase(db, r.id) : undefined;
+        return { ...r, ...(row ? { case: summary(row) } : {}) };
+      }),
+    ),
+  });
+  const location = (bulkId: string) => `/api/v1/verifications/bulk/${bulkId}`;
+
   for (const b of BULK) {
-    const a = ACTIONS.find((x) => x.name === b.name);
-    if (!a) throw new Error(`no action ${b.name}`);
     app.post(
       `/api/v1/verifications/bulk/${b.name}`,
       {
         schema: {
           tags: ['协查办理'],
-          summary: b.summary,
+          summary: `${b.summary}；同一幂等键的重复请求不再重复办理。最多等待 20 秒（可用 Prefer: wait=N 缩短），未办完时答 202，到 Location 查询结果`,
           security: [{ bearer: [] }],
           headers: IdempotencyHeaders,
           body: b.body,
-          response: { 200: BulkResult, ...errorResponses(403, 413, 415, 422) },
+          response: { 200: BulkResult, 202: BulkResult, ...errorResponses(403, 413, 415, 422) },
         },
       },
-      async (req) => {
+      async (req, reply: FastifyReply) => {
         const who = staffOf(req);
         if (!(await liaisonRight(db, who)).ok)
           throw forbidden('只有联络员（联络员缺岗时为联络员B角）可以批量办理');
         const { key } = await claimIdempotencyKey(db, req, who);
         const { ids, ...rest } = req.body as { ids: string[] } & Record<string, unknown>;
-        const results = [];
-        for (const id of [...new Set(ids)]) {
-          try {
-            results.push({ id, status: 200, case: await perform(a, req, id, rest, key) });
-          } catch (err) {
-            if (!(err instanceof Problem)) throw err;
-            results.push({ id, status: err.status, detail: err.detail });
-          }
-        }
-        return { results };
+        const input: BulkInput = {
+          bulkId: bulkWorkflowId(who.unitCode, key),
+          unitCode: who.unitCode,
+          action: b.name,
+          caseIds: [...new Set(ids)],
+          body: rest,
+          actor: {
+            id: who.id,
+            username: who.username,
+            name: who.name,
+            unitCode: who.unitCode,
+            unitKind: who.unitKind,
+            role: who.role,
+            partnerId: who.partnerId,
+            isDemo: who.isDemo,
+            mustChangePassword: who.mustChangePassword,
+          },
+          sourceIp: req.ip,
+        };
+        reply.header('idempotency-key', key);
+        const outcome = await gateway.runBulk(input, bulkWait(req));
+        if (outcome) return bulkView(outcome, key);
+        const progress = await gateway.bulkStatus(input.bulkId);
+        reply.code(202).header('location', location(input.bulkId));
+        return bulkView(
+          progress ?? { ...input, state: 'running', total: input.caseIds.length, done: 0, results: [] },
+          key,
+        );
       },
     );
   }
+
+  app.get(
+    '/api/v1/verifications/bulk/:id',
+    {
+      schema: {
+        tags: ['协查办理'],
+        summary: '批量办理的进度和结果（仅本单位）',
+        security: [{ bearer: [] }],
+        params: BulkParams,
+        response: { 200: BulkResult, ...errorResponses(403, 404) },
+      },
+    },
+    async (req) => {
+      const who = staffOf(req);
+      const outcome = await gateway.bulkStatus(req.params.id);
+      // Another unit's bulk request is reported as missing: nobody learns that it exists.
+      if (!outcome || outcome.unitCode !== who.unitCode) throw notFound('未找到该批量办理，或您无权查看');
+      return bulkView(outcome);
+    },
+  );
 
   app.post(
     '/api/v1/verifications/:id/ledger',
@@ -429,8 +568,8 @@ export const caseActionRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = async 
       },
     },
     async (req, reply) => {
-      const { row, who } = await visibleCase(db, req, req.params.id, 'case.ledger');
-      return audited(db, req, who, row, 'case.ledger', async (attempt) => {
+      const { row, who } = await visibleCaseAs(db, staffOf(req), req.ip, req.params.id, 'case.ledger');
+      return audited(db, req.ip, who, row, 'case.ledger', async (attempt) => {
         if (who.unitCode !== row.requestingUnit) throw forbidden('只有需求单位可以记录台账');
         if (!ledgerApplies(row)) {
           throw conflict(

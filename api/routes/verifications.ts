@@ -50,7 +50,17 @@ export async function visibleCase(
   id: string,
   action: string,
 ): Promise<{ row: CaseRow; who: StaffContext; access: 'full' | 'returned_part' }> {
-  const who = staffOf(req);
+  return visibleCaseAs(db, staffOf(req), req.ip, id, action);
+}
+
+/** visibleCase for a person acting outside an HTTP request (a bulk action's workflow). */
+export async function visibleCaseAs(
+  db: Db,
+  who: StaffContext,
+  sourceIp: string,
+  id: string,
+  action: string,
+): Promise<{ row: CaseRow; who: StaffContext; access: 'full' | 'returned_part' }> {
   const row = await findCase(db, id);
   const access = row ? await caseAccess(db, who, row) : 'none';
   if (!row || access === 'none') {
@@ -59,7 +69,7 @@ export async function visibleCase(
       actorUnit: who.unitCode,
       action,
       caseId: id,
-      sourceIp: req.ip,
+      sourceIp,
       outcome: 'denied',
       detail: { reason: row ? 'not_your_case' : 'no_such_case' },
     });

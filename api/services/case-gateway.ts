@@ -28,6 +28,7 @@ import {
   snapshotQuery,
 } from '../../workflows/definitions.ts';
 import { conflict, forbidden, notFound, Problem, unprocessable } from '../problem.ts';
+import { type BulkGateway, createBulkGateway } from './bulk-gateway.ts';
 
 /** Same unit + same client key → same case. The key is hashed so any key is a valid workflow ID. */
 export function caseWorkflowId(requestingUnit: string, idempotencyKey: string): string {
@@ -87,7 +88,7 @@ export function withReadModel(
   };
 }
 
-export interface CaseGateway {
+export interface CaseGateway extends BulkGateway {
   start(input: CaseInput, idempotencyKey: string): Promise<CaseSnapshot>;
   act<I>(
     caseId: string,
@@ -113,6 +114,7 @@ export function createCaseGateway(client: Client, taskQueue: string): CaseGatewa
     }
   };
   return {
+    ...createBulkGateway(client, taskQueue),
     start: (input, idempotencyKey) =>
       call(async () => {
         const startOp = new WithStartWorkflowOperation('verificationCase', {

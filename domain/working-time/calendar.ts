@@ -22,6 +22,22 @@ export interface OfficeHours {
   end: string;
 }
 
+/**
+ * Office hours in force from a date on (summer hours…): each working day uses the period whose `from` is the
+ * latest on or before it. The first period has `from: null` (since the beginning of time), so every day has
+ * hours; a later period never changes the days before its `from`, which is how time already elapsed is never
+ * recomputed.
+ */
+export interface OfficeHoursPeriod {
+  /** First Shanghai date ('YYYY-MM-DD') the hours apply; null for the first period (since the beginning). */
+  from: ShanghaiDate | null;
+  /** Ascending, non-overlapping intervals. */
+  hours: OfficeHours[];
+}
+
+/** Office hours as stored: the plain list of earlier versions (one period since the beginning) or periods. */
+export type StoredOfficeHours = readonly OfficeHours[] | readonly OfficeHoursPeriod[];
+
 export interface DayEntry {
   kind: 'work' | 'off';
   name?: string;
@@ -35,8 +51,8 @@ export interface CalendarData {
    * holidays, weekends otherwise; see statutory-holidays.ts) and flagged.
    */
   coveredYears: number[];
-  /** Ascending, non-overlapping intervals; the same on every working day. */
-  officeHours: OfficeHours[];
+  /** Periods ascending by `from`, the first one `from: null`; see OfficeHoursPeriod. */
+  officeHours: OfficeHoursPeriod[];
 }
 
 export const DEFAULT_OFFICE_HOURS: readonly OfficeHours[] = [
@@ -80,15 +96,58 @@ export function defaultCalendarData(): CalendarData {
   return {
     days,
     coveredYears: [...covered].sort((a, b) => a - b),
-    officeHours: DEFAULT_OFFICE_HOURS.map((h) => ({ ...h })),
+    officeHours: [{ from: null, hours: DEFAULT_OFFICE_HOURS.map((h) => ({ ...h })) }],
   };
+}
+
+function isPeriod(entry: OfficeHours | OfficeHoursPeriod): entry is OfficeHoursPeriod {
+  return 'hours' in entry;
+}
+
+/**
+ * Office hours in either stored shape as periods (copies): a plain list of intervals (settings saved before
+ * periods existed) is one period since the beginning of time. Not validated here (validateOfficeHours).
+ */
+export function officeHoursPeriods(stored: StoredOfficeHours): OfficeHoursPeriod[] {
+  const entries = stored as readonly (OfficeHours | OfficeHoursPeriod)[];
+  if (entries.length > 0 && !entries.every(isPeriod)) {
+    return [{ from: null, hours: (entries as OfficeHours[]).map((h) => ({ start: h.start, end: h.end })) }];
+  }
+  return (entries as OfficeHoursPeriod[]).map((p) => ({
+    from: p.from ?? null,
+    hours: p.hours.map((h) => ({ start: h.start, end: h.end })),
+  }));
+}
+
+/**
+ * Periods with one added (or replaced, for the same `from`) and kept in order. `from: null` replaces the first
+ * period. Returns new periods; the caller validates.
+ */
+export function withOfficeHoursPeriod(
+  periods: readonly OfficeHoursPeriod[],
+  period: OfficeHoursPeriod,
+): OfficeHoursPeriod[] {
+  const others = periods.filter((p) => p.from !== period.from);
+  return [...others, period].sort((a, b) =>
+    a.from === b.from ? 0 : a.from === null ? -1 : b.from === null ? 1 : a.from < b.from ? -1 : 1,
+  );
+}
+
+/** The office hours in force on `date`: those of the latest period starting on or before it. */
+export function officeHoursOn(cal: Pick<CalendarData, 'officeHours'>, date: ShanghaiDate): OfficeHours[] {
+  const periods = officeHoursPeriods(cal.officeHours);
+  let found = periods[0];
+  for (const p of periods) if (p.from === null || p.from <= date) found = p;
+  if (!found) throw new RangeError('office hours must not be empty');
+  return found.hours;
 }
 
 /** What administrators can add on top of the library (all fields optional). */
 export interface CalendarOverrides {
   days?: Record<ShanghaiDate, DayEntry>;
   coveredYears?: number[];
-  officeHours?: OfficeHours[];
+  /** Either stored shape (officeHoursPeriods). */
+  officeHours?: StoredOfficeHours;
 }
 
 /**
@@ -101,7 +160,7 @@ export function mergeCalendarData(base: CalendarData, overrides: CalendarOverrid
     coveredYears: [...new Set([...base.coveredYears, ...(overrides.coveredYears ?? [])])].sort(
       (a, b) => a - b,
     ),
-    officeHours: (overrides.officeHours ?? base.officeHours).map((h) => ({ ...h })),
+    officeHours: officeHoursPeriods(overrides.officeHours ?? base.officeHours),
   };
   validateCalendarData(merged);
   return merged;
@@ -118,18 +177,50 @@ export function validateCalendarData(cal: CalendarData): void {
   for (const year of cal.coveredYears) {
     if (!Number.isInteger(year)) throw new RangeError(`covered year must be an integer: ${year}`);
   }
-  officeIntervals(cal);
+  validateOfficeHours(cal.officeHours);
 }
 
 /**
- * Office hours as [startMinute, endMinute) pairs, validated. An empty list is rejected because
+ * Throws a RangeError for periods that are not: at least one; the first `from: null` and the others valid dates,
+ * strictly ascending; each with valid hours (hoursIntervals).
+ */
+export function validateOfficeHours(stored: StoredOfficeHours): void {
+  const periods = officeHoursPeriods(stored);
+  if (periods.length === 0) throw new RangeError('office hours must not be empty');
+  let previous: ShanghaiDate | null = null;
+  periods.forEach((p, i) => {
+    if (i === 0 && p.from !== null)
+      throw new RangeError('the first office-hours period must have from: null');
+    if (i > 0) {
+      if (p.from === null) throw new RangeError('only the first office-hours period may have from: null');
+      weekdayOf(p.from); // throws on a malformed date
+      if (previous !== null && p.from <= previous)
+        throw new RangeError('office-hours periods must be ascending by date, one per date');
+      previous = p.from;
+    }
+    hoursIntervals(p.hours);
+  });
+}
+
+/**
+ * The office hours in force on `date` (default: those of the first period, since the beginning) as
+ * [startMinute, endMinute) pairs, validated.
+ */
+export function officeIntervals(cal: CalendarData, date?: ShanghaiDate): Array<readonly [number, number]> {
+  const periods = officeHoursPeriods(cal.officeHours);
+  const hours = date === undefined ? periods[0]?.hours : officeHoursOn(cal, date);
+  return hoursIntervals(hours ?? []);
+}
+
+/**
+ * One day's office hours as [startMinute, endMinute) pairs, validated. An empty list is rejected because
  * every deadline computation would otherwise search forever for an opening.
  */
-export function officeIntervals(cal: CalendarData): Array<readonly [number, number]> {
-  if (cal.officeHours.length === 0) throw new RangeError('office hours must not be empty');
+export function hoursIntervals(hours: readonly OfficeHours[]): Array<readonly [number, number]> {
+  if (hours.length === 0) throw new RangeError('office hours must not be empty');
   const out: Array<readonly [number, number]> = [];
   let previousEnd = 0;
-  for (const { start, end } of cal.officeHours) {
+  for (const { start, end } of hours) {
     const s = parseHHMM(start);
     const e = parseHHMM(end);
     if (s >= e) throw new RangeError(`office hours ${start}-${end}: start must be before end`);

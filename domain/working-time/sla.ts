@@ -13,7 +13,7 @@
 //
 // All arithmetic is on epoch milliseconds; nothing here reads the clock or the machine's time zone.
 
-import { type CalendarData, dayKind, officeIntervals } from './calendar.ts';
+import { type CalendarData, dayKind, hoursIntervals, officeHoursPeriods } from './calendar.ts';
 import {
   addCalendarDays,
   assertValidInstant,
@@ -47,17 +47,29 @@ export function isSlaTier(value: unknown): value is SlaTier {
 }
 
 /**
- * One computation's view of the calendar: office hours parsed once, and a record of whether any
- * day it looked at had to be guessed.
+ * One computation's view of the calendar: office hours parsed once (per period), and a record of whether
+ * any day it looked at had to be guessed.
  */
 class Walk {
   private readonly cal: CalendarData;
-  private readonly intervals: Array<readonly [number, number]>;
+  /** Ascending by `from`; the first `from: null`. */
+  private readonly periods: Array<{ from: ShanghaiDate | null; intervals: Array<readonly [number, number]> }>;
   private guessed = false;
 
   constructor(cal: CalendarData) {
     this.cal = cal;
-    this.intervals = officeIntervals(cal);
+    this.periods = officeHoursPeriods(cal.officeHours).map((p) => ({
+      from: p.from,
+      intervals: hoursIntervals(p.hours),
+    }));
+    if (this.periods.length === 0) throw new RangeError('office hours must not be empty');
+  }
+
+  /** Office hours in force on `date` (the latest period starting on or before it), in minutes of the day. */
+  private intervalsOn(date: ShanghaiDate): Array<readonly [number, number]> {
+    let found = this.periods[0]?.intervals ?? [];
+    for (const p of this.periods) if (p.from === null || p.from <= date) found = p.intervals;
+    return found;
   }
 
   isWorking(date: ShanghaiDate): boolean {
@@ -70,11 +82,14 @@ class Walk {
   openOn(date: ShanghaiDate): Array<readonly [number, number]> {
     if (!this.isWorking(date)) return [];
     const midnight = shanghaiMidnightMs(date);
-    return this.intervals.map(([s, e]) => [midnight + s * MINUTE_MS, midnight + e * MINUTE_MS] as const);
+    return this.intervalsOn(date).map(
+      ([s, e]) => [midnight + s * MINUTE_MS, midnight + e * MINUTE_MS] as const,
+    );
   }
 
   closeOf(date: ShanghaiDate): number {
-    const last = this.intervals[this.intervals.length - 1];
+    const intervals = this.intervalsOn(date);
+    const last = intervals[intervals.length - 1];
     if (!last) throw new RangeError('office hours must not be empty');
     return shanghaiMidnightMs(date) + last[1] * MINUTE_MS;
   }
@@ -263,7 +278,7 @@ export function workingDaysAfter(
  * (day kind or coverage) on one of these dates may move the deadline of an open case, so it must
  * be re-timed; a change outside cannot. Pass the original receivedAt, not the effective one: a
  * Saturday receipt becomes earlier if that Saturday is turned into a make-up working day.
- * (Office-hours changes affect every open case.)
+ * (An office-hours period from a date is a change on that date: it moves the cases whose window reaches it.)
  */
 export function deadlineWindow(receivedAt: Date, dueAt: Date): ShanghaiDate[] {
   const first = shanghaiDateOf(receivedAt);

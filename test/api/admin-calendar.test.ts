@@ -9,11 +9,16 @@ import type { FastifyBaseLogger } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RETIME_PENDING_PREFIX } from '../../activities/calendar-activities.ts';
 import { CALENDAR_VERSION_KEY } from '../../activities/calendar-source.ts';
-import { recordCalendarChange, resumePendingRetimes } from '../../api/services/calendar-changes.ts';
+import {
+  bumpCalendarVersion,
+  openCasesTouched,
+  recordCalendarChange,
+  resumePendingRetimes,
+} from '../../api/services/calendar-changes.ts';
 import { createCaseGateway } from '../../api/services/case-gateway.ts';
 import type { Db } from '../../db/client.ts';
-import { calendarDays, caseEvents, systemMeta } from '../../db/schema.ts';
-import { shanghaiDateOf } from '../../domain/working-time/index.ts';
+import { calendarDays, calendarSettings, caseEvents, systemMeta } from '../../db/schema.ts';
+import { addCalendarDays, shanghaiDateOf } from '../../domain/working-time/index.ts';
 import { type ApiHarness, createApiHarness, startBody } from '../support/api.ts';
 import { databaseTargets } from '../support/databases.ts';
 import { createDevServerEnv, silentLog } from '../support/temporal.ts';
@@ -53,7 +58,7 @@ describe.each(databaseTargets())('the working calendar through the API on $name'
     await h?.close();
   });
 
-  const call = (auth: string, method: 'GET' | 'PUT' | 'DELETE', url: string, payload?: object) =>
+  const call = (auth: string, method: 'GET' | 'PUT' | 'POST' | 'DELETE', url: string, payload?: object) =>
     h.app.inject({
       method,
       url,
@@ -209,7 +214,7 @@ describe.each(databaseTargets())('the working calendar through the API on $name'
     expect((await call(admin, 'DELETE', `/api/v1/admin/calendar/days/${dueDay}`)).statusCode).toBe(200);
   });
 
-  it('re-times every open case when office hours change', async () => {
+  it('re-times every open case when today’s office hours change (a period from today)', async () => {
     const started = await h.app.inject({
       method: 'POST',
       url: '/api/v1/verifications',
@@ -236,11 +241,118 @@ describe.each(databaseTargets())('the working calendar through the API on $name'
     expect(summer.statusCode, summer.body).toBe(200);
     expect(summer.json().retime.signalled).toBeGreaterThanOrEqual(2);
     expect(summer.json().settings.updatedBy).toBe('stf-admin');
+    // The hours before today are kept: the change is a period from today.
+    expect(summer.json().settings.officeHoursPeriods).toMatchObject([
+      { from: null, current: false },
+      { from: shanghaiDateOf(new Date()), current: true },
+    ]);
     const moved = await eventually(async () => {
       const due = await dueOf(c.id);
       return due !== c.dueAt ? due : undefined;
     }, 'the summer deadline');
     // Closing time moved from 17:30 to 18:00 Shanghai time (10:00 UTC).
     expect(moved).toMatch(/T10:00:00\.000Z$/);
+  });
+
+  it('adds office hours from a date: the old stored shape loads, past dates are refused, only windows that reach the date are re-timed', async () => {
+    const winter = [
+      { start: '09:00', end: '12:00' },
+      { start: '13:30', end: '17:30' },
+    ];
+    const summer = [
+      { start: '08:30', end: '12:00' },
+      { start: '14:30', end: '18:00' },
+    ];
+    // Settings saved before office hours had dates: a plain list, read as one period since the beginning.
+    await h.database.db.transaction(async (tx) => {
+      await tx.update(calendarSettings).set({ officeHours: winter }).where(eq(calendarSettings.id, 1));
+      await bumpCalendarVersion(tx as unknown as Db);
+    });
+    const loaded = (await call(admin, 'GET', '/api/v1/admin/calendar/settings')).json();
+    expect(loaded.officeHours).toEqual(winter);
+    expect(loaded.officeHoursPeriods).toEqual([{ from: null, hours: winter, current: true }]);
+
+    const today = shanghaiDateOf(new Date());
+    const past = await call(admin, 'POST', '/api/v1/admin/calendar/office-hours', {
+      from: addCalendarDays(today, -1),
+      hours: summer,
+    });
+    expect(past.statusCode, past.body).toBe(422);
+    expect(past.json().errors).toEqual([{ pointer: '/body/from', detail: '执行日期不能早于今天' }]);
+    expect(past.json().detail).toContain('执行日期');
+    const badHours = await call(admin, 'POST', '/api/v1/admin/calendar/office-hours', {
+      from: today,
+      hours: [{ start: '18:00', end: '08:00' }],
+    });
+    expect(badHours.statusCode).toBe(422);
+    expect(badHours.json().errors[0].pointer).toBe('/body/hours');
+    expect(
+      (await call(reqA, 'POST', '/api/v1/admin/calendar/office-hours', { from: today, hours: summer }))
+        .statusCode,
+    ).toBe(403);
+
+    const start = async (key: string, body: Record<string, unknown>) => {
+      const res = await h.app.inject({
+        method: 'POST',
+        url: '/api/v1/verifications',
+        headers: { authorization: reqA, 'idempotency-key': `${target.name}-${key}` },
+        payload: startBody(body),
+      });
+      expect(res.statusCode, res.body).toBe(201);
+      return res.json() as { id: string; dueAt: string; receivedAt: string };
+    };
+    const twoDays = await start('calendar-0004', { tier: '2d', tierReason: '历史档案需多处查找' });
+    const thirtyMinutes = await start('calendar-0005', {});
+    // Summer hours from the 2-day case's due day: its window reaches it, the 30-minute case's ends before it.
+    const from = shanghaiDateOf(new Date(twoDays.dueAt));
+    expect(shanghaiDateOf(new Date(thirtyMinutes.dueAt)) < from).toBe(true);
+    const added = await call(admin, 'POST', '/api/v1/admin/calendar/office-hours', { from, hours: summer });
+    expect(added.statusCode, added.body).toBe(200);
+    expect(added.json().settings.officeHoursPeriods).toEqual([
+      { from: null, hours: winter, current: true },
+      { from, hours: summer, current: false },
+    ]);
+    expect(added.json().settings.officeHours).toEqual(winter);
+    expect(added.json().retime.signalled).toBeGreaterThanOrEqual(1);
+
+    const moved = await eventually(async () => {
+      const due = await dueOf(twoDays.id);
+      return due !== twoDays.dueAt ? due : undefined;
+    }, 'the summer deadline');
+    expect(shanghaiDateOf(new Date(moved))).toBe(from);
+    expect(moved).toMatch(/T10:00:00\.000Z$/); // 18:00 Shanghai
+    const touched = await openCasesTouched(h.database.db, { dates: [from] });
+    expect(touched.cases.map((c) => c.id)).toContain(twoDays.id);
+    expect(touched.cases.map((c) => c.id)).not.toContain(thirtyMinutes.id);
+    expect(await dueOf(thirtyMinutes.id)).toBe(thirtyMinutes.dueAt);
+    const events = await h.database.db
+      .select()
+      .from(caseEvents)
+      .where(eq(caseEvents.caseId, thirtyMinutes.id));
+    expect(events.filter((e) => e.type === 'retimed')).toEqual([]);
+    // The API's own calendar: a receipt before the date keeps the old hours up to it.
+    const preview = await h.app.inject({
+      url: `/api/v1/deadline-preview?tier=30m&receivedAt=${encodeURIComponent(thirtyMinutes.receivedAt)}`,
+    });
+    expect(preview.json().dueAt).toBe(thirtyMinutes.dueAt);
+
+    // A period not in force yet can be withdrawn; the case goes back to its deadline.
+    const pastRemoval = await call(
+      admin,
+      'DELETE',
+      `/api/v1/admin/calendar/office-hours/${addCalendarDays(today, -1)}`,
+    );
+    expect(pastRemoval.statusCode).toBe(422);
+    expect(pastRemoval.json().errors[0].pointer).toBe('/params/from');
+    const removed = await call(admin, 'DELETE', `/api/v1/admin/calendar/office-hours/${from}`);
+    expect(removed.statusCode, removed.body).toBe(200);
+    expect(removed.json().settings.officeHoursPeriods).toEqual([
+      { from: null, hours: winter, current: true },
+    ]);
+    await eventually(
+      async () => ((await dueOf(twoDays.id)) === twoDays.dueAt ? true : undefined),
+      'the winter deadline again',
+    );
+    expect((await call(admin, 'DELETE', `/api/v1/admin/calendar/office-hours/${from}`)).statusCode).toBe(404);
   });
 });

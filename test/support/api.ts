@@ -10,6 +10,7 @@ import { createCalendarActivities } from '../../activities/calendar-activities.t
 import { createCalendarSource } from '../../activities/calendar-source.ts';
 import { createCaseActivities } from '../../activities/case-activities.ts';
 import { type App, buildApp } from '../../api/app.ts';
+import { createBulkActivities } from '../../api/routes/case-actions.ts';
 import { type CaseGateway, createCaseGateway } from '../../api/services/case-gateway.ts';
 import { type LiveEvents, liveEventHooks } from '../../api/services/live-events.ts';
 import { dataConverter } from '../../app/temporal.ts';
@@ -67,6 +68,7 @@ export async function createApiHarness(
     {
       ...createCalendarActivities(database.db),
       ...createAbsenceActivities(database.db),
+      ...createBulkActivities({ db: database.db, auditKey: TEST_AUDIT_KEY }),
       ...createCaseActivities({
         db: database.db,
         calendar,

@@ -10,6 +10,7 @@ import { temporalBinaries } from '../../app/temporal-tools.ts';
 import { createContentCipher } from '../../domain/content-cipher.ts';
 import type { AbsenceActivities } from '../../workflows/absence-hand-over.ts';
 import type { CaseActivities } from '../../workflows/activity-contract.ts';
+import type { BulkActivities } from '../../workflows/bulk-action.ts';
 import type { CalendarActivities } from '../../workflows/calendar-retime.ts';
 
 export const TEST_PAYLOAD_KEY = Buffer.alloc(32, 7);
@@ -44,7 +45,7 @@ export const uniqueTaskQueue = (name = 'test'): string => `${name}-${process.pid
 /** A case worker on its own task queue, with the real workflow bundle and the given activities. */
 export async function caseWorker(
   env: TestWorkflowEnvironment,
-  activities: CaseActivities & Partial<CalendarActivities & AbsenceActivities>,
+  activities: CaseActivities & Partial<CalendarActivities & AbsenceActivities & BulkActivities>,
   taskQueue: string,
   payloadKeys: Buffer | readonly Buffer[] = TEST_PAYLOAD_KEY,
 ): Promise<Worker> {

@@ -99,7 +99,7 @@ export class TestCalendar implements CalendarSource {
   data: CalendarData = {
     days: {},
     coveredYears: Array.from({ length: 21 }, (_, i) => 2020 + i),
-    officeHours: DEFAULT_OFFICE_HOURS.map((h) => ({ ...h })),
+    officeHours: [{ from: null, hours: DEFAULT_OFFICE_HOURS.map((h) => ({ ...h })) }],
   };
 
   setDays(days: Record<string, DayEntry>): void {
@@ -163,7 +163,7 @@ export function memoryActivities(
     async nextWorkingOpening({ after }) {
       const { data } = await calendar.current();
       const next = workingDaysAfter(new Date(after), 1, data);
-      return shanghaiInstant(next.date, officeIntervals(data)[0]?.[0] ?? 540).toISOString();
+      return shanghaiInstant(next.date, officeIntervals(data, next.date)[0]?.[0] ?? 540).toISOString();
     },
     async workingMinutesBetween({ from, to }) {
       await hooks.beforeWorkingMinutes?.();

@@ -71,8 +71,13 @@ describe('defaultCalendarData (chinese-days 1.5.7)', () => {
 
   it('uses the default office hours 09:00–12:00 and 13:30–17:30', () => {
     expect(CAL.officeHours).toEqual([
-      { start: '09:00', end: '12:00' },
-      { start: '13:30', end: '17:30' },
+      {
+        from: null,
+        hours: [
+          { start: '09:00', end: '12:00' },
+          { start: '13:30', end: '17:30' },
+        ],
+      },
     ]);
   });
 
@@ -128,10 +133,11 @@ describe('mergeCalendarData', () => {
     expect(isWorkingDay(merged, '2026-03-11')).toBe(false);
     expect(merged.coveredYears.at(-1)).toBe(2027);
     expect(merged.coveredYears.filter((y) => y === 2026)).toHaveLength(1);
-    expect(merged.officeHours).toEqual([{ start: '08:30', end: '17:00' }]);
+    // A plain list (the stored shape of earlier versions) is one period since the beginning.
+    expect(merged.officeHours).toEqual([{ from: null, hours: [{ start: '08:30', end: '17:00' }] }]);
     // the base is untouched
     expect(isWorkingDay(CAL, '2026-02-14')).toBe(true);
-    expect(CAL.officeHours).toHaveLength(2);
+    expect(CAL.officeHours[0]?.hours).toHaveLength(2);
   });
 
   it('keeps the base office hours when none are given', () => {

@@ -768,13 +768,135 @@ function CatalogSection() {
 
 // ─── Calendar ────────────────────────────────────────────────────────────────────────────────────
 
+interface Hours {
+  start: string;
+  end: string;
+}
+
 interface Settings {
-  officeHours: { start: string; end: string }[];
+  /** In force today. */
+  officeHours: Hours[];
+  /** Ascending by date; `from: null` since the beginning. */
+  officeHoursPeriods: { from: string | null; hours: Hours[]; current: boolean }[];
   extraCoveredYears: number[];
   offHoursReceipt: 'next-opening' | 'as-is';
   libraryCoveredYears: number[];
   updatedBy: string;
   updatedAt: string;
+}
+
+const hoursText = (hours: Hours[]) => hours.map((h) => `${h.start}-${h.end}`).join(', ');
+
+/** '09:00-12:00, 13:30-17:30' → intervals (the server checks them). */
+const parseHours = (text: string): Hours[] =>
+  text
+    .split(/[,，\s]+/)
+    .filter(Boolean)
+    .map((p) => {
+      const [start = '', end = ''] = p.split('-');
+      return { start, end };
+    });
+
+/**
+ * Office hours by the date they take effect (summer hours): the periods, and a form to add one from today or
+ * later — the hours of days already past are never changed.
+ */
+function OfficeHoursCard({
+  settings,
+  onSaved,
+  onError,
+}: {
+  settings: Settings;
+  onSaved: (r: { retime?: { signalled: number } }) => void;
+  onError: (e: unknown) => void;
+}) {
+  const [form] = Form.useForm<{ from: Dayjs; hours: string }>();
+  const today = fmt(new Date()).slice(0, 10);
+  const periods = settings.officeHoursPeriods ?? [];
+  const currentIndex = periods.findIndex((p) => p.current);
+  return (
+    <Card size="small" title={t('办公时间（按执行日期）')} style={{ marginBottom: 16 }}>
+      <Table
+        rowKey={(p) => p.from ?? 'since-ever'}
+        size="small"
+        pagination={false}
+        dataSource={periods}
+        style={{ marginBottom: 12 }}
+        columns={[
+          {
+            title: t('执行日期'),
+            dataIndex: 'from',
+            render: (v: string | null) => v ?? t('自始'),
+          },
+          { title: t('办公时段'), dataIndex: 'hours', render: (h: Hours[]) => hoursText(h) },
+          {
+            title: t('状态'),
+            key: 'state',
+            render: (_v, p, i) =>
+              p.current ? (
+                <Tag color="green">{t('执行中')}</Tag>
+              ) : i > currentIndex ? (
+                <Tag color="blue">{t('待执行')}</Tag>
+              ) : (
+                <Tag>{t('已停止')}</Tag>
+              ),
+          },
+          {
+            title: t('操作'),
+            key: 'a',
+            render: (_v, p) =>
+              p.from !== null && p.from >= today ? (
+                <Button
+                  size="small"
+                  onClick={async () => {
+                    try {
+                      onSaved(await api.delete(`/api/v1/admin/calendar/office-hours/${p.from}`));
+                    } catch (e) {
+                      onError(e);
+                    }
+                  }}
+                >
+                  {t('撤销')}
+                </Button>
+              ) : null,
+          },
+        ]}
+      />
+      <Form
+        form={form}
+        layout="inline"
+        onFinish={async (v) => {
+          onError(undefined);
+          try {
+            onSaved(
+              await api.post('/api/v1/admin/calendar/office-hours', {
+                from: v.from.format('YYYY-MM-DD'),
+                hours: parseHours(v.hours),
+              }),
+            );
+            form.resetFields();
+          } catch (e) {
+            onError(e);
+          }
+        }}
+      >
+        <Form.Item name="from" label={t('执行日期')} rules={[{ required: true }]}>
+          <DatePicker disabledDate={(d) => d.format('YYYY-MM-DD') < today} />
+        </Form.Item>
+        <Form.Item
+          name="hours"
+          label={t('办公时段')}
+          rules={[{ required: true }]}
+          extra={t('如 08:30-12:00, 14:30-18:00（北京时间）；执行日期之前的时间不重新计算')}
+        >
+          <Input style={{ width: 260 }} />
+        </Form.Item>
+        <Button type="primary" htmlType="submit">
+          {t('新增办公时间')}
+        </Button>
+      </Form>
+    </Card>
+  );
 }
 
 function CalendarSection() {
@@ -889,28 +1011,28 @@ function CalendarSection() {
         />
       </Card>
       {settings.data && (
+        <OfficeHoursCard
+          settings={settings.data}
+          onSaved={(r) => {
+            retimed(r);
+            void settings.reload(true);
+          }}
+          onError={setError}
+        />
+      )}
+      {settings.data && (
         <Card size="small" title={t('办公时间与收件规则')}>
           <Form
             layout="vertical"
             initialValues={{
-              officeHours: settings.data.officeHours.map((h) => `${h.start}-${h.end}`).join(', '),
               offHoursReceipt: settings.data.offHoursReceipt,
               extraCoveredYears: settings.data.extraCoveredYears.join(', '),
             }}
-            onFinish={async (v: {
-              officeHours: string;
-              offHoursReceipt: string;
-              extraCoveredYears: string;
-            }) => {
+            onFinish={async (v: { offHoursReceipt: string; extraCoveredYears: string }) => {
               setError(undefined);
               try {
-                const officeHours = v.officeHours
-                  .split(/[,，\s]+/)
-                  .filter(Boolean)
-                  .map((p) => {
-                    const [start = '', end = ''] = p.split('-');
-                    return { start, end };
-                  });
+                // Today's hours unchanged: office hours change by date in the card above.
+                const officeHours = settings.data?.officeHours ?? [];
                 const extraCoveredYears = v.extraCoveredYears
                   .split(/[,，\s]+/)
                   .filter(Boolean)
@@ -928,13 +1050,8 @@ function CalendarSection() {
               }
             }}
           >
-            <Form.Item
-              name="officeHours"
-              label={t('办公时间')}
-              extra="如 09:00-12:00, 13:30-17:30（北京时间）"
-              rules={[{ required: true }]}
-            >
-              <Input />
+            <Form.Item label={t('今天执行的办公时间')}>
+              <Typography.Text>{hoursText(settings.data.officeHours)}</Typography.Text>
             </Form.Item>
             <Form.Item name="offHoursReceipt" label={t('非办公时间收到的协查')}>
               <Radio.Group
