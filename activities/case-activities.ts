@@ -36,6 +36,7 @@ import type {
 } from '../workflows/activity-contract.ts';
 import type { CaseSnapshot } from '../workflows/definitions.ts';
 import type { CalendarSource } from './calendar-source.ts';
+import { calculation, unknownUnit } from './failures.ts';
 
 export interface NotificationRow {
   id: string;
@@ -77,7 +78,7 @@ export function createCaseActivities(deps: CaseActivityDeps): CaseActivities {
           .select({ prefix: units.docPrefix })
           .from(units)
           .where(eq(units.code, unitCode));
-        if (!unit) throw new Error(`unknown requesting unit ${unitCode}`);
+        if (!unit) throw unknownUnit(`unknown requesting unit ${unitCode}`);
         const year = Number(shanghaiDateOf(new Date(at)).slice(0, 4));
         const [counter] = await tx
           .insert(docNumberCounters)
@@ -101,7 +102,7 @@ export function createCaseActivities(deps: CaseActivityDeps): CaseActivities {
           .select({ prefix: units.docPrefix })
           .from(units)
           .where(eq(units.code, unitCode));
-        if (!unit) throw new Error(`unknown issuing unit ${unitCode}`);
+        if (!unit) throw unknownUnit(`unknown issuing unit ${unitCode}`);
         const year = Number(shanghaiDateOf(new Date(at)).slice(0, 4));
         const [counter] = await tx
           .insert(replyNumberCounters)
@@ -120,28 +121,32 @@ export function createCaseActivities(deps: CaseActivityDeps): CaseActivities {
 
     async computeDeadline({ receivedAt, tier, reminderFractions }) {
       const { data, rules } = await calendar.current();
-      const d = computeDeadline(new Date(receivedAt), tier, data, rules);
-      const reminderAt = reminderFractions.map((f) =>
-        instantAtFraction(d.effectiveReceivedAt, d.dueAt, f, data).at.toISOString(),
-      );
-      return {
-        effectiveReceivedAt: d.effectiveReceivedAt.toISOString(),
-        dueAt: d.dueAt.toISOString(),
-        flags: [...d.flags],
-        reminderAt,
-      };
+      return calculation(() => {
+        const d = computeDeadline(new Date(receivedAt), tier, data, rules);
+        const reminderAt = reminderFractions.map((f) =>
+          instantAtFraction(d.effectiveReceivedAt, d.dueAt, f, data).at.toISOString(),
+        );
+        return {
+          effectiveReceivedAt: d.effectiveReceivedAt.toISOString(),
+          dueAt: d.dueAt.toISOString(),
+          flags: [...d.flags],
+          reminderAt,
+        };
+      });
     },
 
     async nextWorkingOpening({ after }) {
       const { data } = await calendar.current();
-      const next = workingDaysAfter(new Date(after), 1, data);
-      const [firstInterval] = officeIntervals(data);
-      return shanghaiInstant(next.date, firstInterval?.[0] ?? 9 * 60).toISOString();
+      return calculation(() => {
+        const next = workingDaysAfter(new Date(after), 1, data);
+        const [firstInterval] = officeIntervals(data);
+        return shanghaiInstant(next.date, firstInterval?.[0] ?? 9 * 60).toISOString();
+      });
     },
 
     async workingMinutesBetween({ from, to }) {
       const { data } = await calendar.current();
-      return Math.round(workingMinutesBetween(new Date(from), new Date(to), data).minutes);
+      return calculation(() => Math.round(workingMinutesBetween(new Date(from), new Date(to), data).minutes));
     },
 
     async projectCase(input) {

@@ -152,7 +152,8 @@ export function createCaseGateway(client: Client, taskQueue: string): CaseGatewa
           taskQueue,
           args: [input],
           workflowIdConflictPolicy: 'USE_EXISTING',
-          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          // A run that gave up (activity-options.ts: housekeeping retries are bounded) may run again.
+          workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
         });
       } catch (err) {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
@@ -166,7 +167,8 @@ export function createCaseGateway(client: Client, taskQueue: string): CaseGatewa
           taskQueue,
           args: [input],
           workflowIdConflictPolicy: 'USE_EXISTING',
-          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          // A run that gave up (activity-options.ts: housekeeping retries are bounded) may run again.
+          workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
         });
       } catch (err) {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err; // it ran already
