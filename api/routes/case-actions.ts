@@ -35,6 +35,7 @@ import { errorResponses, IdempotencyHeaders } from '../schemas/common.ts';
 import { liaisonRight } from '../services/acting-liaison.ts';
 import { claimAttachments } from '../services/attachment-claims.ts';
 import { recordAudit } from '../services/audit.ts';
+import { CASE_TIMEOUT } from '../services/case-gateway.ts';
 import type { CaseRow } from '../services/case-reads.ts';
 import { findCase, summary } from '../services/case-reads.ts';
 import { catalogItemVersion, validateAgainst } from '../services/catalog.ts';
@@ -269,7 +270,8 @@ async function audited<T>(
     await recordAudit(db, { ...base, outcome: 'allowed', detail: ref() });
     return result;
   } catch (err) {
-    if (err instanceof Problem)
+    // A timed-out Update is no refusal: its outcome is unknown (the case may still apply it).
+    if (err instanceof Problem && err.code !== CASE_TIMEOUT)
       await recordAudit(db, {
         ...base,
         outcome: 'denied',
@@ -279,7 +281,10 @@ async function audited<T>(
       await recordAudit(db, {
         ...base,
         outcome: 'error',
-        detail: { error: (err as Error)?.name ?? 'Error', ...ref() },
+        detail: {
+          error: err instanceof Problem ? err.code : ((err as Error)?.name ?? 'Error'),
+          ...ref(),
+        },
       }).catch(() => {});
     throw err;
   }
@@ -312,7 +317,7 @@ export const caseActionRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = async 
           params: IdParams,
           headers: IdempotencyHeaders,
           body: a.body,
-          response: { 200: CaseSummary, ...errorResponses(403, 404, 409, 413, 415, 422) },
+          response: { 200: CaseSummary, ...errorResponses(403, 404, 409, 413, 415, 422, 504) },
         },
       },
       async (req) => {
@@ -352,7 +357,7 @@ export const caseActionRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = async 
         );
       } catch (err) {
         // A refusal leaves the files free; an unknown outcome (the answer may be in) keeps them bound.
-        if (err instanceof Problem) await claim.release();
+        if (err instanceof Problem && err.code !== CASE_TIMEOUT) await claim.release();
         throw err;
       }
       return findCase(db, row.id);

@@ -4,7 +4,14 @@
  * mapping of workflow refusals to HTTP problems. Route handlers never call Temporal directly.
  */
 import { createHash } from 'node:crypto';
-import { type Client, WithStartWorkflowOperation, WorkflowUpdateFailedError } from '@temporalio/client';
+import {
+  type Client,
+  isGrpcCancelledError,
+  isGrpcDeadlineError,
+  WithStartWorkflowOperation,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+} from '@temporalio/client';
 import {
   ApplicationFailure,
   type UpdateDefinition,
@@ -41,8 +48,33 @@ const REFUSAL_STATUS: Record<string, (m: string) => Problem> = {
   'CaseRefusal.invalid_input': (m) => unprocessable(m),
 };
 
+/**
+ * How long the API waits for a case to answer an Update (start included). Fastify's `requestTimeout`
+ * (30 s, api/app.ts) bounds only the arrival of the request; this deadline bounds the wait on the case,
+ * so the caller gets a clear 504 instead of a request hanging while no worker picks the case up (worker
+ * down, case busy in a retrying activity).
+ */
+export const DEFAULT_UPDATE_TIMEOUT_MS = 20_000;
+
+export const CASE_TIMEOUT = 'case_timeout';
+export const caseTimeout = () =>
+  new Problem(
+    504,
+    '处理超时',
+    '协查系统未能在规定时间内完成此操作，操作可能尚未生效，也可能稍后生效。请稍后刷新查看；' +
+      '如需重试，请使用相同的幂等键（Idempotency-Key），以免重复办理。如持续出现请联系管理员。',
+    undefined,
+    CASE_TIMEOUT,
+  );
+
 /** Temporal's answer → a problem the client can act on. Unknown failures stay 5xx (and are logged). */
 export function toCaseProblem(err: unknown): unknown {
+  if (
+    err instanceof WorkflowUpdateRPCTimeoutOrCancelledError ||
+    isGrpcDeadlineError(err) ||
+    isGrpcCancelledError(err)
+  )
+    return caseTimeout();
   const cause = err instanceof WorkflowUpdateFailedError ? err.cause : err;
   if (cause instanceof ApplicationFailure && cause.type && REFUSAL_STATUS[cause.type]) {
     return REFUSAL_STATUS[cause.type]?.(cause.message);
@@ -104,7 +136,17 @@ export interface CaseGateway {
   scheduleAbsence(input: AbsenceInput): Promise<void>;
 }
 
-export function createCaseGateway(client: Client, taskQueue: string): CaseGateway {
+export interface CaseGatewayOptions {
+  /** The deadline of each Update (and of the start), in milliseconds; default DEFAULT_UPDATE_TIMEOUT_MS. */
+  updateTimeoutMs?: number;
+}
+
+export function createCaseGateway(
+  client: Client,
+  taskQueue: string,
+  opts: CaseGatewayOptions = {},
+): CaseGateway {
+  const updateTimeoutMs = opts.updateTimeoutMs ?? DEFAULT_UPDATE_TIMEOUT_MS;
   const call = async <T>(fn: () => Promise<T>): Promise<T> => {
     try {
       return await fn();
@@ -112,9 +154,12 @@ export function createCaseGateway(client: Client, taskQueue: string): CaseGatewa
       throw toCaseProblem(err);
     }
   };
+  /** Every gRPC call inside `fn` (sending the Update, polling for its outcome) ends by the deadline. */
+  const withDeadline = <T>(fn: () => Promise<T>): Promise<T> =>
+    call(() => client.withDeadline(Date.now() + updateTimeoutMs, fn));
   return {
     start: (input, idempotencyKey) =>
-      call(async () => {
+      withDeadline(async () => {
         const startOp = new WithStartWorkflowOperation('verificationCase', {
           workflowId: input.caseId,
           taskQueue,
@@ -135,7 +180,7 @@ export function createCaseGateway(client: Client, taskQueue: string): CaseGatewa
           });
       }),
     act: (caseId, update, input, updateId) =>
-      call(() =>
+      withDeadline(() =>
         client.workflow
           .getHandle(caseId)
           .executeUpdate(update, { args: [input], ...(updateId ? { updateId } : {}) }),
