@@ -2,7 +2,8 @@
  * The case workflow's activities, built by a factory from injected dependencies (database, calendar,
  * keys, logger, notifier). Every write is idempotent: activities run at least once.
  */
-import { and, eq, inArray, lt, sql } from 'drizzle-orm';
+import { Context } from '@temporalio/activity';
+import { and, eq, inArray, isNull, lt, ne, notInArray, or, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.ts';
 import {
@@ -150,23 +151,37 @@ export function createCaseActivities(deps: CaseActivityDeps): CaseActivities {
     },
 
     async projectCase(input) {
+      const runId = currentRunId();
       const rows = await db.transaction(async (tx) => {
-        await writeCaseRow(tx as unknown as Db, input, deps.subjectKey, deps.contentCipher);
-        await tx
-          .insert(caseEvents)
-          .values({
-            caseId: input.snapshot.caseId,
-            seq: input.event.seq,
-            type: input.event.type,
-            at: new Date(input.event.at),
-            actorId: input.event.actorId ?? null,
-            actorUnit: input.event.actorUnit ?? null,
-            onBehalfOf: input.event.onBehalfOf ?? null,
-            reason: input.event.reason ?? null,
-            data: input.event.data ?? {},
-          })
-          .onConflictDoNothing();
-        await writeEscalations(tx as unknown as Db, input);
+        const accepted = await writeCaseRow(
+          tx as unknown as Db,
+          input,
+          runId,
+          deps.subjectKey,
+          deps.contentCipher,
+        );
+        const event = {
+          caseId: input.snapshot.caseId,
+          seq: input.event.seq,
+          type: input.event.type,
+          at: new Date(input.event.at),
+          actorId: input.event.actorId ?? null,
+          actorUnit: input.event.actorUnit ?? null,
+          onBehalfOf: input.event.onBehalfOf ?? null,
+          reason: input.event.reason ?? null,
+          data: input.event.data ?? {},
+          runId,
+        };
+        // The row took this projection: its event is the case's event of that seq (after a reset, the
+        // new run's replaces the old run's). Otherwise an older projection: its event only if missing.
+        const { caseId: _c, seq: _s, ...changes } = event;
+        if (accepted)
+          await tx
+            .insert(caseEvents)
+            .values(event)
+            .onConflictDoUpdate({ target: [caseEvents.caseId, caseEvents.seq], set: changes });
+        else await tx.insert(caseEvents).values(event).onConflictDoNothing();
+        await writeEscalations(tx as unknown as Db, input, accepted);
         return writeNotifications(tx as unknown as Db, input);
       });
       deps.onProjected?.(input.snapshot, input.event.type);
@@ -180,7 +195,16 @@ export function createCaseActivities(deps: CaseActivityDeps): CaseActivities {
   };
 }
 
-function caseColumns(s: CaseSnapshot, seq: number) {
+/** The workflow run of the projection being executed (absent outside an activity: tests, repairs). */
+function currentRunId(): string | null {
+  try {
+    return Context.current().info.workflowExecution?.runId ?? null;
+  } catch {
+    return null;
+  }
+}
+
+export function caseColumns(s: CaseSnapshot, seq: number) {
   return {
     docNumber: s.docNumber,
     issuingUnit: s.routing.issuingUnit,
@@ -210,15 +234,22 @@ function caseColumns(s: CaseSnapshot, seq: number) {
   };
 }
 
+/**
+ * Writes the case row if this projection is newer than the one it holds; returns whether it did.
+ * Newer means: from the same run (or one unknown) with a higher sequence number, or from another run
+ * with a later event — a reset's new run reuses sequence numbers but its events come after every event
+ * of the run it replaced (workflow time), while a late write of the replaced run is earlier than them.
+ */
 async function writeCaseRow(
   tx: Db,
   { snapshot: s, event, input }: ProjectCaseInput,
+  runId: string | null,
   subjectKey: Buffer,
   cipher: ContentCipher,
-) {
-  const columns = caseColumns(s, event.seq);
+): Promise<boolean> {
+  const columns = { ...caseColumns(s, event.seq), runId, lastEventAt: new Date(event.at) };
   if (input) {
-    await tx
+    const inserted = await tx
       .insert(cases)
       .values({
         id: s.caseId,
@@ -239,16 +270,46 @@ async function writeCaseRow(
         }) as unknown as Record<string, unknown>,
         ...columns,
       })
-      .onConflictDoNothing();
+      .onConflictDoNothing()
+      .returning({ id: cases.id });
+    if (inserted.length) return true;
   }
   // A replayed (older) projection never overwrites a newer one.
-  await tx
+  const at = new Date(event.at);
+  const sameRun = runId ? or(isNull(cases.runId), eq(cases.runId, runId)) : sql`true`; // no run known: sequence numbers only, as before runs were recorded
+  const laterRun = runId
+    ? and(
+        or(isNull(cases.runId), ne(cases.runId, runId)),
+        lt(sql`coalesce(${cases.lastEventAt}, ${cases.updatedAt})`, at),
+      )
+    : sql`false`;
+  const updated = await tx
     .update(cases)
     .set(columns)
-    .where(and(eq(cases.id, s.caseId), lt(cases.lastSeq, event.seq)));
+    .where(and(eq(cases.id, s.caseId), or(and(sameRun, lt(cases.lastSeq, event.seq)), laterRun)))
+    .returning({ id: cases.id });
+  return updated.length > 0;
 }
 
-async function writeEscalations(tx: Db, { snapshot: s, event }: ProjectCaseInput) {
+/**
+ * The case's escalations from the snapshot. A projection the case row took (`authoritative`) writes them
+ * as they are, dropping any the snapshot no longer has (a reset to before they opened); otherwise only
+ * rows with an older sequence number change.
+ */
+export async function writeEscalations(
+  tx: Db,
+  { snapshot: s, event }: Pick<ProjectCaseInput, 'snapshot' | 'event'>,
+  authoritative = false,
+) {
+  if (authoritative)
+    await tx
+      .delete(escalations)
+      .where(
+        and(
+          eq(escalations.caseId, s.caseId),
+          notInArray(escalations.id, ['', ...s.escalations.map((_, i) => `${s.caseId}:${i + 1}`)]),
+        ),
+      );
   for (const [i, e] of s.escalations.entries()) {
     const values = {
       id: `${s.caseId}:${i + 1}`,
@@ -278,7 +339,7 @@ async function writeEscalations(tx: Db, { snapshot: s, event }: ProjectCaseInput
       .onConflictDoUpdate({
         target: escalations.id,
         set: changes,
-        setWhere: lt(escalations.lastSeq, event.seq),
+        ...(authoritative ? {} : { setWhere: lt(escalations.lastSeq, event.seq) }),
       });
   }
 }
