@@ -3,7 +3,7 @@
  * keys, logger, notifier). Every write is idempotent: activities run at least once.
  */
 import { Context } from '@temporalio/activity';
-import { and, eq, inArray, isNull, lt, ne, notInArray, or, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNull, lt, lte, ne, notInArray, or, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.ts';
 import {
@@ -234,6 +234,33 @@ export function caseColumns(s: CaseSnapshot, seq: number) {
   };
 }
 
+/** The columns a case row gets once, from its request. */
+function insertColumns(
+  s: CaseSnapshot,
+  input: NonNullable<ProjectCaseInput['input']>,
+  subjectKey: Buffer,
+  cipher: ContentCipher,
+) {
+  return {
+    id: s.caseId,
+    requestingUnit: s.requestingUnit,
+    catalogCode: s.catalog.code,
+    catalogVersion: s.catalog.version,
+    subjectKind: input.subject.kind,
+    subjectMasked: maskSubject(input.subject),
+    subjectIdHash: subjectIdHash(subjectKey, input.subject.idNumber),
+    purpose: s.purpose,
+    createdBy: s.createdBy,
+    createdAt: new Date(s.createdAt),
+    // The subject's name and ID number never reach PostgreSQL in clear text.
+    content: cipher.seal(s.caseId, {
+      subject: input.subject,
+      fields: input.fields,
+      catalog: input.catalog,
+    }) as unknown as Record<string, unknown>,
+  };
+}
+
 /**
  * Writes the case row if this projection is newer than the one it holds; returns whether it did.
  * Newer means: from the same run (or one unknown) with a higher sequence number, or from another run
@@ -251,25 +278,7 @@ async function writeCaseRow(
   if (input) {
     const inserted = await tx
       .insert(cases)
-      .values({
-        id: s.caseId,
-        requestingUnit: s.requestingUnit,
-        catalogCode: s.catalog.code,
-        catalogVersion: s.catalog.version,
-        subjectKind: input.subject.kind,
-        subjectMasked: maskSubject(input.subject),
-        subjectIdHash: subjectIdHash(subjectKey, input.subject.idNumber),
-        purpose: s.purpose,
-        createdBy: s.createdBy,
-        createdAt: new Date(s.createdAt),
-        // The subject's name and ID number never reach PostgreSQL in clear text.
-        content: cipher.seal(s.caseId, {
-          subject: input.subject,
-          fields: input.fields,
-          catalog: input.catalog,
-        }) as unknown as Record<string, unknown>,
-        ...columns,
-      })
+      .values({ ...insertColumns(s, input, subjectKey, cipher), ...columns })
       .onConflictDoNothing()
       .returning({ id: cases.id });
     if (inserted.length) return true;
@@ -289,6 +298,49 @@ async function writeCaseRow(
     .where(and(eq(cases.id, s.caseId), or(and(sameRun, lt(cases.lastSeq, event.seq)), laterRun)))
     .returning({ id: cases.id });
   return updated.length > 0;
+}
+
+/**
+ * A repair (npm run cases:reconcile): writes the case row and its escalations from the workflow's own
+ * snapshot, whatever the row holds, unless a projection of the same run has gone further meanwhile.
+ * A missing row needs the request (`input`, from the workflow's history) for its sealed content.
+ * Returns whether it wrote.
+ */
+export async function reprojectCase(
+  db: Db,
+  deps: { subjectKey: Buffer; contentCipher: ContentCipher },
+  repair: { snapshot: CaseSnapshot; runId: string; input?: ProjectCaseInput['input'] },
+): Promise<boolean> {
+  const { snapshot: s, runId } = repair;
+  const event = { seq: s.seq, type: 'reconciled', at: new Date().toISOString() };
+  return db.transaction(async (t) => {
+    const tx = t as unknown as Db;
+    const columns = { ...caseColumns(s, s.seq), runId };
+    let wrote = false;
+    if (repair.input) {
+      const inserted = await tx
+        .insert(cases)
+        .values({ ...insertColumns(s, repair.input, deps.subjectKey, deps.contentCipher), ...columns })
+        .onConflictDoNothing()
+        .returning({ id: cases.id });
+      wrote = inserted.length > 0;
+    }
+    if (!wrote) {
+      const updated = await tx
+        .update(cases)
+        .set(columns)
+        .where(
+          and(
+            eq(cases.id, s.caseId),
+            or(isNull(cases.runId), ne(cases.runId, runId), lte(cases.lastSeq, s.seq)),
+          ),
+        )
+        .returning({ id: cases.id });
+      wrote = updated.length > 0;
+    }
+    if (wrote) await writeEscalations(tx, { snapshot: s, event }, true);
+    return wrote;
+  });
 }
 
 /**

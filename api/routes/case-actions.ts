@@ -16,8 +16,8 @@ import {
   type Actor,
   applicantProofUpdate,
   type CaseSnapshot,
-  CLOSED_STATUSES,
   closeAfterReturnUpdate,
+  ENDED_STATUSES,
   reassignUpdate,
   reclassifyUpdate,
   recordOfflineUpdate,
@@ -302,7 +302,7 @@ async function audited<T>(
  * refused: department verification has not failed yet.
  */
 function ledgerApplies(row: CaseRow): boolean {
-  return row.result !== null || CLOSED_STATUSES.includes(row.status as CaseSnapshot['status']);
+  return row.result !== null || ENDED_STATUSES.includes(row.status);
 }
 
 export const caseActionRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = async (app, { db, gateway }) => {

@@ -28,8 +28,8 @@ import type {
   HandOverInput,
 } from '../../workflows/definitions.ts';
 import {
-  CLOSED_STATUSES,
   calendarChangedSignal,
+  ENDED_STATUSES,
   handOverSignal,
   openedUpdate,
   snapshotQuery,
@@ -87,7 +87,7 @@ export function toCaseProblem(err: unknown): unknown {
 }
 
 const WORKFLOW_NOT_RUNNING = 'workflow_not_running';
-const CLOSED: readonly string[] = CLOSED_STATUSES;
+const CLOSED: readonly string[] = ENDED_STATUSES;
 
 /**
  * The gateway as the routes use it: a refusal or a "not found" on a case the read model shows as
