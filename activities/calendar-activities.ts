@@ -13,6 +13,7 @@ import {
   windowTouches,
 } from '../domain/working-time/index.ts';
 import type { CalendarActivities, CalendarChange, CasesToRetime } from '../workflows/calendar-retime.ts';
+import { calculation, invalidInput } from './failures.ts';
 
 /** Statuses whose deadline still runs (a returned case waits on the requester, an escalated one on the office). */
 const RETIMABLE = ['awaiting_registration', 'registered'];
@@ -69,9 +70,30 @@ export async function openCasesTouched(
     : { cases: touched };
 }
 
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** Why a change cannot be re-timed (retrying would not change that), or undefined. */
+export function invalidChange(change: CalendarChange): string | undefined {
+  if (typeof change !== 'object' || change === null) return 'not an object';
+  if ('all' in change) return change.all === true ? undefined : '`all` must be true';
+  if ('dates' in change)
+    return Array.isArray(change.dates) && change.dates.every((d) => typeof d === 'string' && ISO_DATE.test(d))
+      ? undefined
+      : '`dates` must be YYYY-MM-DD dates';
+  if ('years' in change)
+    return Array.isArray(change.years) && change.years.every((y) => Number.isInteger(y))
+      ? undefined
+      : '`years` must be whole years';
+  return 'neither dates, years nor all';
+}
+
 export function createCalendarActivities(db: Db): CalendarActivities {
   return {
-    casesToRetime: (change, afterId, limit) => openCasesTouched(db, change, { afterId, limit }),
+    async casesToRetime(change, afterId, limit) {
+      const problem = invalidChange(change);
+      if (problem) throw invalidInput(`calendar change: ${problem}`);
+      return calculation(() => openCasesTouched(db, change, { afterId, limit }));
+    },
     async calendarRetimeDone(retimeId) {
       await db.delete(systemMeta).where(eq(systemMeta.key, `${RETIME_PENDING_PREFIX}${retimeId}`));
     },

@@ -2,7 +2,8 @@
  * The case workflow's activities, built by a factory from injected dependencies (database, calendar,
  * keys, logger, notifier). Every write is idempotent: activities run at least once.
  */
-import { and, eq, inArray, lt, sql } from 'drizzle-orm';
+import { Context } from '@temporalio/activity';
+import { and, eq, inArray, isNull, lt, lte, ne, notInArray, or, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.ts';
 import {
@@ -36,6 +37,7 @@ import type {
 } from '../workflows/activity-contract.ts';
 import type { CaseSnapshot } from '../workflows/definitions.ts';
 import type { CalendarSource } from './calendar-source.ts';
+import { calculation, unknownUnit } from './failures.ts';
 
 export interface NotificationRow {
   id: string;
@@ -77,7 +79,7 @@ export function createCaseActivities(deps: CaseActivityDeps): CaseActivities {
           .select({ prefix: units.docPrefix })
           .from(units)
           .where(eq(units.code, unitCode));
-        if (!unit) throw new Error(`unknown requesting unit ${unitCode}`);
+        if (!unit) throw unknownUnit(`unknown requesting unit ${unitCode}`);
         const year = Number(shanghaiDateOf(new Date(at)).slice(0, 4));
         const [counter] = await tx
           .insert(docNumberCounters)
@@ -101,7 +103,7 @@ export function createCaseActivities(deps: CaseActivityDeps): CaseActivities {
           .select({ prefix: units.docPrefix })
           .from(units)
           .where(eq(units.code, unitCode));
-        if (!unit) throw new Error(`unknown issuing unit ${unitCode}`);
+        if (!unit) throw unknownUnit(`unknown issuing unit ${unitCode}`);
         const year = Number(shanghaiDateOf(new Date(at)).slice(0, 4));
         const [counter] = await tx
           .insert(replyNumberCounters)
@@ -120,48 +122,66 @@ export function createCaseActivities(deps: CaseActivityDeps): CaseActivities {
 
     async computeDeadline({ receivedAt, tier, reminderFractions }) {
       const { data, rules } = await calendar.current();
-      const d = computeDeadline(new Date(receivedAt), tier, data, rules);
-      const reminderAt = reminderFractions.map((f) =>
-        instantAtFraction(d.effectiveReceivedAt, d.dueAt, f, data).at.toISOString(),
-      );
-      return {
-        effectiveReceivedAt: d.effectiveReceivedAt.toISOString(),
-        dueAt: d.dueAt.toISOString(),
-        flags: [...d.flags],
-        reminderAt,
-      };
+      return calculation(() => {
+        const d = computeDeadline(new Date(receivedAt), tier, data, rules);
+        const reminderAt = reminderFractions.map((f) =>
+          instantAtFraction(d.effectiveReceivedAt, d.dueAt, f, data).at.toISOString(),
+        );
+        return {
+          effectiveReceivedAt: d.effectiveReceivedAt.toISOString(),
+          dueAt: d.dueAt.toISOString(),
+          flags: [...d.flags],
+          reminderAt,
+        };
+      });
     },
 
     async nextWorkingOpening({ after }) {
       const { data } = await calendar.current();
-      const next = workingDaysAfter(new Date(after), 1, data);
-      const [firstInterval] = officeIntervals(data);
-      return shanghaiInstant(next.date, firstInterval?.[0] ?? 9 * 60).toISOString();
+      return calculation(() => {
+        const next = workingDaysAfter(new Date(after), 1, data);
+        const [firstInterval] = officeIntervals(data);
+        return shanghaiInstant(next.date, firstInterval?.[0] ?? 9 * 60).toISOString();
+      });
     },
 
     async workingMinutesBetween({ from, to }) {
       const { data } = await calendar.current();
-      return Math.round(workingMinutesBetween(new Date(from), new Date(to), data).minutes);
+      return calculation(() => Math.round(workingMinutesBetween(new Date(from), new Date(to), data).minutes));
     },
 
     async projectCase(input) {
+      const runId = currentRunId();
       const rows = await db.transaction(async (tx) => {
-        await writeCaseRow(tx as unknown as Db, input, deps.subjectKey, deps.contentCipher);
-        await tx
-          .insert(caseEvents)
-          .values({
-            caseId: input.snapshot.caseId,
-            seq: input.event.seq,
-            type: input.event.type,
-            at: new Date(input.event.at),
-            actorId: input.event.actorId ?? null,
-            actorUnit: input.event.actorUnit ?? null,
-            onBehalfOf: input.event.onBehalfOf ?? null,
-            reason: input.event.reason ?? null,
-            data: input.event.data ?? {},
-          })
-          .onConflictDoNothing();
-        await writeEscalations(tx as unknown as Db, input);
+        const accepted = await writeCaseRow(
+          tx as unknown as Db,
+          input,
+          runId,
+          deps.subjectKey,
+          deps.contentCipher,
+        );
+        const event = {
+          caseId: input.snapshot.caseId,
+          seq: input.event.seq,
+          type: input.event.type,
+          at: new Date(input.event.at),
+          actorId: input.event.actorId ?? null,
+          actorUnit: input.event.actorUnit ?? null,
+          onBehalfOf: input.event.onBehalfOf ?? null,
+          reason: input.event.reason ?? null,
+          data: input.event.data ?? {},
+          runId,
+        };
+        // The row took this projection: its event is the case's event of that seq (after a reset, the
+        // new run's replaces the old run's). Otherwise an older projection: its event only if missing.
+        const { caseId: _c, seq: _s, ...changes } = event;
+        if (accepted)
+          await tx
+            .insert(caseEvents)
+            .values(event)
+            .onConflictDoUpdate({ target: [caseEvents.caseId, caseEvents.seq], set: changes });
+        else await tx.insert(caseEvents).values(event).onConflictDoNothing();
+        await writeEscalations(tx as unknown as Db, input, accepted);
         return writeNotifications(tx as unknown as Db, input);
       });
       deps.onProjected?.(input.snapshot, input.event.type);
@@ -175,7 +195,16 @@ export function createCaseActivities(deps: CaseActivityDeps): CaseActivities {
   };
 }
 
-function caseColumns(s: CaseSnapshot, seq: number) {
+/** The workflow run of the projection being executed (absent outside an activity: tests, repairs). */
+function currentRunId(): string | null {
+  try {
+    return Context.current().info.workflowExecution?.runId ?? null;
+  } catch {
+    return null;
+  }
+}
+
+export function caseColumns(s: CaseSnapshot, seq: number) {
   return {
     docNumber: s.docNumber,
     issuingUnit: s.routing.issuingUnit,
@@ -205,45 +234,134 @@ function caseColumns(s: CaseSnapshot, seq: number) {
   };
 }
 
-async function writeCaseRow(
-  tx: Db,
-  { snapshot: s, event, input }: ProjectCaseInput,
+/** The columns a case row gets once, from its request. */
+function insertColumns(
+  s: CaseSnapshot,
+  input: NonNullable<ProjectCaseInput['input']>,
   subjectKey: Buffer,
   cipher: ContentCipher,
 ) {
-  const columns = caseColumns(s, event.seq);
-  if (input) {
-    await tx
-      .insert(cases)
-      .values({
-        id: s.caseId,
-        requestingUnit: s.requestingUnit,
-        catalogCode: s.catalog.code,
-        catalogVersion: s.catalog.version,
-        subjectKind: input.subject.kind,
-        subjectMasked: maskSubject(input.subject),
-        subjectIdHash: subjectIdHash(subjectKey, input.subject.idNumber),
-        purpose: s.purpose,
-        createdBy: s.createdBy,
-        createdAt: new Date(s.createdAt),
-        // The subject's name and ID number never reach PostgreSQL in clear text.
-        content: cipher.seal(s.caseId, {
-          subject: input.subject,
-          fields: input.fields,
-          catalog: input.catalog,
-        }) as unknown as Record<string, unknown>,
-        ...columns,
-      })
-      .onConflictDoNothing();
-  }
-  // A replayed (older) projection never overwrites a newer one.
-  await tx
-    .update(cases)
-    .set(columns)
-    .where(and(eq(cases.id, s.caseId), lt(cases.lastSeq, event.seq)));
+  return {
+    id: s.caseId,
+    requestingUnit: s.requestingUnit,
+    catalogCode: s.catalog.code,
+    catalogVersion: s.catalog.version,
+    subjectKind: input.subject.kind,
+    subjectMasked: maskSubject(input.subject),
+    subjectIdHash: subjectIdHash(subjectKey, input.subject.idNumber),
+    purpose: s.purpose,
+    createdBy: s.createdBy,
+    createdAt: new Date(s.createdAt),
+    // The subject's name and ID number never reach PostgreSQL in clear text.
+    content: cipher.seal(s.caseId, {
+      subject: input.subject,
+      fields: input.fields,
+      catalog: input.catalog,
+    }) as unknown as Record<string, unknown>,
+  };
 }
 
-async function writeEscalations(tx: Db, { snapshot: s, event }: ProjectCaseInput) {
+/**
+ * Writes the case row if this projection is newer than the one it holds; returns whether it did.
+ * Newer means: from the same run (or one unknown) with a higher sequence number, or from another run
+ * with a later event — a reset's new run reuses sequence numbers but its events come after every event
+ * of the run it replaced (workflow time), while a late write of the replaced run is earlier than them.
+ */
+async function writeCaseRow(
+  tx: Db,
+  { snapshot: s, event, input }: ProjectCaseInput,
+  runId: string | null,
+  subjectKey: Buffer,
+  cipher: ContentCipher,
+): Promise<boolean> {
+  const columns = { ...caseColumns(s, event.seq), runId, lastEventAt: new Date(event.at) };
+  if (input) {
+    const inserted = await tx
+      .insert(cases)
+      .values({ ...insertColumns(s, input, subjectKey, cipher), ...columns })
+      .onConflictDoNothing()
+      .returning({ id: cases.id });
+    if (inserted.length) return true;
+  }
+  // A replayed (older) projection never overwrites a newer one.
+  const at = new Date(event.at);
+  const sameRun = runId ? or(isNull(cases.runId), eq(cases.runId, runId)) : sql`true`; // no run known: sequence numbers only, as before runs were recorded
+  const laterRun = runId
+    ? and(
+        or(isNull(cases.runId), ne(cases.runId, runId)),
+        lt(sql`coalesce(${cases.lastEventAt}, ${cases.updatedAt})`, at),
+      )
+    : sql`false`;
+  const updated = await tx
+    .update(cases)
+    .set(columns)
+    .where(and(eq(cases.id, s.caseId), or(and(sameRun, lt(cases.lastSeq, event.seq)), laterRun)))
+    .returning({ id: cases.id });
+  return updated.length > 0;
+}
+
+/**
+ * A repair (npm run cases:reconcile): writes the case row and its escalations from the workflow's own
+ * snapshot, whatever the row holds, unless a projection of the same run has gone further meanwhile.
+ * A missing row needs the request (`input`, from the workflow's history) for its sealed content.
+ * Returns whether it wrote.
+ */
+export async function reprojectCase(
+  db: Db,
+  deps: { subjectKey: Buffer; contentCipher: ContentCipher },
+  repair: { snapshot: CaseSnapshot; runId: string; input?: ProjectCaseInput['input'] },
+): Promise<boolean> {
+  const { snapshot: s, runId } = repair;
+  const event = { seq: s.seq, type: 'reconciled', at: new Date().toISOString() };
+  return db.transaction(async (t) => {
+    const tx = t as unknown as Db;
+    const columns = { ...caseColumns(s, s.seq), runId };
+    let wrote = false;
+    if (repair.input) {
+      const inserted = await tx
+        .insert(cases)
+        .values({ ...insertColumns(s, repair.input, deps.subjectKey, deps.contentCipher), ...columns })
+        .onConflictDoNothing()
+        .returning({ id: cases.id });
+      wrote = inserted.length > 0;
+    }
+    if (!wrote) {
+      const updated = await tx
+        .update(cases)
+        .set(columns)
+        .where(
+          and(
+            eq(cases.id, s.caseId),
+            or(isNull(cases.runId), ne(cases.runId, runId), lte(cases.lastSeq, s.seq)),
+          ),
+        )
+        .returning({ id: cases.id });
+      wrote = updated.length > 0;
+    }
+    if (wrote) await writeEscalations(tx, { snapshot: s, event }, true);
+    return wrote;
+  });
+}
+
+/**
+ * The case's escalations from the snapshot. A projection the case row took (`authoritative`) writes them
+ * as they are, dropping any the snapshot no longer has (a reset to before they opened); otherwise only
+ * rows with an older sequence number change.
+ */
+export async function writeEscalations(
+  tx: Db,
+  { snapshot: s, event }: Pick<ProjectCaseInput, 'snapshot' | 'event'>,
+  authoritative = false,
+) {
+  if (authoritative)
+    await tx
+      .delete(escalations)
+      .where(
+        and(
+          eq(escalations.caseId, s.caseId),
+          notInArray(escalations.id, ['', ...s.escalations.map((_, i) => `${s.caseId}:${i + 1}`)]),
+        ),
+      );
   for (const [i, e] of s.escalations.entries()) {
     const values = {
       id: `${s.caseId}:${i + 1}`,
@@ -273,7 +391,7 @@ async function writeEscalations(tx: Db, { snapshot: s, event }: ProjectCaseInput
       .onConflictDoUpdate({
         target: escalations.id,
         set: changes,
-        setWhere: lt(escalations.lastSeq, event.seq),
+        ...(authoritative ? {} : { setWhere: lt(escalations.lastSeq, event.seq) }),
       });
   }
 }

@@ -225,6 +225,13 @@ export const cases = pgTable(
     createdAt: tstz('created_at').notNull(),
     /** Last event sequence projected: a replayed (at-least-once) activity with an older seq changes nothing. */
     lastSeq: integer('last_seq').notNull(),
+    /**
+     * The workflow run that wrote the row, and the (workflow) time of its last event. Sequence numbers
+     * count within one run: a reset starts a new run that reuses them, so a projection from another run
+     * supersedes the row when its event is later in time (null: a row from before runs were recorded).
+     */
+    runId: text('run_id'),
+    lastEventAt: tstz('last_event_at'),
     /** Full case content (request fields, subject, response); shown only to the case's units, audited. */
     content: jsonb('content').$type<Record<string, unknown>>().notNull(),
     updatedAt: tstz('updated_at').notNull(),
@@ -260,6 +267,8 @@ export const caseEvents = pgTable(
     onBehalfOf: text('on_behalf_of'),
     reason: text('reason'),
     data: jsonb('data').$type<Record<string, unknown>>().notNull().default(sql`'{}'::jsonb`),
+    /** The workflow run of the event (after a reset, the new run's event replaces the old one's seq). */
+    runId: text('run_id'),
   },
   (t) => [primaryKey({ name: 'case_events_pk', columns: [t.caseId, t.seq] })],
 );

@@ -5,6 +5,7 @@
  * Each case decides for itself: a hand-over signal is ignored unless the case is registered to `fromStaffId`.
  */
 import * as wf from '@temporalio/workflow';
+import { HOUSEKEEPING_ACTIVITY_OPTIONS } from './activity-options.ts';
 import { type HandOverInput, handOverSignal } from './definitions.ts';
 
 export interface HandOverPlan {
@@ -40,10 +41,7 @@ export const absenceWorkflowId = (absenceId: string) => `absence-${absenceId}`;
 export const HAND_OVER_REASON = '原承办人缺岗，由A/B角接办';
 export const HAND_BACK_REASON = '原承办人缺岗结束，交回继续办理';
 
-const acts = wf.proxyActivities<AbsenceActivities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
-});
+const acts = wf.proxyActivities<AbsenceActivities>(HOUSEKEEPING_ACTIVITY_OPTIONS);
 
 async function sleepUntil(iso: string): Promise<void> {
   const wait = Date.parse(iso) - Date.now();

@@ -5,6 +5,7 @@
  * changes nothing), continue-as-new when the history grows. A case that ended meanwhile counts as `failed`.
  */
 import * as wf from '@temporalio/workflow';
+import { HOUSEKEEPING_ACTIVITY_OPTIONS } from './activity-options.ts';
 import { calendarChangedSignal } from './definitions.ts';
 
 export type CalendarChange =
@@ -45,10 +46,7 @@ export const calendarRetimeWorkflowId = (retimeId: string) => `calendar-retime-$
 
 const PAGE = 200;
 
-const acts = wf.proxyActivities<CalendarActivities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
-});
+const acts = wf.proxyActivities<CalendarActivities>(HOUSEKEEPING_ACTIVITY_OPTIONS);
 
 export async function calendarRetime(input: CalendarRetimeInput): Promise<RetimeOutcome> {
   const outcome: RetimeOutcome = { ...(input.outcome ?? { signalled: 0, failed: 0 }) };

@@ -64,6 +64,14 @@ export const CLOSED_STATUSES: readonly CaseStatus[] = [
   'applicant_supplied',
 ];
 
+/**
+ * Read model only, never a workflow's: the case's workflow ended without closing the case (terminated by
+ * an operator, timed out, failed, or gone). Set by `npm run cases:reconcile`; the case is over (已终止).
+ */
+export const TERMINATED_STATUS = 'terminated';
+/** Every status after which a case takes no more actions, as the read model shows it. */
+export const ENDED_STATUSES: readonly string[] = [...CLOSED_STATUSES, TERMINATED_STATUS];
+
 export type ResponseResult = 'consistent' | 'inconsistent' | 'not_found' | 'partial';
 export type OfflineChannel = 'fax' | 'oa' | 'email' | 'on_site' | 'other';
 

@@ -6,6 +6,7 @@
  */
 import * as wf from '@temporalio/workflow';
 import type { CaseActivities, CaseEvent, NotificationRequest } from './activity-contract.ts';
+import { CASE_ACTIVITY_OPTIONS } from './activity-options.ts';
 import { currentEscalation, isClosed, isWithIssuer, missedDeadline, refuse, rules } from './case-rules.ts';
 import {
   type Actor,
@@ -32,10 +33,7 @@ import {
   withdrawUpdate,
 } from './definitions.ts';
 
-const acts = wf.proxyActivities<CaseActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
-});
+const acts = wf.proxyActivities<CaseActivities>(CASE_ACTIVITY_OPTIONS);
 
 const DEFAULT_REMINDER_FRACTIONS = [0.5, 0.8];
 /**

@@ -24,8 +24,8 @@ import {
   type Actor,
   applicantProofUpdate,
   type CaseSnapshot,
-  CLOSED_STATUSES,
   closeAfterReturnUpdate,
+  ENDED_STATUSES,
   reassignUpdate,
   reclassifyUpdate,
   recordOfflineUpdate,
@@ -44,7 +44,7 @@ import { liaisonRight } from '../services/acting-liaison.ts';
 import { claimAttachments } from '../services/attachment-claims.ts';
 import { bindAuditKey, recordAudit } from '../services/audit.ts';
 import { bulkWorkflowId } from '../services/bulk-gateway.ts';
-import { type CaseGateway, createCaseGateway, withReadModel } from '../services/case-gateway.ts';
+import { CASE_TIMEOUT, type CaseGateway, createCaseGateway, withReadModel } from '../services/case-gateway.ts';
 import type { CaseRow } from '../services/case-reads.ts';
 import { findCase, summary } from '../services/case-reads.ts';
 import { catalogItemVersion, validateAgainst } from '../services/catalog.ts';
@@ -303,7 +303,8 @@ async function audited<T>(
     await recordAudit(db, { ...base, outcome: 'allowed', detail: ref() });
     return result;
   } catch (err) {
-    if (err instanceof Problem)
+    // A timed-out Update is no refusal: its outcome is unknown (the case may still apply it).
+    if (err instanceof Problem && err.code !== CASE_TIMEOUT)
       await recordAudit(db, {
         ...base,
         outcome: 'denied',
@@ -313,7 +314,10 @@ async function audited<T>(
       await recordAudit(db, {
         ...base,
         outcome: 'error',
-        detail: { error: (err as Error)?.name ?? 'Error', ...ref() },
+        detail: {
+          error: err instanceof Problem ? err.code : ((err as Error)?.name ?? 'Error'),
+          ...ref(),
+        },
       }).catch(() => {});
     throw err;
   }
@@ -355,7 +359,7 @@ async function performAs(
       await gateway.act(row.id, a.update as UpdateDefinition<CaseSnapshot, [unknown]>, input, id);
     } catch (err) {
       // A refusal leaves the files free; an unknown outcome (the answer may be in) keeps them bound.
-      if (err instanceof Problem) await claim.release();
+      if (err instanceof Problem && err.code !== CASE_TIMEOUT) await claim.release();
       throw err;
     }
     return findCase(db, row.id);
@@ -413,7 +417,7 @@ const BULK_ACTIONS: readonly BulkActionName[] = ['register', 'reassign'];
  * refused: department verification has not failed yet.
  */
 function ledgerApplies(row: CaseRow): boolean {
-  return row.result !== null || CLOSED_STATUSES.includes(row.status as CaseSnapshot['status']);
+  return row.result !== null || ENDED_STATUSES.includes(row.status);
 }
 
 export const caseActionRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = async (app, { db, gateway }) => {
@@ -428,7 +432,7 @@ export const caseActionRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = async 
           params: IdParams,
           headers: IdempotencyHeaders,
           body: a.body,
-          response: { 200: CaseSummary, ...errorResponses(403, 404, 409, 413, 415, 422) },
+          response: { 200: CaseSummary, ...errorResponses(403, 404, 409, 413, 415, 422, 504) },
         },
       },
       async (req) =>

@@ -16,7 +16,7 @@ import { forbidden, notFound, Problem, unprocessable } from '../problem.ts';
 import { CaseDetail, CaseList, CaseSummary, StartBody, Tier } from '../schemas/cases.ts';
 import { errorResponses, IdempotencyHeaders } from '../schemas/common.ts';
 import { recordAudit } from '../services/audit.ts';
-import { type CaseGateway, caseWorkflowId } from '../services/case-gateway.ts';
+import { CASE_TIMEOUT, type CaseGateway, caseWorkflowId } from '../services/case-gateway.ts';
 import {
   type CaseRow,
   caseAccess,
@@ -93,7 +93,7 @@ export const verificationRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = asyn
         security: [{ bearer: [] }],
         headers: IdempotencyHeaders,
         body: StartBody,
-        response: { 201: CaseSummary, 200: CaseSummary, ...errorResponses(403, 409, 413, 415, 422) },
+        response: { 201: CaseSummary, 200: CaseSummary, ...errorResponses(403, 409, 413, 415, 422, 504) },
       },
     },
     async (req, reply) => {
@@ -182,11 +182,12 @@ export const verificationRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = asyn
       try {
         snapshot = await gateway.start(input, key);
       } catch (err) {
-        const outcome = err instanceof Problem ? 'denied' : 'error';
+        // A timeout is no refusal: the case may still open (a retry with the same key finds it).
+        const outcome = err instanceof Problem && err.code !== CASE_TIMEOUT ? 'denied' : 'error';
         await recordAudit(db, {
           ...base,
           outcome,
-          detail: { attemptId, error: (err as Error)?.name ?? 'Error' },
+          detail: { attemptId, error: err instanceof Problem ? err.code : ((err as Error)?.name ?? 'Error') },
         }).catch(() => {});
         throw err;
       }

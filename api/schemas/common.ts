@@ -6,7 +6,7 @@ export const Problem = Type.Ref('Problem');
 export { ProblemSchema };
 
 /** Every status an authenticated route can answer besides its successes. */
-export function errorResponses(...extra: (400 | 403 | 404 | 409 | 413 | 415 | 422)[]) {
+export function errorResponses(...extra: (400 | 403 | 404 | 409 | 413 | 415 | 422 | 504)[]) {
   const statuses = new Set<number>([400, 401, 429, 500, ...extra]);
   return Object.fromEntries([...statuses].map((s) => [s, Problem])) as Record<number, TSchema>;
 }

@@ -4,7 +4,14 @@
  * mapping of workflow refusals to HTTP problems. Route handlers never call Temporal directly.
  */
 import { createHash } from 'node:crypto';
-import { type Client, WithStartWorkflowOperation, WorkflowUpdateFailedError } from '@temporalio/client';
+import {
+  type Client,
+  isGrpcCancelledError,
+  isGrpcDeadlineError,
+  WithStartWorkflowOperation,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+} from '@temporalio/client';
 import {
   ApplicationFailure,
   type UpdateDefinition,
@@ -21,8 +28,8 @@ import type {
   HandOverInput,
 } from '../../workflows/definitions.ts';
 import {
-  CLOSED_STATUSES,
   calendarChangedSignal,
+  ENDED_STATUSES,
   handOverSignal,
   openedUpdate,
   snapshotQuery,
@@ -42,8 +49,33 @@ const REFUSAL_STATUS: Record<string, (m: string) => Problem> = {
   'CaseRefusal.invalid_input': (m) => unprocessable(m),
 };
 
+/**
+ * How long the API waits for a case to answer an Update (start included). Fastify's `requestTimeout`
+ * (30 s, api/app.ts) bounds only the arrival of the request; this deadline bounds the wait on the case,
+ * so the caller gets a clear 504 instead of a request hanging while no worker picks the case up (worker
+ * down, case busy in a retrying activity).
+ */
+export const DEFAULT_UPDATE_TIMEOUT_MS = 20_000;
+
+export const CASE_TIMEOUT = 'case_timeout';
+export const caseTimeout = () =>
+  new Problem(
+    504,
+    '处理超时',
+    '协查系统未能在规定时间内完成此操作，操作可能尚未生效，也可能稍后生效。请稍后刷新查看；' +
+      '如需重试，请使用相同的幂等键（Idempotency-Key），以免重复办理。如持续出现请联系管理员。',
+    undefined,
+    CASE_TIMEOUT,
+  );
+
 /** Temporal's answer → a problem the client can act on. Unknown failures stay 5xx (and are logged). */
 export function toCaseProblem(err: unknown): unknown {
+  if (
+    err instanceof WorkflowUpdateRPCTimeoutOrCancelledError ||
+    isGrpcDeadlineError(err) ||
+    isGrpcCancelledError(err)
+  )
+    return caseTimeout();
   const cause = err instanceof WorkflowUpdateFailedError ? err.cause : err;
   if (cause instanceof ApplicationFailure && cause.type && REFUSAL_STATUS[cause.type]) {
     return REFUSAL_STATUS[cause.type]?.(cause.message);
@@ -56,7 +88,7 @@ export function toCaseProblem(err: unknown): unknown {
 }
 
 const WORKFLOW_NOT_RUNNING = 'workflow_not_running';
-const CLOSED: readonly string[] = CLOSED_STATUSES;
+const CLOSED: readonly string[] = ENDED_STATUSES;
 
 /**
  * The gateway as the routes use it: a refusal or a "not found" on a case the read model shows as
@@ -105,7 +137,17 @@ export interface CaseGateway extends BulkGateway {
   scheduleAbsence(input: AbsenceInput): Promise<void>;
 }
 
-export function createCaseGateway(client: Client, taskQueue: string): CaseGateway {
+export interface CaseGatewayOptions {
+  /** The deadline of each Update (and of the start), in milliseconds; default DEFAULT_UPDATE_TIMEOUT_MS. */
+  updateTimeoutMs?: number;
+}
+
+export function createCaseGateway(
+  client: Client,
+  taskQueue: string,
+  opts: CaseGatewayOptions = {},
+): CaseGateway {
+  const updateTimeoutMs = opts.updateTimeoutMs ?? DEFAULT_UPDATE_TIMEOUT_MS;
   const call = async <T>(fn: () => Promise<T>): Promise<T> => {
     try {
       return await fn();
@@ -113,10 +155,13 @@ export function createCaseGateway(client: Client, taskQueue: string): CaseGatewa
       throw toCaseProblem(err);
     }
   };
+  /** Every gRPC call inside `fn` (sending the Update, polling for its outcome) ends by the deadline. */
+  const withDeadline = <T>(fn: () => Promise<T>): Promise<T> =>
+    call(() => client.withDeadline(Date.now() + updateTimeoutMs, fn));
   return {
     ...createBulkGateway(client, taskQueue),
     start: (input, idempotencyKey) =>
-      call(async () => {
+      withDeadline(async () => {
         const startOp = new WithStartWorkflowOperation('verificationCase', {
           workflowId: input.caseId,
           taskQueue,
@@ -137,7 +182,7 @@ export function createCaseGateway(client: Client, taskQueue: string): CaseGatewa
           });
       }),
     act: (caseId, update, input, updateId) =>
-      call(() =>
+      withDeadline(() =>
         client.workflow
           .getHandle(caseId)
           .executeUpdate(update, { args: [input], ...(updateId ? { updateId } : {}) }),
@@ -154,7 +199,8 @@ export function createCaseGateway(client: Client, taskQueue: string): CaseGatewa
           taskQueue,
           args: [input],
           workflowIdConflictPolicy: 'USE_EXISTING',
-          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          // A run that gave up (activity-options.ts: housekeeping retries are bounded) may run again.
+          workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
         });
       } catch (err) {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
@@ -168,7 +214,8 @@ export function createCaseGateway(client: Client, taskQueue: string): CaseGatewa
           taskQueue,
           args: [input],
           workflowIdConflictPolicy: 'USE_EXISTING',
-          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          // A run that gave up (activity-options.ts: housekeeping retries are bounded) may run again.
+          workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
         });
       } catch (err) {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err; // it ran already

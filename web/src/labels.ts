@@ -10,6 +10,7 @@ const STATUS: Record<string, string> = {
   closed_after_return: '退回后办结',
   offline: '线下核验',
   applicant_supplied: '申请人自行提交',
+  terminated: '已终止',
 };
 export const statusLabel = (s: string) => t(STATUS[s] ?? s);
 export const STATUS_COLOR: Record<string, string> = {
@@ -21,6 +22,7 @@ export const STATUS_COLOR: Record<string, string> = {
   closed_after_return: 'default',
   offline: 'cyan',
   applicant_supplied: 'cyan',
+  terminated: 'red',
 };
 
 const RESULT: Record<string, string> = {
@@ -68,6 +70,8 @@ const EVENT: Record<string, string> = {
   reminder_sent: '到期提醒',
   order_missed: '责成时限再次逾期',
   office_reminded: '督办提醒',
+  terminated: '流程已终止（对账关闭）',
+  reconciled: '读模型已对账修复',
 };
 export const eventLabel = (type: string) => t(EVENT[type] ?? type);
 export const EVENT_COLOR: Record<string, string> = {

@@ -1,0 +1,47 @@
+/**
+ * How the workflows retry their activities: one place, with the reasons. Activities report errors that
+ * retrying cannot fix as an `ApplicationFailure` with one of the named types below (retryable by itself:
+ * the policy of the calling workflow decides). Everything else (a database outage, a timeout, a lost
+ * worker) is transient and retried with backoff.
+ *
+ * Changing these options changes no command of a workflow's history: replay is unaffected.
+ */
+import type { ActivityOptions } from '@temporalio/workflow';
+
+/** Error types an activity throws when retrying cannot help. */
+export const NON_RETRYABLE = {
+  /** A unit code that is not in the registry (the numbering activities). */
+  unknownUnit: 'UnknownUnit',
+  /** An argument the activity cannot work with: an invalid instant, a malformed calendar change. */
+  invalidInput: 'InvalidActivityInput',
+} as const;
+
+const BACKOFF = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' } as const;
+
+/**
+ * The verification case. A case must never be lost: the projection and the working-time calculations
+ * retry transient errors without a maximum (a database outage of an hour leaves the case waiting, not
+ * failed; a pending activity shows its attempts and last error in the Temporal UI).
+ *
+ * Only an unknown unit is non-retryable: the numbering activities throw it, and they run where failing
+ * is harmless — at the start, before the case exists (the start is refused), and inside the respond
+ * Update before the case changes (that Update fails, the case goes on). `InvalidActivityInput` is
+ * deliberately not listed here: the calculations also run in signal handlers and the main loop, where
+ * a failed activity would fail the whole case; retrying keeps the case recoverable by a fix.
+ */
+export const CASE_ACTIVITY_OPTIONS: ActivityOptions = {
+  startToCloseTimeout: '30 seconds',
+  retry: { ...BACKOFF, nonRetryableErrorTypes: [NON_RETRYABLE.unknownUnit] },
+};
+
+/**
+ * Housekeeping workflows (calendar re-timing, absence hand-over). They can give up: the work they stand
+ * for stays recorded in the database (the "re-timing pending" marker, the absence row) and the API runs
+ * a failed one again at its next start (`resumePendingRetimes`, `resumeAbsences`; the gateway lets a
+ * failed run be started again). So a bad argument fails at once, and anything else gives up after ten
+ * attempts (about 4 minutes of backoff) instead of holding a workflow open forever.
+ */
+export const HOUSEKEEPING_ACTIVITY_OPTIONS: ActivityOptions = {
+  startToCloseTimeout: '1 minute',
+  retry: { ...BACKOFF, maximumAttempts: 10, nonRetryableErrorTypes: [NON_RETRYABLE.invalidInput] },
+};
