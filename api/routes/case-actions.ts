@@ -44,7 +44,12 @@ import { liaisonRight } from '../services/acting-liaison.ts';
 import { claimAttachments } from '../services/attachment-claims.ts';
 import { bindAuditKey, recordAudit } from '../services/audit.ts';
 import { bulkWorkflowId } from '../services/bulk-gateway.ts';
-import { CASE_TIMEOUT, type CaseGateway, createCaseGateway, withReadModel } from '../services/case-gateway.ts';
+import {
+  CASE_TIMEOUT,
+  type CaseGateway,
+  createCaseGateway,
+  withReadModel,
+} from '../services/case-gateway.ts';
 import type { CaseRow } from '../services/case-reads.ts';
 import { findCase, summary } from '../services/case-reads.ts';
 import { catalogItemVersion, validateAgainst } from '../services/catalog.ts';
