@@ -7,11 +7,9 @@ import { and, eq, inArray, isNull, lt, lte, ne, notInArray, or, sql } from 'driz
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.ts';
 import {
-  caseDocNumbers,
   caseEvents,
   caseReplyNumbers,
   cases,
-  docNumberCounters,
   escalations,
   notifications,
   replyNumberCounters,
@@ -22,8 +20,6 @@ import { liaisonDuty } from '../db/staffing.ts';
 import type { ContentCipher } from '../domain/content-cipher.ts';
 import { maskSubject, subjectIdHash } from '../domain/personal-data.ts';
 import {
-  computeDeadline,
-  instantAtFraction,
   officeIntervals,
   shanghaiDateOf,
   shanghaiInstant,
@@ -38,6 +34,7 @@ import type {
 import type { CaseSnapshot } from '../workflows/definitions.ts';
 import type { CalendarSource } from './calendar-source.ts';
 import { calculation, unknownUnit } from './failures.ts';
+import { allocateDocNumber, deadlineWithReminders } from './opening.ts';
 
 export interface NotificationRow {
   id: string;
@@ -71,29 +68,7 @@ export function createCaseActivities(deps: CaseActivityDeps): CaseActivities {
   const { db, calendar } = deps;
 
   return {
-    async allocateDocNumber({ caseId, unitCode, at }) {
-      return db.transaction(async (tx) => {
-        const [existing] = await tx.select().from(caseDocNumbers).where(eq(caseDocNumbers.caseId, caseId));
-        if (existing) return existing.docNumber;
-        const [unit] = await tx
-          .select({ prefix: units.docPrefix })
-          .from(units)
-          .where(eq(units.code, unitCode));
-        if (!unit) throw unknownUnit(`unknown requesting unit ${unitCode}`);
-        const year = Number(shanghaiDateOf(new Date(at)).slice(0, 4));
-        const [counter] = await tx
-          .insert(docNumberCounters)
-          .values({ unitCode, year, lastValue: 1 })
-          .onConflictDoUpdate({
-            target: [docNumberCounters.unitCode, docNumberCounters.year],
-            set: { lastValue: sql`${docNumberCounters.lastValue} + 1` },
-          })
-          .returning({ n: docNumberCounters.lastValue });
-        const docNumber = `${unit.prefix}〔${year}〕${counter?.n}号`;
-        await tx.insert(caseDocNumbers).values({ caseId, docNumber });
-        return docNumber;
-      });
-    },
+    allocateDocNumber: (input) => allocateDocNumber(db, input),
 
     async allocateReplyNumber({ key, unitCode, at }) {
       return db.transaction(async (tx) => {
@@ -120,21 +95,7 @@ export function createCaseActivities(deps: CaseActivityDeps): CaseActivities {
       });
     },
 
-    async computeDeadline({ receivedAt, tier, reminderFractions }) {
-      const { data, rules } = await calendar.current();
-      return calculation(() => {
-        const d = computeDeadline(new Date(receivedAt), tier, data, rules);
-        const reminderAt = reminderFractions.map((f) =>
-          instantAtFraction(d.effectiveReceivedAt, d.dueAt, f, data).at.toISOString(),
-        );
-        return {
-          effectiveReceivedAt: d.effectiveReceivedAt.toISOString(),
-          dueAt: d.dueAt.toISOString(),
-          flags: [...d.flags],
-          reminderAt,
-        };
-      });
-    },
+    computeDeadline: (input) => deadlineWithReminders(calendar, input),
 
     async nextWorkingOpening({ after }) {
       const { data } = await calendar.current();
