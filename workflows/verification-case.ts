@@ -45,7 +45,7 @@ const acts = wf.proxyActivities<CaseActivities>({
 const DEFAULT_REMINDER_FRACTIONS = [0.5, 0.8];
 /**
  * Patches (cases live for weeks; histories recorded before a patch replay on the old branch; the list with
- * their dates is in the README, "Changing the case workflow"):
+ * what they changed is in the README, "Changing the case workflow"):
  * - lateness is measured against the deadline missed while it was in force, not the latest one;
  * - a reclassification that reaches the handler after the deadline in force passed is refused.
  */
