@@ -37,6 +37,9 @@ const PATHS = [
   'idempotent-update',
   'idempotent-start',
   'racing-closers',
+  // Cases started since the patch handlers-serialised (decisions one at a time).
+  'serialised-signal-then-update',
+  'serialised-opening',
 ];
 
 const recorded = RECORD_HISTORIES

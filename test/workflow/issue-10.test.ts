@@ -1,0 +1,162 @@
+/**
+ * Issue 10 on the time-skipping server: handlers that cannot interleave badly. In cases started since the
+ * patch `handlers-serialised`, a decision and its record run alone: a message that arrives while another
+ * handler is recording waits for its turn and then decides on the case as that handler left it.
+ */
+import { type WorkflowHandle, WorkflowUpdateStage } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ProjectCaseInput } from '../../workflows/activity-contract.ts';
+import {
+  handOverSignal,
+  openedUpdate,
+  reassignUpdate,
+  registerUpdate,
+  snapshotQuery,
+} from '../../workflows/definitions.ts';
+import { verificationCase } from '../../workflows/verification-case.ts';
+import { createTimeSkippingEnv } from '../support/temporal.ts';
+import {
+  caseInput,
+  issuer,
+  issuerLiaison,
+  issuerPartner,
+  memoryActivities,
+  openCase,
+  recordHistory,
+  startOfTest,
+  TestCalendar,
+  uniqueCaseId,
+  withCaseWorker,
+} from './support.ts';
+
+let env: TestWorkflowEnvironment;
+beforeAll(async () => {
+  env = await createTimeSkippingEnv();
+});
+afterAll(async () => {
+  await env?.teardown();
+});
+
+/**
+ * Whether, in the case's history, the `later`-th projection (0-based, in the order they were scheduled) was
+ * scheduled only after the `earlier`-th had completed: the workflow decided the later one in its own turn.
+ */
+async function projectedInTurn(
+  handle: { fetchHistory(): Promise<HistoryLike> },
+  earlier: number,
+  later: number,
+) {
+  const events = (await handle.fetchHistory()).events ?? [];
+  const projections = events
+    .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'projectCase')
+    .map((e) => String(e.eventId));
+  const completed = events.findIndex(
+    (e) => String(e.activityTaskCompletedEventAttributes?.scheduledEventId) === projections[earlier],
+  );
+  const scheduled = events.findIndex((e) => String(e.eventId) === projections[later]);
+  expect(completed).toBeGreaterThan(0);
+  expect(scheduled).toBeGreaterThan(0);
+  return scheduled > completed;
+}
+type HistoryLike = Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
+
+/** Memory activities whose projection of one event type is held until `release()`. */
+function holdingProjection(calendar: TestCalendar, eventType: string) {
+  const activities = memoryActivities(calendar);
+  let release: () => void = () => {};
+  let reached: () => void = () => {};
+  const gate = new Promise<void>((r) => {
+    release = r;
+  });
+  const held = new Promise<void>((r) => {
+    reached = r;
+  });
+  const project = activities.projectCase.bind(activities);
+  activities.projectCase = async (args: ProjectCaseInput) => {
+    if (args.event.type === eventType) {
+      reached();
+      await gate;
+    }
+    return project(args);
+  };
+  return { activities, held, release };
+}
+
+describe('Issue 10: one decision at a time', () => {
+  it('applies an Update that arrives while a signal handler awaits its activity after it, on the state the signal left', async () => {
+    const calendar = new TestCalendar();
+    const { activities, held, release } = holdingProjection(calendar, 'handed_over');
+    await withCaseWorker(env, activities, async (taskQueue) => {
+      const start = await startOfTest(env, calendar.data, '10:00');
+      const { handle } = await openCase(env, taskQueue, caseInput(uniqueCaseId('signal-then-update'), start));
+      await handle.executeUpdate(registerUpdate, { args: [{ actor: issuer }] });
+
+      // The agent is absent: the hand-over signal passes the case to the partner and records it (held)…
+      await handle.signal(handOverSignal, {
+        fromStaffId: issuer.staffId,
+        toStaffId: issuerPartner.staffId,
+        toName: issuerPartner.name,
+        reason: '病假',
+      });
+      await held;
+      // …while the liaison gives the case back to the agent: accepted, but it waits for its turn.
+      const reassign = await handle
+        .startUpdate(reassignUpdate, {
+          args: [{ actor: issuerLiaison, toStaffId: issuer.staffId, reason: '提前返岗' }],
+          waitForStage: WorkflowUpdateStage.ACCEPTED,
+        })
+        .finally(release); // a failure must not leave the activity (and the worker's shutdown) hanging
+
+      const after = await reassign.result();
+      // The Update decided on the case as the signal left it, and was recorded after it.
+      expect(after.assigneeId).toBe(issuer.staffId);
+      const events = activities.eventsOf(handle.workflowId);
+      expect(events.map((e) => [e.seq, e.type])).toEqual([
+        [1, 'created'],
+        [2, 'registered'],
+        [3, 'handed_over'],
+        [4, 'reassigned'],
+      ]);
+      expect(events[3]?.data).toEqual({ from: issuerPartner.staffId, to: issuer.staffId });
+      expect(after.seq).toBe(4);
+      expect((await handle.query(snapshotQuery)).assigneeId).toBe(issuer.staffId);
+      // Not merely projected in that order: the Update's record was started only once the signal's was done.
+      expect(await projectedInTurn(handle, 2, 3)).toBe(true);
+      await recordHistory(handle, 'serialised-signal-then-update');
+    });
+  });
+
+  it('lets an action wait until the new case is in the read model', async () => {
+    const calendar = new TestCalendar();
+    const { activities, held, release } = holdingProjection(calendar, 'created');
+    await withCaseWorker(env, activities, async (taskQueue) => {
+      const start = await startOfTest(env, calendar.data, '10:00');
+      const input = caseInput(uniqueCaseId('opening-first'), start);
+      const handle = await env.client.workflow.start(verificationCase, {
+        taskQueue,
+        workflowId: input.caseId,
+        args: [input],
+      });
+      try {
+        await held;
+        // The case exists (its deadline is known) but is not projected yet: the registration waits.
+        const register = await handle.startUpdate(registerUpdate, {
+          args: [{ actor: issuer }],
+          waitForStage: WorkflowUpdateStage.ACCEPTED,
+        });
+        expect(activities.eventsOf(input.caseId)).toEqual([]);
+        release();
+        const registered = await register.result();
+        expect(registered).toMatchObject({ status: 'registered', seq: 2 });
+        expect(activities.eventsOf(input.caseId).map((e) => e.type)).toEqual(['created', 'registered']);
+        expect((await handle.executeUpdate(openedUpdate)).seq).toBe(2);
+        expect(await projectedInTurn(handle, 0, 1)).toBe(true);
+        await recordHistory(handle, 'serialised-opening');
+      } finally {
+        release(); // also when an expectation failed: the held activity would block the worker's shutdown
+        await handle.terminate('test finished').catch(() => {});
+      }
+    });
+  });
+});
