@@ -271,6 +271,7 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
     gateway,
     subjectKey: deps.subjectKey,
     contentCipher: deps.contentCipher,
+    calendar: deps.calendar,
   };
   await app.register(verificationRoutes, caseDeps);
   await app.register(caseActionRoutes, caseDeps);

@@ -6,7 +6,7 @@
  *
  * Changing these options changes no command of a workflow's history: replay is unaffected.
  */
-import type { ActivityOptions } from '@temporalio/workflow';
+import type { ActivityOptions, LocalActivityOptions } from '@temporalio/workflow';
 
 /** Error types an activity throws when retrying cannot help. */
 export const NON_RETRYABLE = {
@@ -44,4 +44,15 @@ export const CASE_ACTIVITY_OPTIONS: ActivityOptions = {
 export const HOUSEKEEPING_ACTIVITY_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '1 minute',
   retry: { ...BACKOFF, maximumAttempts: 10, nonRetryableErrorTypes: [NON_RETRYABLE.invalidInput] },
+};
+
+/**
+ * The opening's projection, run as a local activity (see verification-case.ts): retried without a
+ * maximum like every projection; past `localRetryThreshold` the SDK waits between attempts with a
+ * durable timer instead of holding the workflow task.
+ */
+export const OPENING_PROJECTION_OPTIONS: LocalActivityOptions = {
+  startToCloseTimeout: '30 seconds',
+  localRetryThreshold: '10 seconds',
+  retry: BACKOFF,
 };

@@ -46,6 +46,23 @@ export interface CaseInput {
   requestedAt: string;
   /** Working-time fractions of the SLA at which reminders go out; default [0.5, 0.8]. */
   reminderFractions?: number[];
+  /**
+   * What the API worked out before the start (document number, first deadline with the reminder instants
+   * for `reminderFractions`), so the case opens without activities in sequence (patch opening-prepared).
+   */
+  opening?: OpeningFacts;
+}
+
+export const DEFAULT_REMINDER_FRACTIONS: readonly number[] = [0.5, 0.8];
+
+export interface OpeningFacts {
+  docNumber: string;
+  deadline: {
+    effectiveReceivedAt: string;
+    dueAt: string;
+    flags: string[];
+    reminderAt: string[];
+  };
 }
 
 export type OpenStatus = 'awaiting_registration' | 'registered' | 'returned';

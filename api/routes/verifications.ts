@@ -6,11 +6,13 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { eq } from 'drizzle-orm';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import type { CalendarSource } from '../../activities/calendar-source.ts';
+import { allocateDocNumber, deadlineWithReminders } from '../../activities/opening.ts';
 import type { Db } from '../../db/client.ts';
 import { units } from '../../db/schema.ts';
 import type { ContentCipher } from '../../domain/content-cipher.ts';
 import { isValidCreditCode, isValidResidentId, subjectIdHash } from '../../domain/personal-data.ts';
-import { type CaseInput, TIER_ORDER } from '../../workflows/definitions.ts';
+import { type CaseInput, DEFAULT_REMINDER_FRACTIONS, TIER_ORDER } from '../../workflows/definitions.ts';
 import { type StaffContext, staffOf } from '../plugins/auth.ts';
 import { forbidden, notFound, Problem, unprocessable } from '../problem.ts';
 import { CaseDetail, CaseList, CaseSummary, StartBody, Tier } from '../schemas/cases.ts';
@@ -34,6 +36,8 @@ export interface CaseRouteDeps {
   gateway: CaseGateway;
   subjectKey: Buffer;
   contentCipher: ContentCipher;
+  /** The working calendar, for the new case's first deadline. */
+  calendar: CalendarSource;
 }
 
 export const actorOf = (s: StaffContext) => ({
@@ -82,7 +86,7 @@ const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 })
 
 export const verificationRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = async (
   app,
-  { db, gateway, subjectKey, contentCipher },
+  { db, gateway, subjectKey, contentCipher, calendar },
 ) => {
   app.post(
     '/api/v1/verifications',
@@ -166,6 +170,20 @@ export const verificationRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = asyn
           : {}),
         createdBy: actorOf(who),
         requestedAt: new Date().toISOString(),
+      };
+      // Worked out here, not by the workflow's activities one after the other: the case opens in one
+      // workflow task (a retry with the same key gets the same number; the deadline of a retry is unused).
+      input.opening = {
+        docNumber: await allocateDocNumber(db, {
+          caseId: input.caseId,
+          unitCode: input.requestingUnit,
+          at: input.requestedAt,
+        }),
+        deadline: await deadlineWithReminders(calendar, {
+          receivedAt: input.requestedAt,
+          tier,
+          reminderFractions: [...DEFAULT_REMINDER_FRACTIONS],
+        }),
       };
       // `attempted` before the workflow starts, the outcome after (see case-actions.ts `audited`): a
       // crash in between still leaves who started which case.

@@ -12,6 +12,7 @@ import {
   openedUpdate,
   reassignUpdate,
   registerUpdate,
+  respondUpdate,
   snapshotQuery,
 } from '../../workflows/definitions.ts';
 import { verificationCase } from '../../workflows/verification-case.ts';
@@ -157,6 +158,55 @@ describe('Issue 10: one decision at a time', () => {
         release(); // also when an expectation failed: the held activity would block the worker's shutdown
         await handle.terminate('test finished').catch(() => {});
       }
+    });
+  });
+});
+
+describe('Issue 11: a case the API prepared opens without activity tasks', () => {
+  it('opens from the prepared number and deadline: no activity task, the projection a local activity, then answered as usual', async () => {
+    const calendar = new TestCalendar();
+    const activities = memoryActivities(calendar);
+    await withCaseWorker(env, activities, async (taskQueue) => {
+      const start = await startOfTest(env, calendar.data, '10:00');
+      const caseId = uniqueCaseId('prepared');
+      const deadline = await activities.computeDeadline({
+        receivedAt: start.toISOString(),
+        tier: '30m',
+        reminderFractions: [0.5, 0.8],
+      });
+      const input = caseInput(caseId, start, { opening: { docNumber: '淄人社协〔2026〕900号', deadline } });
+      const { handle, opened } = await openCase(env, taskQueue, input);
+      expect(opened.docNumber).toBe('淄人社协〔2026〕900号');
+      expect(opened.routing.dueAt).toBe(deadline.dueAt);
+      expect(activities.eventsOf(caseId).map((e) => e.type)).toEqual(['created']);
+
+      const events = (await handle.fetchHistory()).events ?? [];
+      // Nothing was scheduled on the activity task queue to open the case: the projection ran locally.
+      expect(events.filter((e) => e.activityTaskScheduledEventAttributes)).toHaveLength(0);
+      const markers = events.map((e) => e.markerRecordedEventAttributes?.markerName).filter(Boolean);
+      expect(markers).toEqual(expect.arrayContaining(['core_patch', 'core_local_activity']));
+
+      await handle.executeUpdate(registerUpdate, { args: [{ actor: issuer }] });
+      const answered = await handle.executeUpdate(respondUpdate, {
+        args: [
+          { actor: issuer, result: 'consistent', fields: { registeredAddress: '淄博市张店区人民西路 1 号' } },
+        ],
+      });
+      expect(answered.status).toBe('answered');
+      await recordHistory(handle, 'opening-prepared');
+    });
+  });
+
+  it('opens as before (activities for the number and the deadline) when nothing was prepared', async () => {
+    const calendar = new TestCalendar();
+    const activities = memoryActivities(calendar);
+    await withCaseWorker(env, activities, async (taskQueue) => {
+      const start = await startOfTest(env, calendar.data, '10:00');
+      const { handle } = await openCase(env, taskQueue, caseInput(uniqueCaseId('unprepared'), start));
+      const scheduled = ((await handle.fetchHistory()).events ?? [])
+        .map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name)
+        .filter(Boolean);
+      expect(scheduled).toEqual(['allocateDocNumber', 'computeDeadline', 'projectCase']);
     });
   });
 });

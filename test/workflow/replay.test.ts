@@ -40,6 +40,8 @@ const PATHS = [
   // Cases started since the patch handlers-serialised (decisions one at a time).
   'serialised-signal-then-update',
   'serialised-opening',
+  // Cases the API prepared (patch opening-prepared): opened without activity tasks.
+  'opening-prepared',
 ];
 
 const recorded = RECORD_HISTORIES
