@@ -63,7 +63,7 @@ export interface Cluster {
   workers: AppProcess[];
   apis: AppProcess[];
   postgres: { stop(): Promise<void>; start(): Promise<void> };
-  temporal: { kill9(): void; restart(): Promise<void> };
+  temporal: { kill9(): Promise<void>; restart(): Promise<void> };
   stop(): Promise<void>;
 }
 
@@ -89,7 +89,8 @@ async function portFree(port: number): Promise<boolean> {
 /** A base port with base..base+13 free: Temporal's services (scripts/temporal-server.sh). */
 async function freePortRange(width: number): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20000 + Math.floor(Math.random() * 30000);
+    // Below 32768: Temporal keeps the membership ports in a smallint column.
+    const base = 20000 + Math.floor(Math.random() * 12000);
     let ok = true;
     for (let p = base; p < base + width && ok; p++) ok = await portFree(p);
     if (ok) return base;
@@ -386,9 +387,19 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
         start: startPg,
       },
       temporal: {
-        kill9() {
-          const pid = Number(readFileSync(path.join(temporalDir, 'server.pid'), 'utf8'));
+        async kill9() {
+          const pidFile = path.join(temporalDir, 'server.pid');
+          const pid = Number(readFileSync(pidFile, 'utf8'));
           process.kill(pid, 'SIGKILL');
+          // Gone, or a zombie nobody reaps (it was started in the background by a shell that has exited).
+          await waitFor('the killed Temporal server to exit', 10_000, async () => {
+            try {
+              return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z') ?? true;
+            } catch {
+              return true;
+            }
+          });
+          rmSync(pidFile, { force: true });
         },
         async restart() {
           await startTemporal();
