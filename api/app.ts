@@ -233,7 +233,9 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
       return sub ? `staff:${sub}` : `ip:${req.ip}`;
     },
     // Per-process memory unless a shared store is given (several API processes behind one address).
-    ...(deps.rateLimitStore ? { store: deps.rateLimitStore } : {}),
+    // A shared store lives in the database: when it cannot count (database down), requests go through
+    // rather than fail, so /healthz and /readyz still answer and the outage shows as 503 from /readyz.
+    ...(deps.rateLimitStore ? { store: deps.rateLimitStore, skipOnError: true } : {}),
     errorResponseBuilder: (_req, ctx) =>
       Object.assign(
         new Problem(429, '请求过于频繁', `请求过于频繁，请 ${Math.ceil(ctx.ttl / 1000)} 秒后再试`),

@@ -23,6 +23,7 @@ import {
   type LiveEvents,
   liveEventHooks,
 } from '../api/services/live-events.ts';
+import { pgRateLimitStore } from '../api/services/rate-limit-store.ts';
 import { resumeAbsences } from '../api/services/reference-data.ts';
 import { type Database, openDatabase } from '../db/client.ts';
 import { migrate, pendingMigrations } from '../db/migrate.ts';
@@ -164,6 +165,8 @@ export async function startApi(
     jwtSecret: secrets.jwtSecret,
     payloadCodec: new AesGcmPayloadCodec(secrets.payloadKeys),
     rateLimitPerMinute: config.rateLimitPerMinute,
+    // Several API processes on one PostgreSQL share their counters; the embedded system is one process.
+    ...(config.databaseUrl ? { rateLimitStore: pgRateLimitStore(database.db) } : {}),
     trustProxy: config.trustProxy,
     subjectKey: secrets.subjectKey,
     auditKey: secrets.auditKey,

@@ -433,3 +433,17 @@ export const systemMeta = pgTable('system_meta', {
   value: jsonb('value').notNull(),
   updatedAt: tstz('updated_at').notNull().defaultNow(),
 });
+
+/**
+ * Rate-limit counters shared by every API process (api/services/rate-limit-store.ts): one row per key and
+ * window, so two replicas behind one address give a person one budget, not two.
+ */
+export const rateLimits = pgTable(
+  'rate_limits',
+  {
+    key: text('key').primaryKey(),
+    hits: integer('hits').notNull(),
+    resetAt: tstz('reset_at').notNull(),
+  },
+  (t) => [index('rate_limits_reset_idx').on(t.resetAt)],
+);

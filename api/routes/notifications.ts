@@ -44,6 +44,7 @@ const addressedTo = (who: StaffContext) =>
 /** Is this event for this person? Case events go to the case's units; admins see no case traffic. */
 export function eventConcerns(who: StaffContext, e: LiveEvent): boolean {
   if (e.type === 'case') return who.role !== 'admin' && e.units.includes(who.unitCode);
+  if (e.type === 'resync') return true;
   return e.recipientStaffId === who.id || e.recipientUnit === who.unitCode;
 }
 
@@ -57,6 +58,7 @@ function clientEvent(e: LiveEvent) {
       status: e.status,
       docNumber: e.docNumber,
     };
+  if (e.type === 'resync') return { type: e.type, reason: e.reason };
   return {
     type: e.type,
     id: e.id,
@@ -66,6 +68,9 @@ function clientEvent(e: LiveEvent) {
     createdAt: e.createdAt,
   };
 }
+
+/** Events each API instance keeps for streams that reconnect (see resumeFrames). */
+const REPLAY_EVENTS = 1000;
 
 interface StreamClient {
   who: StaffContext;
@@ -220,10 +225,33 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<{ db: Db; events: Liv
   );
 
   const clients = new Set<StreamClient>();
+  // Every event gets an SSE id: this instance's epoch and a counter. The last REPLAY_EVENTS are kept, so a
+  // stream reopened on the same instance (Last-Event-ID, or ?lastEventId= after a new ticket) gets what it
+  // missed; one that cannot be resumed (another API instance, a restart, too far behind) gets `resync`.
+  const epoch = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+  let counter = 0;
+  const recent: { n: number; event: LiveEvent; frame: string }[] = [];
+  const frame = (id: string, e: LiveEvent) =>
+    `id: ${id}\nevent: ${e.type}\ndata: ${JSON.stringify(clientEvent(e))}\n\n`;
   const unsubscribe = events.subscribe((e) => {
-    const data = `event: ${e.type}\ndata: ${JSON.stringify(clientEvent(e))}\n\n`;
+    const n = ++counter;
+    const data = frame(`${epoch}-${n}`, e);
+    recent.push({ n, event: e, frame: data });
+    if (recent.length > REPLAY_EVENTS) recent.shift();
     for (const c of clients) if (eventConcerns(c.who, e)) c.raw.write(data);
   });
+  /** What a stream resuming after `lastEventId` must be sent first: the missed events, or `resync`. */
+  const resumeFrames = (lastEventId: string, who: StaffContext): string => {
+    const [ep, num] = lastEventId.split('-');
+    const n = Number(num);
+    const oldest = recent[0]?.n ?? counter + 1;
+    if (ep === epoch && Number.isInteger(n) && n <= counter && n + 1 >= oldest)
+      return recent
+        .filter((r) => r.n > n && eventConcerns(who, r.event))
+        .map((r) => r.frame)
+        .join('');
+    return frame(`${epoch}-${counter}`, { type: 'resync', reason: 'listen_reconnected' });
+  };
   // Open streams would keep close() waiting: end them first.
   app.addHook('preClose', async () => {
     for (const c of clients) c.close();
@@ -253,6 +281,13 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<{ db: Db; events: Liv
               maxLength: 100,
               description: 'POST /api/v1/stream/ticket 取得',
             }),
+            lastEventId: Type.Optional(
+              Type.String({
+                maxLength: 100,
+                description:
+                  '重新连接时带上收到的最后一个事件 id（或 Last-Event-ID 头）：补发错过的事件，无法补发时先发 event: resync（请重新拉取）',
+              }),
+            ),
           },
           { additionalProperties: false },
         ),
@@ -286,6 +321,8 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<{ db: Db; events: Liv
       raw.write(
         `retry: 5000\nevent: ready\ndata: ${JSON.stringify({ staffId: who.id, unitCode: who.unitCode })}\n\n`,
       );
+      const lastEventId = req.query.lastEventId ?? req.headers['last-event-id'];
+      if (typeof lastEventId === 'string' && lastEventId) raw.write(resumeFrames(lastEventId, who));
 
       const socket = raw.socket;
       let timer: NodeJS.Timeout | undefined;

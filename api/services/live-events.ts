@@ -6,7 +6,9 @@
  * - in-process (`createLocalLiveEvents`): the embedded default, where API and worker share a process;
  * - PostgreSQL LISTEN/NOTIFY (`createPgLiveEvents`): separate API and worker processes on one database.
  *   Every process publishes with `pg_notify`, and each API process listens on its own connection, so an
- *   event reaches the streams of every API instance.
+ *   event reaches the streams of every API instance. NOTIFY is fire-and-forget: what is published while a
+ *   process's LISTEN connection is down never reaches it, so once it listens again it hands its listeners
+ *   a `resync` event (the SSE stream passes it on and the browser refetches) instead of missing them silently.
  */
 
 import { sql } from 'drizzle-orm';
@@ -34,6 +36,14 @@ export type LiveEvent =
       createdAt: string;
       recipientStaffId: string | null;
       recipientUnit: string | null;
+    }
+  | {
+      /**
+       * Events may have been missed (this process's LISTEN connection was lost and is back): every stream
+       * tells its browser to refetch what it shows. Never published through the database; for everyone.
+       */
+      type: 'resync';
+      reason: 'listen_reconnected';
     };
 
 export type LiveListener = (event: LiveEvent) => void;
@@ -83,6 +93,8 @@ export function createPgLiveEvents(opts: { db: Db; url: string; log: Logger }): 
   let client: pg.Client | undefined;
   let closed = false;
   let retry: NodeJS.Timeout | undefined;
+  /** A LISTEN connection was lost since the last successful LISTEN: what was published meanwhile is gone. */
+  let lost = false;
 
   const connect = async () => {
     if (closed || client) return;
@@ -98,6 +110,7 @@ export function createPgLiveEvents(opts: { db: Db; url: string; log: Logger }): 
     });
     c.on('error', (err) => {
       log.warn({ err }, 'live events connection lost; reconnecting');
+      lost = true;
       client = undefined;
       c.end().catch(() => {});
       if (!closed) retry = setTimeout(() => void connect().catch(() => {}), 1000);
@@ -105,6 +118,11 @@ export function createPgLiveEvents(opts: { db: Db; url: string; log: Logger }): 
     try {
       await c.connect();
       await c.query(`listen ${LIVE_CHANNEL}`);
+      if (lost) {
+        lost = false;
+        log.info('live events: listening again; streams told to refetch');
+        fanOut(listeners, { type: 'resync', reason: 'listen_reconnected' }, log);
+      }
     } catch (err) {
       client = undefined;
       await c.end().catch(() => {});
@@ -115,6 +133,7 @@ export function createPgLiveEvents(opts: { db: Db; url: string; log: Logger }): 
 
   return {
     publish(event) {
+      if (event.type === 'resync') return fanOut(listeners, event, log);
       const payload = JSON.stringify(event);
       if (Buffer.byteLength(payload) > MAX_NOTIFY_BYTES) {
         log.warn({ type: event.type }, 'live event too large to publish');

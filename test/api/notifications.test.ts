@@ -5,7 +5,7 @@
  * The stream runs over a real socket (`listen` + `fetch`): `inject` would wait for it to end.
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLocalLiveEvents, createPgLiveEvents, type LiveEvent } from '../../api/services/live-events.ts';
 import { openDatabase } from '../../db/client.ts';
@@ -253,6 +253,33 @@ describe.skipIf(!TEST_DATABASE_URL)('live events between processes over PostgreS
     } finally {
       await api.close();
       await worker.close();
+      await database.close();
+      await created.drop();
+    }
+  });
+
+  it('tells its subscribers to refetch once its LISTEN connection is back after a loss', async () => {
+    const created = await createServerDatabase(TEST_DATABASE_URL as string);
+    const database = await openDatabase({ kind: 'postgres', url: created.url, max: 2 });
+    const api = createPgLiveEvents({ db: database.db, url: created.url, log: silentLog });
+    try {
+      const got: LiveEvent[] = [];
+      api.subscribe((e) => got.push(e));
+      const listener = async () =>
+        (
+          (await database.db.execute(
+            sql`select pid from pg_stat_activity where datname = current_database() and query ilike 'listen %'`,
+          )) as unknown as { rows: { pid: number }[] }
+        ).rows[0]?.pid;
+      let until = Date.now() + 10_000;
+      while (!(await listener()) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+      expect(got).toEqual([]);
+      await database.db.execute(sql`select pg_terminate_backend(${await listener()})`);
+      until = Date.now() + 10_000;
+      while (!got.length && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+      expect(got).toEqual([{ type: 'resync', reason: 'listen_reconnected' }]);
+    } finally {
+      await api.close();
       await database.close();
       await created.drop();
     }

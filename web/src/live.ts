@@ -25,6 +25,8 @@ let pollTimer: ReturnType<typeof setInterval> | undefined;
 let retryTimer: ReturnType<typeof setTimeout> | undefined;
 let failures = 0;
 let generation = 0;
+/** The id of the last event received: a new stream resumes after it (or the server says `resync`). */
+let lastEventId = '';
 
 function setMode(m: LiveMode) {
   if (mode === m) return;
@@ -71,7 +73,8 @@ async function connect() {
     return;
   }
   if (gen !== generation) return;
-  const es = new EventSource(`/api/v1/stream?ticket=${encodeURIComponent(ticket)}`);
+  const resume = lastEventId ? `&lastEventId=${encodeURIComponent(lastEventId)}` : '';
+  const es = new EventSource(`/api/v1/stream?ticket=${encodeURIComponent(ticket)}${resume}`);
   source = es;
   es.onopen = () => {
     failures = 0;
@@ -80,8 +83,9 @@ async function connect() {
     // Anything that happened while disconnected: let pages refresh once.
     emit({ type: 'poll' });
   };
-  // The server names its events: `case` (a case of the unit changed), `notification`, `ready`.
+  // The server names its events: `case` (a case of the unit changed), `notification`, `ready`, `resync`.
   const forward = (m: MessageEvent<string>) => {
+    if (m.lastEventId) lastEventId = m.lastEventId;
     try {
       emit(JSON.parse(m.data) as LiveEvent);
     } catch {
@@ -90,6 +94,12 @@ async function connect() {
   };
   es.addEventListener('case', forward);
   es.addEventListener('notification', forward);
+  // The server may have missed events (its database listener reconnected, or this stream could not be
+  // resumed): refetch what the pages show.
+  es.addEventListener('resync', (m: MessageEvent<string>) => {
+    if (m.lastEventId) lastEventId = m.lastEventId;
+    emit({ type: 'poll' });
+  });
   es.onmessage = forward;
   es.onerror = () => {
     if (gen !== generation) return;
