@@ -22,6 +22,7 @@ import { openDatabase } from '../db/client.ts';
 import { migrate } from '../db/migrate.ts';
 import { seedBase } from '../db/seed.ts';
 import { createServerDatabase } from '../test/support/databases.ts';
+import { percentile } from './support.ts';
 
 const CASES = Number(process.argv[2] ?? 1_000_000);
 const UNITS = Number(process.argv[3] ?? 300);
@@ -37,9 +38,6 @@ const LIST_INDEXES: Record<string, string> = {
   cases_escalated_list_idx:
     'CREATE INDEX cases_escalated_list_idx ON cases (due_at, id) WHERE escalation_level > 0',
 };
-
-const percentile = (xs: number[], p: number) =>
-  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))] ?? 0;
 
 const unit = (n: number) => `B${String(n).padStart(4, '0')}`;
 

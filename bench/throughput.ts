@@ -25,27 +25,11 @@ import { createApiHarness, startBody } from '../test/support/api.ts';
 import { databaseTargets } from '../test/support/databases.ts';
 import { createDevServerEnv, TEST_PAYLOAD_KEY, uniqueTaskQueue } from '../test/support/temporal.ts';
 import { bareCase, bareOpened, bareRegister, bareRespond } from './bare/workflows.ts';
+import { percentile, pool } from './support.ts';
 
 const CASES = Number(process.argv[2] ?? 200);
 const CONCURRENCY = Number(process.argv[3] ?? 8);
 const USERS = Number(process.argv[4] ?? 50);
-
-async function pool<T>(n: number, width: number, fn: (i: number) => Promise<T>): Promise<T[]> {
-  const out: T[] = [];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next < n) {
-        const i = next++;
-        out[i] = await fn(i);
-      }
-    }),
-  );
-  return out;
-}
-
-const percentile = (xs: number[], p: number) =>
-  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))] ?? 0;
 
 /** The three operations a system offers the benchmark. */
 interface System {
