@@ -41,6 +41,13 @@ export async function allocateDocNumber(
   });
 }
 
+/** How a case's deadline is worked out: the calendar's (below), or a demonstration's (DEV_SLA_SECONDS). */
+export type CaseDeadline = (input: {
+  receivedAt: string;
+  tier: SlaTier;
+  reminderFractions: number[];
+}) => Promise<DeadlineResult>;
+
 /** The deadline of a tier from a receipt time, and the instants of its reminders, in the calendar now in force. */
 export async function deadlineWithReminders(
   calendar: CalendarSource,

@@ -21,6 +21,7 @@ import Fastify, {
 } from 'fastify';
 import type { Logger } from 'pino';
 import type { CalendarSource } from '../activities/calendar-source.ts';
+import { type CaseDeadline, deadlineWithReminders } from '../activities/opening.ts';
 import type { Db } from '../db/client.ts';
 import type { ContentCipher } from '../domain/content-cipher.ts';
 import { BODY_LIMIT_BYTES, badInputAt, toProblem } from './errors.ts';
@@ -65,6 +66,11 @@ export interface ApiDeps {
   /** Opens the sealed case content of the read model (PAYLOAD_KEY; domain/content-cipher.ts). */
   contentCipher: ContentCipher;
   calendar: CalendarSource;
+  /**
+   * A new case's first deadline, worked out before its start: the calendar's by default; the worker's
+   * deadline activity must compute the same (DEV_SLA_SECONDS replaces both; app/system.ts).
+   */
+  caseDeadline?: CaseDeadline;
   readiness: ReadinessChecks;
   /** Origins allowed by CORS; none by default (the web UI is served from the same origin). */
   corsOrigins?: string[];
@@ -273,7 +279,7 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
     gateway,
     subjectKey: deps.subjectKey,
     contentCipher: deps.contentCipher,
-    calendar: deps.calendar,
+    caseDeadline: deps.caseDeadline ?? ((input) => deadlineWithReminders(deps.calendar, input)),
   };
   await app.register(verificationRoutes, caseDeps);
   await app.register(caseActionRoutes, caseDeps);

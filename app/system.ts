@@ -11,6 +11,7 @@ import { createCalendarActivities } from '../activities/calendar-activities.ts';
 import { createCalendarSource } from '../activities/calendar-source.ts';
 import { createCaseActivities } from '../activities/case-activities.ts';
 import { webhookNotifier } from '../activities/notifiers.ts';
+import type { CaseDeadline } from '../activities/opening.ts';
 import { type App, buildApp } from '../api/app.ts';
 import { createBulkActivities } from '../api/routes/case-actions.ts';
 import { startAuditAnchoring } from '../api/services/audit-anchors.ts';
@@ -55,20 +56,27 @@ export async function openAppDatabase(config: AppConfig, log: Logger): Promise<D
   return database;
 }
 
-/** DEV_SLA_SECONDS: every deadline is that many real seconds after receipt (demonstrations, browser tests). */
+/**
+ * DEV_SLA_SECONDS: every deadline is that many real seconds after receipt (demonstrations, browser tests).
+ * One function for the worker's deadline activity and the API's opening deadline, so both always agree.
+ */
+function demoSlaDeadline(seconds: number): CaseDeadline {
+  return async ({ receivedAt, reminderFractions }) => {
+    const start = new Date(receivedAt).getTime();
+    return {
+      effectiveReceivedAt: receivedAt,
+      dueAt: new Date(start + seconds * 1000).toISOString(),
+      flags: ['demo_sla'],
+      reminderAt: reminderFractions.map((f) => new Date(start + f * seconds * 1000).toISOString()),
+    };
+  };
+}
+
 function withDemoSla(activities: CaseActivities, seconds: number, log: Logger): CaseActivities {
   log.warn({ seconds }, 'DEV_SLA_SECONDS is set: deadlines are not the legal ones');
   return {
     ...activities,
-    async computeDeadline({ receivedAt, reminderFractions }) {
-      const start = new Date(receivedAt).getTime();
-      return {
-        effectiveReceivedAt: receivedAt,
-        dueAt: new Date(start + seconds * 1000).toISOString(),
-        flags: ['demo_sla'],
-        reminderAt: reminderFractions.map((f) => new Date(start + f * seconds * 1000).toISOString()),
-      };
-    },
+    computeDeadline: demoSlaDeadline(seconds),
     async nextWorkingOpening({ after }) {
       return new Date(new Date(after).getTime() + seconds * 1000).toISOString();
     },
@@ -172,6 +180,7 @@ export async function startApi(
     auditKey: secrets.auditKey,
     contentCipher: createContentCipher(secrets.payloadKeys),
     calendar: createCalendarSource(database.db),
+    ...(config.devSlaSeconds ? { caseDeadline: demoSlaDeadline(config.devSlaSeconds) } : {}),
     readiness: {
       database: () => database.ping(),
       pendingMigrations: () => pendingMigrations(database),

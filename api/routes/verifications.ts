@@ -6,8 +6,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { eq } from 'drizzle-orm';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import type { CalendarSource } from '../../activities/calendar-source.ts';
-import { allocateDocNumber, deadlineWithReminders } from '../../activities/opening.ts';
+import { allocateDocNumber, type CaseDeadline } from '../../activities/opening.ts';
 import type { Db } from '../../db/client.ts';
 import { units } from '../../db/schema.ts';
 import type { ContentCipher } from '../../domain/content-cipher.ts';
@@ -36,8 +35,8 @@ export interface CaseRouteDeps {
   gateway: CaseGateway;
   subjectKey: Buffer;
   contentCipher: ContentCipher;
-  /** The working calendar, for the new case's first deadline. */
-  calendar: CalendarSource;
+  /** The new case's first deadline (the calendar's, or DEV_SLA_SECONDS's; api/app.ts). */
+  caseDeadline: CaseDeadline;
 }
 
 export const actorOf = (s: StaffContext) => ({
@@ -86,7 +85,7 @@ const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 })
 
 export const verificationRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = async (
   app,
-  { db, gateway, subjectKey, contentCipher, calendar },
+  { db, gateway, subjectKey, contentCipher, caseDeadline },
 ) => {
   app.post(
     '/api/v1/verifications',
@@ -179,7 +178,7 @@ export const verificationRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = asyn
           unitCode: input.requestingUnit,
           at: input.requestedAt,
         }),
-        deadline: await deadlineWithReminders(calendar, {
+        deadline: await caseDeadline({
           receivedAt: input.requestedAt,
           tier,
           reminderFractions: [...DEFAULT_REMINDER_FRACTIONS],
