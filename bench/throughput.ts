@@ -172,7 +172,11 @@ async function oursSystem(
 async function main() {
   const address = process.env.BENCH_TEMPORAL_ADDRESS;
   const env = address
-    ? await TestWorkflowEnvironment.createFromExistingServer({ address, namespace: 'default' })
+    ? await TestWorkflowEnvironment.createFromExistingServer({
+        address,
+        namespace: 'default',
+        client: { dataConverter: dataConverter(TEST_PAYLOAD_KEY) },
+      })
     : await createDevServerEnv();
   const server = address
     ? `Temporal server at ${address}`
