@@ -21,6 +21,7 @@ import type {
   ResponseResult,
   SlaTier,
 } from './definitions.ts';
+import { beijingTime, resultLabel, tierLabel } from './labels.ts';
 
 /** An event to record; the shell numbers it (`numbered`), stamps its time and writes it with the snapshot. */
 export interface Entry {
@@ -258,7 +259,7 @@ export function respond(
       {
         kind: 'answered',
         audience: 'requesting_unit',
-        message: `协查已反馈：${answer.result}${late ? '（超时反馈）' : ''}`,
+        message: `协查已反馈：${resultLabel(answer.result)}${late ? '（超时反馈）' : ''}`,
       },
     ],
   });
@@ -330,12 +331,12 @@ export function reclassify(
       {
         kind: 'reclassified',
         audience: 'requesting_unit',
-        message: `出具单位将时限调整为 ${tier}：${reason}`,
+        message: `出具单位将时限调整为${tierLabel(tier)}：${reason}`,
       },
       {
         kind: 'reclassified',
         audience: 'office',
-        message: `${cs.docNumber} 时限由 ${from} 调整为 ${tier}：${reason}`,
+        message: `${cs.docNumber} 时限由${tierLabel(from)}调整为${tierLabel(tier)}：${reason}`,
       },
     ],
   });
@@ -546,7 +547,7 @@ export function orderDeadline(
       {
         kind: 'deadline_ordered',
         audience: 'issuing_unit',
-        message: `联席会议办公室责成于 ${esc.orderedDueAt} 前办结：${note}`,
+        message: `联席会议办公室责成于 ${beijingTime(esc.orderedDueAt)} 前办结：${note}`,
       },
       {
         kind: 'deadline_ordered',
@@ -632,7 +633,7 @@ export function retime(
       {
         kind: 'retimed',
         audience: 'issuing_unit',
-        message: `因工作日历调整，${cs.docNumber} 的办理时限改为 ${d.dueAt}`,
+        message: `因工作日历调整，${cs.docNumber} 的办理时限改为 ${beijingTime(d.dueAt)}`,
       },
     ],
   });
@@ -715,7 +716,7 @@ function remind(cs: CaseSnapshot): Decision {
       {
         kind: 'reminder',
         audience: assigneeAudience(cs),
-        message: `协查 ${cs.docNumber} 将于 ${cs.routing.dueAt} 到期，请及时办理`,
+        message: `协查 ${cs.docNumber} 将于 ${beijingTime(cs.routing.dueAt)} 到期，请及时办理`,
       },
     ],
   });

@@ -9,6 +9,7 @@ import type { DeadlineResult } from '../../workflows/activity-contract.ts';
 import * as m from '../../workflows/case-machine.ts';
 import { currentEscalation, isWithIssuer } from '../../workflows/case-rules.ts';
 import type { Actor, CaseInput, CaseSnapshot, SlaTier } from '../../workflows/definitions.ts';
+import { beijingTime, resultLabel, tierLabel } from '../../workflows/labels.ts';
 import { Mutex } from '../../workflows/mutex.ts';
 
 const actor = (staffId: string, unitCode: string, role: Actor['role']): Actor => ({
@@ -514,6 +515,9 @@ function legacyNextWake(cs: CaseSnapshot, officeReminderAt: string | undefined):
   return times.length ? Math.min(...times) : undefined;
 }
 
+/** Every notification text the random lifecycles below produced. */
+const notified: string[] = [];
+
 /** What the shell does with a decision's effects; the next opening is taken as a day later. */
 function carryOut(
   d: m.Decision,
@@ -523,6 +527,7 @@ function carryOut(
   let t = d.timers ?? timers;
   let cs = d.state;
   for (const e of d.effects) {
+    if (e.kind === 'record') for (const n of e.entry.notify ?? []) notified.push(n.message);
     if (e.kind === 'record') cs = m.numbered(cs, e.entry, iso(now)).state;
     else t = { officeReminderAt: iso(now + 24 * 60 * MIN) };
   }
@@ -631,6 +636,15 @@ describe('the case machine: nextWake and the timers agree (random lifecycles)', 
   it('the lifecycles above went through every kind of timer', () => {
     expect([...fired].sort()).toEqual(['deadline', 'office', 'order', 'reminder']);
   });
+
+  it('every notification they sent reads Beijing time and Chinese labels: no ISO instant, no code', () => {
+    expect(notified.length).toBeGreaterThan(40);
+    expect(notified.some((n) => /\d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2}/.test(n))).toBe(true);
+    for (const n of notified) {
+      expect(n).not.toMatch(/\d{4}-\d{2}-\d{2}T/);
+      expect(n).not.toMatch(/\b(consistent|inconsistent|not_found|partial|30m|1d|2d)\b/);
+    }
+  });
 });
 
 describe('the workflow Mutex', () => {
@@ -664,5 +678,23 @@ describe('the workflow Mutex', () => {
     const lock = new Mutex();
     await expect(lock.runExclusive(() => Promise.reject(new Error('refused')))).rejects.toThrow('refused');
     await expect(lock.runExclusive(async () => 'next')).resolves.toBe('next');
+  });
+});
+
+describe('what people read', () => {
+  it('instants in Beijing time, Chinese format; codes as their labels', () => {
+    expect(beijingTime('2026-11-30T19:15:43.230Z')).toBe('2026年12月1日 03:15');
+    expect(beijingTime('2026-12-01T09:30:00.000Z')).toBe('2026年12月1日 17:30');
+    expect(beijingTime('2026-12-31T16:00:00.000Z')).toBe('2027年1月1日 00:00');
+    expect(resultLabel('not_found')).toBe('查无此人（事）');
+    expect(tierLabel('1d')).toBe('1 个工作日');
+  });
+
+  it('the answer says its result in Chinese', () => {
+    const facts = { answeredAt: at(10), lateWorkingMinutes: 0, waitedWorkingMinutes: 10 };
+    const answered = single(
+      m.respond(registered(), issuer, { result: 'not_found', fields: {} }, facts, at(10)),
+    );
+    expect(answered.entry.notify?.[0]?.message).toBe('协查已反馈：查无此人（事）');
   });
 });
