@@ -7,6 +7,7 @@
  * is recorded as it comes, and readable while the workflow runs (`bulkProgressQuery`).
  */
 import * as wf from '@temporalio/workflow';
+import type { StaffRole } from './definitions.ts';
 
 export type BulkActionName = 'register' | 'reassign';
 
@@ -17,7 +18,7 @@ export interface BulkActor {
   name: string;
   unitCode: string;
   unitKind: 'department' | 'office';
-  role: 'liaison' | 'agent' | 'supervisor' | 'admin';
+  role: StaffRole;
   partnerId: string | null;
   isDemo: boolean;
   mustChangePassword: boolean;
