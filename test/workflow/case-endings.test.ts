@@ -5,7 +5,6 @@
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCaseActivities } from '../../activities/case-activities.ts';
 import {
   applicantProofUpdate,
   closeAfterReturnUpdate,
@@ -19,12 +18,7 @@ import {
   withdrawUpdate,
 } from '../../workflows/definitions.ts';
 import { databaseTargets, type TestDatabase } from '../support/databases.ts';
-import {
-  createTimeSkippingEnv,
-  silentLog,
-  TEST_CONTENT_CIPHER,
-  TEST_SUBJECT_KEY,
-} from '../support/temporal.ts';
+import { createTimeSkippingEnv } from '../support/temporal.ts';
 import {
   caseInput,
   caseRow,
@@ -39,6 +33,7 @@ import {
   MINUTE,
   openCase,
   otherIssuer,
+  realCaseActivities,
   recipientsOf,
   recordHistory,
   requester,
@@ -65,15 +60,7 @@ afterAll(async () => {
 });
 
 /** Real activities on PGlite, on a calendar of this test's own. */
-function realActivities(calendar: TestCalendar) {
-  return createCaseActivities({
-    db: database.db,
-    calendar,
-    subjectKey: TEST_SUBJECT_KEY,
-    contentCipher: TEST_CONTENT_CIPHER,
-    log: silentLog,
-  });
-}
+const realActivities = (calendar: TestCalendar) => realCaseActivities(database.db, calendar);
 
 const ISSUING_UNIT_GA = ['stf-iss-a', 'stf-iss-a-lia', 'stf-iss-a2', 'unit:ZB-GA'];
 const ISSUING_UNIT_MZ = ['stf-iss-b', 'stf-iss-b-lia', 'stf-iss-b2', 'unit:ZB-MZ'];

@@ -9,7 +9,6 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCalendarSource, loadCalendar } from '../../activities/calendar-source.ts';
-import { createCaseActivities } from '../../activities/case-activities.ts';
 import type { CalendarData } from '../../domain/working-time/index.ts';
 import { workingMinutesBetween } from '../../domain/working-time/index.ts';
 import {
@@ -22,12 +21,7 @@ import {
   snapshotQuery,
 } from '../../workflows/definitions.ts';
 import { databaseTargets, type TestDatabase } from '../support/databases.ts';
-import {
-  createTimeSkippingEnv,
-  silentLog,
-  TEST_CONTENT_CIPHER,
-  TEST_SUBJECT_KEY,
-} from '../support/temporal.ts';
+import { createTimeSkippingEnv } from '../support/temporal.ts';
 import {
   caseInput,
   caseRow,
@@ -44,6 +38,7 @@ import {
   MINUTE,
   openCase,
   otherIssuer,
+  realCaseActivities,
   recipientsOf,
   recordHistory,
   requester,
@@ -78,14 +73,7 @@ describe.each(databaseTargets())('Escalation to the joint-meeting office on $nam
     await database?.dispose();
   });
 
-  const activities = () =>
-    createCaseActivities({
-      db: database.db,
-      calendar: createCalendarSource(database.db),
-      subjectKey: TEST_SUBJECT_KEY,
-      contentCipher: TEST_CONTENT_CIPHER,
-      log: silentLog,
-    });
+  const activities = () => realCaseActivities(database.db, createCalendarSource(database.db));
   const eventOf = (caseId: string, type: string, nth = 1) =>
     eventually(async () => {
       const found = (await eventRows(database.db, caseId)).filter((e) => e.type === type)[nth - 1];

@@ -4,7 +4,6 @@
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCaseActivities } from '../../activities/case-activities.ts';
 import { shanghaiDateOf } from '../../domain/working-time/index.ts';
 import {
   calendarChangedSignal,
@@ -16,12 +15,7 @@ import {
   snapshotQuery,
 } from '../../workflows/definitions.ts';
 import { databaseTargets, type TestDatabase } from '../support/databases.ts';
-import {
-  createTimeSkippingEnv,
-  silentLog,
-  TEST_CONTENT_CIPHER,
-  TEST_SUBJECT_KEY,
-} from '../support/temporal.ts';
+import { createTimeSkippingEnv } from '../support/temporal.ts';
 import {
   caseInput,
   caseRow,
@@ -31,6 +25,7 @@ import {
   MINUTE,
   openCase,
   otherIssuer,
+  realCaseActivities,
   recordHistory,
   requester,
   sleepUntil,
@@ -53,14 +48,7 @@ afterAll(async () => {
   await database?.dispose();
 });
 
-const realActivities = (calendar: TestCalendar) =>
-  createCaseActivities({
-    db: database.db,
-    calendar,
-    subjectKey: TEST_SUBJECT_KEY,
-    contentCipher: TEST_CONTENT_CIPHER,
-    log: silentLog,
-  });
+const realActivities = (calendar: TestCalendar) => realCaseActivities(database.db, calendar);
 const ANSWER = { result: 'consistent' as const, fields: { registeredAddress: '淄博市张店区人民西路 1 号' } };
 
 describe('Item 11: lateness cannot be erased by a reclassification', () => {

@@ -8,6 +8,7 @@ import { DefaultLogger, makeTelemetryFilterString, Runtime, type Worker } from '
 import { asc, eq } from 'drizzle-orm';
 import { expect } from 'vitest';
 import type { CalendarSource } from '../../activities/calendar-source.ts';
+import { createCaseActivities } from '../../activities/case-activities.ts';
 import { createCaseWorker, dataConverter } from '../../app/temporal.ts';
 import type { Db } from '../../db/client.ts';
 import { caseEvents, cases, escalations, notifications } from '../../db/schema.ts';
@@ -34,7 +35,13 @@ import type {
 } from '../../workflows/activity-contract.ts';
 import { type Actor, type CaseInput, openedUpdate, type SlaTier } from '../../workflows/definitions.ts';
 import { verificationCase } from '../../workflows/verification-case.ts';
-import { silentLog, TEST_PAYLOAD_KEY, uniqueTaskQueue } from '../support/temporal.ts';
+import {
+  silentLog,
+  TEST_CONTENT_CIPHER,
+  TEST_PAYLOAD_KEY,
+  TEST_SUBJECT_KEY,
+  uniqueTaskQueue,
+} from '../support/temporal.ts';
 
 // The SDK's INFO lines (every worker state change) and core's warning that the test server is not a
 // full server would drown vitest's report: warnings of the SDK and errors of core only.
@@ -432,4 +439,15 @@ export async function recordHistory(
   const file = fileURLToPath(new URL(`${name}.json`, HISTORIES_DIR));
   const text = historyToText(await handle.fetchHistory());
   writeFileSync(file, `${JSON.stringify(JSON.parse(text), null, 2)}\n`);
+}
+
+/** The real case activities on a test database and calendar, with the tests' keys and a silent log. */
+export function realCaseActivities(db: Db, calendar: CalendarSource): CaseActivities {
+  return createCaseActivities({
+    db,
+    calendar,
+    subjectKey: TEST_SUBJECT_KEY,
+    contentCipher: TEST_CONTENT_CIPHER,
+    log: silentLog,
+  });
 }

@@ -6,7 +6,6 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCaseActivities } from '../../activities/case-activities.ts';
 import { staff } from '../../db/schema.ts';
 import {
   addCalendarDays,
@@ -25,12 +24,7 @@ import {
   urgeUpdate,
 } from '../../workflows/definitions.ts';
 import { databaseTargets, type TestDatabase } from '../support/databases.ts';
-import {
-  createTimeSkippingEnv,
-  silentLog,
-  TEST_CONTENT_CIPHER,
-  TEST_SUBJECT_KEY,
-} from '../support/temporal.ts';
+import { createTimeSkippingEnv } from '../support/temporal.ts';
 import {
   admin,
   caseInput,
@@ -46,6 +40,7 @@ import {
   issuerPartner,
   MINUTE,
   openCase,
+  realCaseActivities,
   recipientsOf,
   recordHistory,
   requester,
@@ -70,15 +65,7 @@ afterAll(async () => {
   await database?.dispose();
 });
 
-function realActivities(calendar: TestCalendar) {
-  return createCaseActivities({
-    db: database.db,
-    calendar,
-    subjectKey: TEST_SUBJECT_KEY,
-    contentCipher: TEST_CONTENT_CIPHER,
-    log: silentLog,
-  });
-}
+const realActivities = (calendar: TestCalendar) => realCaseActivities(database.db, calendar);
 
 const ISSUING_UNIT_GA = ['stf-iss-a', 'stf-iss-a-lia', 'stf-iss-a2', 'unit:ZB-GA'];
 const plus = (iso: string, ms: number) => new Date(new Date(iso).getTime() + ms);
