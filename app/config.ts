@@ -54,6 +54,14 @@ export interface AppConfig {
   rateLimitPerMinute?: number;
   /** Reverse proxies whose X-Forwarded-For the API believes (addresses or CIDRs); none by default. */
   trustProxy?: string[];
+  /** PostgreSQL connections per process (DB_POOL_SIZE, default 10); the worker's slots follow it. */
+  dbPoolSize: number;
+  /**
+   * Cases the worker keeps in memory between their workflow tasks (WORKER_CACHED_CASES, default 1000).
+   * A cached case answers its next action without replaying its history; an evicted one replays it. Each
+   * costs memory, so this bounds the worker's RSS however many cases are open.
+   */
+  workerCachedCases: number;
 }
 
 export class ConfigError extends Error {
@@ -67,6 +75,15 @@ export class ConfigError extends Error {
 }
 
 type Env = Record<string, string | undefined>;
+
+function wholeNumberFrom(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = nonEmpty(env, name);
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new ConfigError(name, `must be a whole number from ${min} to ${max}, got "${raw}"`);
+  return n;
+}
 
 function portFrom(env: Env, name: string): number | undefined {
   const raw = env[name];
@@ -218,6 +235,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
 
   const dataDir = path.resolve(nonEmpty(env, 'DATA_DIR') ?? './data');
   return {
+    dbPoolSize: wholeNumberFrom(env, 'DB_POOL_SIZE', 10, 1, 500),
+    workerCachedCases: wholeNumberFrom(env, 'WORKER_CACHED_CASES', 1000, 2, 100_000),
     mode,
     rateLimitPerMinute,
     trustProxy,

@@ -34,12 +34,12 @@ import type { CaseActivities } from '../workflows/activity-contract.ts';
 import type { AppConfig } from './config.ts';
 import { AesGcmPayloadCodec } from './payload-codec.ts';
 import type { Secrets } from './secrets.ts';
-import { connectWorker, createCaseWorker } from './temporal.ts';
+import { connectWorker, createCaseWorker, type WorkerTuning } from './temporal.ts';
 
 export async function openAppDatabase(config: AppConfig, log: Logger): Promise<Database> {
   const database = config.databaseUrl
     ? await openDatabase(
-        { kind: 'postgres', url: config.databaseUrl },
+        { kind: 'postgres', url: config.databaseUrl, max: config.dbPoolSize },
         {
           onIdleConnectionError: (err) =>
             log.warn({ err }, 'PostgreSQL: idle pooled connection lost; replaced'),
@@ -101,6 +101,23 @@ export function liveEventsFor(config: AppConfig, database: Database, log: Logger
   return bus;
 }
 
+/**
+ * The worker's slots follow the database pool: nearly every activity holds one connection for one
+ * transaction, so more activities at once than connections would only queue inside the pool, their
+ * start-to-close timeouts running, while the server believes them started. Twice the pool keeps the pool
+ * busy while each slot's activity also spends time outside its transaction (decoding, encrypting,
+ * delivering). PGlite is one connection in this process: a few slots are enough.
+ */
+export function workerTuning(config: AppConfig, database: Database): WorkerTuning {
+  const connections = database.kind === 'pglite' ? 1 : config.dbPoolSize;
+  const activitySlots = Math.max(4, 2 * connections);
+  return {
+    maxConcurrentActivityTaskExecutions: activitySlots,
+    maxConcurrentLocalActivityExecutions: activitySlots,
+    maxCachedWorkflows: config.workerCachedCases,
+  };
+}
+
 export interface RunningWorker {
   worker: Worker;
   connection: NativeConnection;
@@ -144,6 +161,7 @@ export async function startWorker(
     },
     payloadKey: secrets.payloadKeys,
     log,
+    tuning: workerTuning(config, database),
   });
   const done = worker.run();
   return {

@@ -16,7 +16,13 @@ import {
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection, type DataConverter } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  NativeConnection,
+  Worker,
+  type WorkerOptions,
+  type WorkflowBundleOption,
+} from '@temporalio/worker';
 import type { Logger } from 'pino';
 import type { AbsenceActivities } from '../workflows/absence-hand-over.ts';
 import type { CaseActivities } from '../workflows/activity-contract.ts';
@@ -153,10 +159,18 @@ export interface CaseWorkerOptions {
   activities: CaseActivities & Partial<CalendarActivities & AbsenceActivities>;
   payloadKey: Buffer | readonly Buffer[];
   log?: Logger;
+  /** Slots and cache (app/system.ts derives them from the configuration); the SDK's defaults otherwise. */
+  tuning?: WorkerTuning;
 }
+
+export type WorkerTuning = Pick<
+  WorkerOptions,
+  'maxConcurrentActivityTaskExecutions' | 'maxConcurrentLocalActivityExecutions' | 'maxCachedWorkflows'
+>;
 
 export async function createCaseWorker(opts: CaseWorkerOptions): Promise<Worker> {
   return Worker.create({
+    ...opts.tuning,
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,

@@ -47,12 +47,13 @@ export const HOUSEKEEPING_ACTIVITY_OPTIONS: ActivityOptions = {
 };
 
 /**
- * The opening's projection, run as a local activity (see verification-case.ts): retried without a
- * maximum like every projection; past `localRetryThreshold` the SDK waits between attempts with a
- * durable timer instead of holding the workflow task.
+ * The case's own steps run as local activities (see verification-case.ts, patches `opening-prepared` and
+ * `local-steps`): retried without a maximum like the normal ones, the unknown unit excepted (the reply
+ * number, refused inside the respond Update before the case changes); past `localRetryThreshold` the SDK
+ * waits between attempts with a durable timer instead of holding the workflow task.
  */
-export const OPENING_PROJECTION_OPTIONS: LocalActivityOptions = {
+export const CASE_LOCAL_ACTIVITY_OPTIONS: LocalActivityOptions = {
   startToCloseTimeout: '30 seconds',
   localRetryThreshold: '10 seconds',
-  retry: BACKOFF,
+  retry: { ...BACKOFF, nonRetryableErrorTypes: [NON_RETRYABLE.unknownUnit] },
 };

@@ -12,7 +12,7 @@
  */
 import * as wf from '@temporalio/workflow';
 import type { CaseActivities } from './activity-contract.ts';
-import { CASE_ACTIVITY_OPTIONS, OPENING_PROJECTION_OPTIONS } from './activity-options.ts';
+import { CASE_ACTIVITY_OPTIONS, CASE_LOCAL_ACTIVITY_OPTIONS } from './activity-options.ts';
 import * as machine from './case-machine.ts';
 import { refuse, rules } from './case-rules.ts';
 import {
@@ -41,14 +41,18 @@ import { Mutex } from './mutex.ts';
 
 const acts = wf.proxyActivities<CaseActivities>(CASE_ACTIVITY_OPTIONS);
 /**
- * The opening's projection as a local activity: it runs inside the workflow task on the worker that holds
- * the case, saving the server a round trip while the requester waits. That is safe for this one: it is
- * idempotent on (case, seq), so re-running it after a worker crash (the workflow task is retried) or a
- * retry changes nothing; it is short; and while the database is down it keeps retrying, as a normal
- * activity would, with the workflow task heartbeating meanwhile.
+ * The case's steps as local activities: each runs inside the workflow task on the worker that holds the
+ * case, so an action, a reminder or an escalation costs one workflow task instead of one round trip to
+ * the server per step (issue 11: a respond made four). That is safe for every one of them:
+ * - they are idempotent: the projection on (case, seq), the reply number on its key (a second run returns
+ *   the first number), the working-time look-ups are reads; re-running one after a worker crash (the
+ *   workflow task is retried) or a retry changes nothing;
+ * - they are short (one transaction, or a calculation on the cached calendar);
+ * - while the database is down they keep retrying as normal activities would, the workflow task
+ *   heartbeating meanwhile and, past the local retry threshold, a durable timer between attempts.
+ * Their results are recorded in history (markers), so replay reads them as it reads activity results.
  */
-const openingProjection =
-  wf.proxyLocalActivities<Pick<CaseActivities, 'projectCase'>>(OPENING_PROJECTION_OPTIONS);
+const localActs = wf.proxyLocalActivities<CaseActivities>(CASE_LOCAL_ACTIVITY_OPTIONS);
 
 /**
  * Patches (cases live for weeks; histories recorded before a patch replay on the old branch; the list with
@@ -74,6 +78,11 @@ const PATCH_HANDLERS_SERIALISED = 'handlers-serialised';
  *   sequence, and writes its first projection as a local activity (one workflow task to open, not four).
  */
 const PATCH_OPENING_PREPARED = 'opening-prepared';
+/**
+ * - every step after the opening (deadlines, working minutes, reply numbers, projections, the office's next
+ *   opening) runs as a local activity. Decided once per case, at its start.
+ */
+const PATCH_LOCAL_STEPS = 'local-steps';
 const nowIso = (): string => new Date(Date.now()).toISOString();
 /** A detached copy for an activity argument (the workflow sandbox has no structuredClone). */
 const copy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
@@ -81,6 +90,8 @@ const copy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 export async function verificationCase(input: CaseInput): Promise<CaseSnapshot> {
   // Decided once per case: a case started before the patch keeps running its handlers interleaved.
   const serialised = wf.patched(PATCH_HANDLERS_SERIALISED);
+  // Decided once per case too: a case started before keeps the normal activities its history holds.
+  const steps = wf.patched(PATCH_LOCAL_STEPS) ? localActs : acts;
   const lock = new Mutex();
   const fractions = input.reminderFractions ?? [...DEFAULT_REMINDER_FRACTIONS];
   let c: CaseSnapshot | undefined;
@@ -100,7 +111,7 @@ export async function verificationCase(input: CaseInput): Promise<CaseSnapshot> 
   // ─── Fetching facts (activities; may run while other handlers decide) ────────────────────────
 
   function deadlineFor(receivedAt: string, tier: CaseSnapshot['tier']) {
-    return acts.computeDeadline({ receivedAt, tier, reminderFractions: fractions });
+    return steps.computeDeadline({ receivedAt, tier, reminderFractions: fractions });
   }
 
   /** Art. 7 clock pause: the working minutes the requesting unit has waited so far. */
@@ -113,7 +124,7 @@ export async function verificationCase(input: CaseInput): Promise<CaseSnapshot> 
     for (let i = 0; ; i++) {
       const period = machine.waitPeriods(state(), to, () => byPeriod)[i];
       if (!period) return total;
-      total += await acts.workingMinutesBetween(period);
+      total += await steps.workingMinutesBetween(period);
     }
   }
 
@@ -125,7 +136,7 @@ export async function verificationCase(input: CaseInput): Promise<CaseSnapshot> 
     c = next;
     version += 1;
     const snapshot = copy(next);
-    await acts.projectCase({ snapshot, event, notifications: entry.notify });
+    await steps.projectCase({ snapshot, event, notifications: entry.notify });
     return snapshot;
   }
 
@@ -136,7 +147,7 @@ export async function verificationCase(input: CaseInput): Promise<CaseSnapshot> 
     let snapshot = c;
     for (const effect of decision.effects) {
       if (effect.kind === 'record') snapshot = await record(effect.entry);
-      else timers = { officeReminderAt: await acts.nextWorkingOpening({ after: nowIso() }) };
+      else timers = { officeReminderAt: await steps.nextWorkingOpening({ after: nowIso() }) };
     }
     return snapshot;
   }
@@ -167,10 +178,10 @@ export async function verificationCase(input: CaseInput): Promise<CaseSnapshot> 
         wf.patched(PATCH_LATENESS_MISSED_DEADLINE),
       );
       const lateWorkingMinutes =
-        lateFrom !== undefined ? await acts.workingMinutesBetween({ from: lateFrom, to: answeredAt }) : 0;
+        lateFrom !== undefined ? await steps.workingMinutesBetween({ from: lateFrom, to: answeredAt }) : 0;
       const waitedWorkingMinutes = await waitedMinutes();
       const replyNumber = wf.patched(PATCH_REPLY_NUMBER)
-        ? await acts.allocateReplyNumber({
+        ? await steps.allocateReplyNumber({
             key: `${state().caseId}#${state().routing.routingNo}`,
             unitCode: actor.unitCode,
             at: answeredAt,
@@ -321,7 +332,8 @@ export async function verificationCase(input: CaseInput): Promise<CaseSnapshot> 
     c = opened.state;
     version += 1;
     const projection = { snapshot: copy(c), input, event: opened.event, notifications: opened.notify };
-    await (prepared ? openingProjection.projectCase(projection) : acts.projectCase(projection));
+    // A prepared opening's projection is local in either version (`opening-prepared` made it so).
+    await (prepared ? localActs.projectCase(projection) : acts.projectCase(projection));
   });
   openedInReadModel = true;
 

@@ -3,7 +3,7 @@
  * patch `handlers-serialised`, a decision and its record run alone: a message that arrives while another
  * handler is recording waits for its turn and then decides on the case as that handler left it.
  */
-import { type WorkflowHandle, WorkflowUpdateStage } from '@temporalio/client';
+import { WorkflowUpdateStage } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProjectCaseInput } from '../../workflows/activity-contract.ts';
@@ -22,9 +22,13 @@ import {
   issuer,
   issuerLiaison,
   issuerPartner,
+  localActivityTypes,
+  MINUTE,
   memoryActivities,
   openCase,
   recordHistory,
+  scheduledActivityTypes,
+  sleepUntil,
   startOfTest,
   TestCalendar,
   uniqueCaseId,
@@ -39,32 +43,11 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-/**
- * Whether, in the case's history, the `later`-th projection (0-based, in the order they were scheduled) was
- * scheduled only after the `earlier`-th had completed: the workflow decided the later one in its own turn.
- */
-async function projectedInTurn(
-  handle: { fetchHistory(): Promise<HistoryLike> },
-  earlier: number,
-  later: number,
-) {
-  const events = (await handle.fetchHistory()).events ?? [];
-  const projections = events
-    .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'projectCase')
-    .map((e) => String(e.eventId));
-  const completed = events.findIndex(
-    (e) => String(e.activityTaskCompletedEventAttributes?.scheduledEventId) === projections[earlier],
-  );
-  const scheduled = events.findIndex((e) => String(e.eventId) === projections[later]);
-  expect(completed).toBeGreaterThan(0);
-  expect(scheduled).toBeGreaterThan(0);
-  return scheduled > completed;
-}
-type HistoryLike = Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
-
 /** Memory activities whose projection of one event type is held until `release()`. */
 function holdingProjection(calendar: TestCalendar, eventType: string) {
   const activities = memoryActivities(calendar);
+  /** `start:<type>` and `end:<type>` of every projection, in the order they ran on the worker. */
+  const runs: string[] = [];
   let release: () => void = () => {};
   let reached: () => void = () => {};
   const gate = new Promise<void>((r) => {
@@ -75,19 +58,33 @@ function holdingProjection(calendar: TestCalendar, eventType: string) {
   });
   const project = activities.projectCase.bind(activities);
   activities.projectCase = async (args: ProjectCaseInput) => {
+    runs.push(`start:${args.event.type}`);
     if (args.event.type === eventType) {
       reached();
       await gate;
     }
-    return project(args);
+    await project(args);
+    runs.push(`end:${args.event.type}`);
   };
-  return { activities, held, release };
+  /**
+   * Whether the projection of `later` started only after that of `earlier` had ended: the workflow decided
+   * the later one in its own turn. (Read on the worker: the steps are local activities, which leave no
+   * scheduled/completed events in history, only their results as markers.)
+   */
+  const projectedInTurn = (earlier: string, later: string) => {
+    const ended = runs.indexOf(`end:${earlier}`);
+    const started = runs.indexOf(`start:${later}`);
+    expect(ended).toBeGreaterThanOrEqual(0);
+    expect(started).toBeGreaterThanOrEqual(0);
+    return started > ended;
+  };
+  return { activities, held, release, projectedInTurn };
 }
 
 describe('Issue 10: one decision at a time', () => {
   it('applies an Update that arrives while a signal handler awaits its activity after it, on the state the signal left', async () => {
     const calendar = new TestCalendar();
-    const { activities, held, release } = holdingProjection(calendar, 'handed_over');
+    const { activities, held, release, projectedInTurn } = holdingProjection(calendar, 'handed_over');
     await withCaseWorker(env, activities, async (taskQueue) => {
       const start = await startOfTest(env, calendar.data, '10:00');
       const { handle } = await openCase(env, taskQueue, caseInput(uniqueCaseId('signal-then-update'), start));
@@ -123,14 +120,14 @@ describe('Issue 10: one decision at a time', () => {
       expect(after.seq).toBe(4);
       expect((await handle.query(snapshotQuery)).assigneeId).toBe(issuer.staffId);
       // Not merely projected in that order: the Update's record was started only once the signal's was done.
-      expect(await projectedInTurn(handle, 2, 3)).toBe(true);
+      expect(projectedInTurn('handed_over', 'reassigned')).toBe(true);
       await recordHistory(handle, 'serialised-signal-then-update');
     });
   });
 
   it('lets an action wait until the new case is in the read model', async () => {
     const calendar = new TestCalendar();
-    const { activities, held, release } = holdingProjection(calendar, 'created');
+    const { activities, held, release, projectedInTurn } = holdingProjection(calendar, 'created');
     await withCaseWorker(env, activities, async (taskQueue) => {
       const start = await startOfTest(env, calendar.data, '10:00');
       const input = caseInput(uniqueCaseId('opening-first'), start);
@@ -152,7 +149,7 @@ describe('Issue 10: one decision at a time', () => {
         expect(registered).toMatchObject({ status: 'registered', seq: 2 });
         expect(activities.eventsOf(input.caseId).map((e) => e.type)).toEqual(['created', 'registered']);
         expect((await handle.executeUpdate(openedUpdate)).seq).toBe(2);
-        expect(await projectedInTurn(handle, 0, 1)).toBe(true);
+        expect(projectedInTurn('created', 'registered')).toBe(true);
         await recordHistory(handle, 'serialised-opening');
       } finally {
         release(); // also when an expectation failed: the held activity would block the worker's shutdown
@@ -197,16 +194,57 @@ describe('Issue 11: a case the API prepared opens without activity tasks', () =>
     });
   });
 
-  it('opens as before (activities for the number and the deadline) when nothing was prepared', async () => {
+  it('opens with an activity for the number when nothing was prepared (the deadline a local step)', async () => {
     const calendar = new TestCalendar();
     const activities = memoryActivities(calendar);
     await withCaseWorker(env, activities, async (taskQueue) => {
       const start = await startOfTest(env, calendar.data, '10:00');
       const { handle } = await openCase(env, taskQueue, caseInput(uniqueCaseId('unprepared'), start));
-      const scheduled = ((await handle.fetchHistory()).events ?? [])
-        .map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name)
-        .filter(Boolean);
-      expect(scheduled).toEqual(['allocateDocNumber', 'computeDeadline', 'projectCase']);
+      const events = (await handle.fetchHistory()).events ?? [];
+      expect(scheduledActivityTypes(events)).toEqual(['allocateDocNumber', 'projectCase']);
+      expect(localActivityTypes(events)).toEqual(['computeDeadline']);
+    });
+  });
+
+  it('runs every later step as a local activity too (patch local-steps): reminders, escalation, a late answer', async () => {
+    const calendar = new TestCalendar();
+    const activities = memoryActivities(calendar);
+    await withCaseWorker(env, activities, async (taskQueue) => {
+      const start = await startOfTest(env, calendar.data, '10:00');
+      const caseId = uniqueCaseId('local-steps');
+      const deadline = await activities.computeDeadline({
+        receivedAt: start.toISOString(),
+        tier: '30m',
+        reminderFractions: [0.5, 0.8],
+      });
+      const input = caseInput(caseId, start, { opening: { docNumber: '淄人社协〔2026〕901号', deadline } });
+      const { handle } = await openCase(env, taskQueue, input);
+      // Both reminders and the deadline pass: the case escalates to the office on its own.
+      await sleepUntil(env, new Date(Date.parse(deadline.dueAt) + MINUTE));
+      await handle.executeUpdate(registerUpdate, { args: [{ actor: issuer }] });
+      const answered = await handle.executeUpdate(respondUpdate, {
+        args: [
+          { actor: issuer, result: 'consistent', fields: { registeredAddress: '淄博市张店区人民西路 1 号' } },
+        ],
+      });
+      expect(answered.status).toBe('answered');
+      expect(answered.answer).toMatchObject({ late: true, replyNumber: expect.stringContaining('复') });
+      expect(activities.eventsOf(caseId).map((e) => e.type)).toEqual([
+        'created',
+        'reminder_sent',
+        'reminder_sent',
+        'escalated',
+        'registered',
+        'answered',
+      ]);
+
+      const events = (await handle.fetchHistory()).events ?? [];
+      // Not one task on the activity queue in the whole case: every step ran in its workflow task.
+      expect(scheduledActivityTypes(events)).toEqual([]);
+      expect(new Set(localActivityTypes(events))).toEqual(
+        new Set(['projectCase', 'workingMinutesBetween', 'allocateReplyNumber', 'nextWorkingOpening']),
+      );
+      await recordHistory(handle, 'local-steps');
     });
   });
 });

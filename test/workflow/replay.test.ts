@@ -42,6 +42,8 @@ const PATHS = [
   'serialised-opening',
   // Cases the API prepared (patch opening-prepared): opened without activity tasks.
   'opening-prepared',
+  // Cases started since the patch local-steps: every later step a local activity.
+  'local-steps',
 ];
 
 const recorded = RECORD_HISTORIES

@@ -59,7 +59,9 @@ describe('retry policies', () => {
         .executeUpdate(respondUpdate, { args: [{ actor: issuer, result: 'consistent', fields: {} }] })
         .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
-      const cause = (err as WorkflowUpdateFailedError).cause?.cause;
+      // The reply number is a local activity (patch local-steps): its failure is the Update's cause itself,
+      // not wrapped in an ActivityFailure as a normal activity's is.
+      const cause = (err as WorkflowUpdateFailedError).cause;
       expect(cause).toBeInstanceOf(ApplicationFailure);
       expect((cause as ApplicationFailure).type).toBe(NON_RETRYABLE.unknownUnit);
       expect(attempts).toBe(1);

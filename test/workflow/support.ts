@@ -451,3 +451,24 @@ export function realCaseActivities(db: Db, calendar: CalendarSource): CaseActivi
     log: silentLog,
   });
 }
+
+type HistoryEvent = NonNullable<HistoryMessage['events']>[number];
+
+/** The activity types scheduled on the activity task queue, in the order of the history. */
+export function scheduledActivityTypes(events: readonly HistoryEvent[]): string[] {
+  return events.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+}
+
+/**
+ * The activity types that ran as local activities, in the order their results were recorded: the SDK's
+ * `core_local_activity` marker keeps its bookkeeping (type, attempt, time) as plain JSON under `data`.
+ */
+export function localActivityTypes(events: readonly HistoryEvent[]): string[] {
+  return events.flatMap((e) => {
+    const marker = e.markerRecordedEventAttributes;
+    if (marker?.markerName !== 'core_local_activity') return [];
+    const data = marker.details?.data?.payloads?.[0]?.data;
+    if (!data) return [];
+    return [(JSON.parse(Buffer.from(data).toString()) as { activity_type: string }).activity_type];
+  });
+}
