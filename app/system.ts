@@ -108,13 +108,12 @@ export function liveEventsFor(config: AppConfig, database: Database, log: Logger
  * busy while each slot's activity also spends time outside its transaction (decoding, encrypting,
  * delivering). PGlite is one connection in this process: a few slots are enough.
  */
-export function workerTuning(config: AppConfig, database: Database): WorkerTuning {
-  const connections = database.kind === 'pglite' ? 1 : config.dbPoolSize;
-  const activitySlots = Math.max(4, 2 * connections);
+export function workerTuning(opts: { connections: number; cachedCases: number }): WorkerTuning {
+  const activitySlots = Math.max(4, 2 * opts.connections);
   return {
     maxConcurrentActivityTaskExecutions: activitySlots,
     maxConcurrentLocalActivityExecutions: activitySlots,
-    maxCachedWorkflows: config.workerCachedCases,
+    maxCachedWorkflows: opts.cachedCases,
   };
 }
 
@@ -161,7 +160,10 @@ export async function startWorker(
     },
     payloadKey: secrets.payloadKeys,
     log,
-    tuning: workerTuning(config, database),
+    tuning: workerTuning({
+      connections: database.kind === 'pglite' ? 1 : config.dbPoolSize,
+      cachedCases: config.workerCachedCases,
+    }),
   });
   const done = worker.run();
   return {

@@ -40,6 +40,9 @@ export interface ClusterOptions {
   frontPort?: number;
   /** Extra environment for the API and worker processes (DEV_SLA_SECONDS, RATE_LIMIT_PER_MINUTE …). */
   appEnv?: Record<string, string>;
+  /** How many workers and APIs (2 and 2 by default; the memory benchmark runs one of each). */
+  workers?: number;
+  apis?: number;
   log?: (line: string) => void;
 }
 
@@ -357,15 +360,15 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
         ...{ launch },
       } as AppProcess & { launch: () => Promise<void> };
     };
-    const apiPorts = [await freePort(), await freePort()];
-    const workers = [
-      appProcess('worker-1', 'app/worker-main.ts'),
-      appProcess('worker-2', 'app/worker-main.ts'),
-    ];
+    const apiPorts: number[] = [];
+    for (let i = 0; i < (opts.apis ?? 2); i++) apiPorts.push(await freePort());
+    const workers = Array.from({ length: opts.workers ?? 2 }, (_, i) =>
+      appProcess(`worker-${i + 1}`, 'app/worker-main.ts'),
+    );
     const apis = apiPorts.map((p, i) => appProcess(`api-${i + 1}`, 'app/api-main.ts', p));
     // One API first: it applies the migrations and the seed alone (the others wait on the advisory lock anyway).
     await (apis[0] as AppProcess).restart();
-    await Promise.all([...workers, apis[1] as AppProcess].map((p) => p.restart()));
+    await Promise.all([...workers, ...apis.slice(1)].map((p) => p.restart()));
     log(
       `workers pid ${workers.map((w) => w.pid()).join(', ')}; APIs ${apis.map((a) => `${a.port} (pid ${a.pid()})`).join(', ')}`,
     );

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, requireExternalServices } from '../app/config.ts';
 import { legacySubjectKey, loadSecrets, rotateStoredPayloadKey } from '../app/secrets.ts';
+import { workerTuning } from '../app/system.ts';
 
 const KEY = Buffer.alloc(32, 1).toString('base64');
 const deployment = {
@@ -32,6 +33,29 @@ describe('configuration', () => {
     expect(c.dataDir.endsWith('/data')).toBe(true);
     expect(c.temporal.address).toBeUndefined();
     expect(c.seedDemo).toBe(true);
+  });
+
+  it('sizes the database pool and the worker from DB_POOL_SIZE and WORKER_CACHED_CASES, naming a bad value', () => {
+    expect(loadConfig({})).toMatchObject({ dbPoolSize: 10, workerCachedCases: 1000 });
+    const c = loadConfig({ ...deployment, DB_POOL_SIZE: '25', WORKER_CACHED_CASES: '300' });
+    expect(c).toMatchObject({ dbPoolSize: 25, workerCachedCases: 300 });
+    expect(workerTuning({ connections: c.dbPoolSize, cachedCases: c.workerCachedCases })).toEqual({
+      maxConcurrentActivityTaskExecutions: 50,
+      maxConcurrentLocalActivityExecutions: 50,
+      maxCachedWorkflows: 300,
+    });
+    // PGlite is one connection: still a few slots for the steps that need no database.
+    expect(workerTuning({ connections: 1, cachedCases: 1000 }).maxConcurrentActivityTaskExecutions).toBe(4);
+    for (const [variable, value] of [
+      ['DB_POOL_SIZE', '0'],
+      ['DB_POOL_SIZE', 'ten'],
+      ['WORKER_CACHED_CASES', '1'],
+      ['WORKER_CACHED_CASES', '2.5'],
+    ] as const) {
+      const err = errorOf({ [variable]: value });
+      expect(err.variable).toBe(variable);
+      expect(err.message).toContain(`"${value}"`);
+    }
   });
 
   it('switches to deployment mode with external services and no demo users', () => {

@@ -9,11 +9,12 @@ import { createAbsenceActivities } from '../../activities/absence-activities.ts'
 import { createCalendarActivities } from '../../activities/calendar-activities.ts';
 import { createCalendarSource } from '../../activities/calendar-source.ts';
 import { createCaseActivities } from '../../activities/case-activities.ts';
+import type { CaseDeadline } from '../../activities/opening.ts';
 import { type App, buildApp } from '../../api/app.ts';
 import { createBulkActivities } from '../../api/routes/case-actions.ts';
 import { type CaseGateway, createCaseGateway } from '../../api/services/case-gateway.ts';
 import { type LiveEvents, liveEventHooks } from '../../api/services/live-events.ts';
-import { dataConverter } from '../../app/temporal.ts';
+import { dataConverter, type WorkerTuning } from '../../app/temporal.ts';
 import { pendingMigrations } from '../../db/migrate.ts';
 import { DEMO_PASSWORD } from '../../db/seed.ts';
 import { createContentCipher } from '../../domain/content-cipher.ts';
@@ -50,6 +51,10 @@ export async function createApiHarness(
     /** An open database to use (and leave open), and the task queue: a second "generation" of the system. */
     database?: TestDatabase;
     taskQueue?: string;
+    /** The opening deadline the API works out (benchmarks choose their deadlines); the calendar's otherwise. */
+    caseDeadline?: CaseDeadline;
+    /** The worker's slots and cache (benchmarks: as app/system.ts sets them); the SDK's defaults otherwise. */
+    tuning?: WorkerTuning;
   } = {},
 ): Promise<ApiHarness> {
   const database = opts.database ?? (await target.open());
@@ -81,6 +86,7 @@ export async function createApiHarness(
     },
     taskQueue,
     opts.payloadKeys,
+    opts.tuning,
   );
   const running = worker.run();
   const app = await buildApp({
@@ -102,6 +108,7 @@ export async function createApiHarness(
     rateLimitPerMinute: 100_000,
     events: opts.events,
     ...(opts.clock ? { clock: opts.clock } : {}),
+    ...(opts.caseDeadline ? { caseDeadline: opts.caseDeadline } : {}),
   });
   await app.ready();
   return {

@@ -5,7 +5,7 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { pino } from 'pino';
-import { createCaseWorker, dataConverter } from '../../app/temporal.ts';
+import { createCaseWorker, dataConverter, type WorkerTuning } from '../../app/temporal.ts';
 import { temporalBinaries } from '../../app/temporal-tools.ts';
 import { createContentCipher } from '../../domain/content-cipher.ts';
 import type { AbsenceActivities } from '../../workflows/absence-hand-over.ts';
@@ -48,6 +48,7 @@ export async function caseWorker(
   activities: CaseActivities & Partial<CalendarActivities & AbsenceActivities & BulkActivities>,
   taskQueue: string,
   payloadKeys: Buffer | readonly Buffer[] = TEST_PAYLOAD_KEY,
+  tuning?: WorkerTuning,
 ): Promise<Worker> {
   return createCaseWorker({
     connection: env.nativeConnection,
@@ -55,5 +56,6 @@ export async function caseWorker(
     taskQueue,
     activities,
     payloadKey: payloadKeys,
+    tuning,
   });
 }
