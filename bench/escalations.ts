@@ -22,16 +22,12 @@ import { appendFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { and, eq, inArray } from 'drizzle-orm';
 import { workerTuning } from '../app/system.ts';
-import { dataConverter } from '../app/temporal.ts';
 import { caseEvents, cases } from '../db/schema.ts';
 import { type ApiHarness, createApiHarness, startBody } from '../test/support/api.ts';
-import { databaseTargets } from '../test/support/databases.ts';
-import { createDevServerEnv, TEST_PAYLOAD_KEY } from '../test/support/temporal.ts';
 import type { DeadlineResult } from '../workflows/activity-contract.ts';
-import { percentile, pool } from './support.ts';
+import { benchDatabaseTarget, benchTemporal, percentile, pool, runBench } from './support.ts';
 
 const SIMULTANEOUS = Number(process.argv[2] ?? 5000);
 const RATES = (process.argv[3] ?? '5,10,20').split(',').map(Number);
@@ -111,18 +107,8 @@ async function deadlinesOf(h: ApiHarness, ids: string[]): Promise<Tracked[]> {
 }
 
 async function main() {
-  const address = process.env.BENCH_TEMPORAL_ADDRESS;
-  const env = address
-    ? await TestWorkflowEnvironment.createFromExistingServer({
-        address,
-        namespace: 'default',
-        client: { dataConverter: dataConverter(TEST_PAYLOAD_KEY) },
-      })
-    : await createDevServerEnv();
-  const server = address ? `Temporal server at ${address}` : 'Temporal dev server';
-  const targets = databaseTargets();
-  const target = targets.find((x) => x.name === 'postgres') ?? targets[0];
-  if (!target) throw new Error('no database target');
+  const { env, server } = await benchTemporal();
+  const target = benchDatabaseTarget();
   const h = await createApiHarness(env, target, {
     caseDeadline: async ({ receivedAt }) => nextDeadline(receivedAt),
     tuning: workerTuning({ connections: target.name === 'postgres' ? 10 : 1, cachedCases: 1000 }),
@@ -254,10 +240,4 @@ async function main() {
   );
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -19,7 +19,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { type Cluster, startCluster } from '../scripts/cluster.ts';
 import { startBody } from '../test/support/api.ts';
-import { percentile, pool } from './support.ts';
+import { percentile, pool, runBench } from './support.ts';
 
 const CASES = Number(process.argv[2] ?? 10_000);
 const CONCURRENCY = Number(process.argv[3] ?? 16);
@@ -133,10 +133,4 @@ async function main() {
   );
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runBench(main);

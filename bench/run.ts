@@ -3,7 +3,7 @@
  * measures its own side-by-side ratio in its own run, on an otherwise quiet machine). Every benchmark
  * appends its figures to bench/results.md.
  *
- *   npm run bench                      short mode: small sizes, about 10 minutes on 2 cores
+ *   npm run bench                      short mode: small sizes (not yet timed end to end)
  *   npm run bench -- --full            the issue's sizes (1,000,000 cases, 5,000 deadlines, 10,000 open cases)
  *   npm run bench -- throughput lists  only those (either mode)
  *

@@ -18,14 +18,14 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { WithStartWorkflowOperation } from '@temporalio/client';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { dataConverter } from '../app/temporal.ts';
 import { createApiHarness, startBody } from '../test/support/api.ts';
-import { databaseTargets } from '../test/support/databases.ts';
-import { createDevServerEnv, TEST_PAYLOAD_KEY, uniqueTaskQueue } from '../test/support/temporal.ts';
+import type { DatabaseTarget } from '../test/support/databases.ts';
+import { TEST_PAYLOAD_KEY, uniqueTaskQueue } from '../test/support/temporal.ts';
 import { bareCase, bareOpened, bareRegister, bareRespond } from './bare/workflows.ts';
-import { percentile, pool } from './support.ts';
+import { benchDatabaseTarget, benchTemporal, percentile, pool } from './support.ts';
 
 const CASES = Number(process.argv[2] ?? 200);
 const CONCURRENCY = Number(process.argv[3] ?? 8);
@@ -132,7 +132,7 @@ async function bareSystem(env: TestWorkflowEnvironment): Promise<{ sys: System; 
 
 async function oursSystem(
   env: TestWorkflowEnvironment,
-  target: ReturnType<typeof databaseTargets>[number],
+  target: DatabaseTarget,
 ): Promise<{ sys: System; stop(): Promise<void> }> {
   const h = await createApiHarness(env, target);
   await h.app.listen({ host: '127.0.0.1', port: 0 });
@@ -170,17 +170,7 @@ async function oursSystem(
 }
 
 async function main() {
-  const address = process.env.BENCH_TEMPORAL_ADDRESS;
-  const env = address
-    ? await TestWorkflowEnvironment.createFromExistingServer({
-        address,
-        namespace: 'default',
-        client: { dataConverter: dataConverter(TEST_PAYLOAD_KEY) },
-      })
-    : await createDevServerEnv();
-  const server = address
-    ? `Temporal server at ${address}`
-    : 'Temporal dev server (temporal server start-dev)';
+  const { env, server } = await benchTemporal();
   const rows: string[] = [];
   try {
     const bare = await bareSystem(env);
@@ -188,10 +178,7 @@ async function main() {
     rows.push(
       `| bare Temporal | ${b.startsPerSecond.toFixed(1)} | ${b.casesPerSecond.toFixed(1)} | ${b.caseP50.toFixed(0)} | ${b.caseP95.toFixed(0)} | ${b.respondP50.toFixed(0)} | ${b.respondP99.toFixed(0)} | – | – |`,
     );
-    // PostgreSQL when TEST_DATABASE_URL is set (the deployment's database), else PGlite (npm start's).
-    const targets = databaseTargets();
-    const target = targets.find((x) => x.name === 'postgres') ?? targets[0];
-    if (!target) throw new Error('no database target');
+    const target = benchDatabaseTarget();
     const ours = await oursSystem(env, target);
     const o = await measure(`ours-${target.name}`, ours.sys).finally(() => ours.stop());
     rows.push(
