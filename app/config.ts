@@ -57,9 +57,10 @@ export interface AppConfig {
   /** PostgreSQL connections per process (DB_POOL_SIZE, default 10); the worker's slots follow it. */
   dbPoolSize: number;
   /**
-   * Cases the worker keeps in memory between their workflow tasks (WORKER_CACHED_CASES, default 1000).
+   * Cases the worker keeps in memory between their workflow tasks (WORKER_CACHED_CASES, default 500).
    * A cached case answers its next action without replaying its history; an evicted one replays it. Each
-   * costs memory, so this bounds the worker's RSS however many cases are open.
+   * costs about a third of a MiB (bench/memory.ts: 272 MiB with none, 613 MiB with 1,000), so this bounds the
+   * worker's RSS however many cases are open; 500 keeps it under 512 MiB.
    */
   workerCachedCases: number;
 }
@@ -236,7 +237,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const dataDir = path.resolve(nonEmpty(env, 'DATA_DIR') ?? './data');
   return {
     dbPoolSize: wholeNumberFrom(env, 'DB_POOL_SIZE', 10, 1, 500),
-    workerCachedCases: wholeNumberFrom(env, 'WORKER_CACHED_CASES', 1000, 2, 100_000),
+    workerCachedCases: wholeNumberFrom(env, 'WORKER_CACHED_CASES', 500, 2, 100_000),
     mode,
     rateLimitPerMinute,
     trustProxy,

@@ -36,7 +36,7 @@ function memoryOf(pid: number | undefined): { rss: number; peak: number } {
 
 async function post<T>(c: Cluster, path: string, token: string, body: unknown, key?: string): Promise<T> {
   for (let attempt = 0; ; attempt++) {
-    const res = await fetch(`${c.frontUrl}${path}`, {
+    const sent = fetch(`${c.frontUrl}${path}`, {
       method: 'POST',
       headers: {
         ...(token ? { authorization: token } : {}),
@@ -46,6 +46,16 @@ async function post<T>(c: Cluster, path: string, token: string, body: unknown, k
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(60_000),
     });
+    // A keyed start is idempotent: a connection reset (a keep-alive socket the front closed as it was
+    // reused) is retried with the same key, as a 5xx is. An unkeyed action is not retried.
+    const res = await sent.catch((err: unknown) => {
+      if (!key || attempt >= 5) throw err;
+      return undefined;
+    });
+    if (!res) {
+      await sleep(500 * (attempt + 1));
+      continue;
+    }
     const text = await res.text();
     if (res.status < 300) return JSON.parse(text) as T;
     // A start is idempotent by its key: a 5xx or 429 is retried with the same key.
@@ -104,7 +114,7 @@ async function main() {
       lat.push(performance.now() - s);
     });
     const fmt = (m: { rss: number; peak: number }) => `${m.rss.toFixed(0)} | ${m.peak.toFixed(0)}`;
-    const cache = Number(cluster.env.WORKER_CACHED_CASES ?? 1000);
+    const cache = Number(process.env.WORKER_CACHED_CASES ?? 500);
     const oldest =
       CASES > cache
         ? `evicted from the worker's cache of ${cache} cases, so replayed first`

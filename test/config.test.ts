@@ -36,7 +36,7 @@ describe('configuration', () => {
   });
 
   it('sizes the database pool and the worker from DB_POOL_SIZE and WORKER_CACHED_CASES, naming a bad value', () => {
-    expect(loadConfig({})).toMatchObject({ dbPoolSize: 10, workerCachedCases: 1000 });
+    expect(loadConfig({})).toMatchObject({ dbPoolSize: 10, workerCachedCases: 500 });
     const c = loadConfig({ ...deployment, DB_POOL_SIZE: '25', WORKER_CACHED_CASES: '300' });
     expect(c).toMatchObject({ dbPoolSize: 25, workerCachedCases: 300 });
     expect(workerTuning({ connections: c.dbPoolSize, cachedCases: c.workerCachedCases })).toEqual({
