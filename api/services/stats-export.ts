@@ -5,7 +5,7 @@
  * are fractions (XLSX: formatted as percentages; CSV: "95.0%"), durations are working minutes.
  */
 import type { Writable } from 'node:stream';
-import ExcelJS from 'exceljs';
+import ExcelJS, { type Worksheet } from 'exceljs';
 import { beijingTime } from '../../workflows/labels.ts';
 import type { IssuingRow, TrendDay, UnitStats } from './stats.ts';
 
@@ -62,6 +62,7 @@ const ISSUING_RATE_COLUMNS = [5];
 
 export function issuingCells(r: IssuingRow): Cell[] {
   const outcomes = Object.entries(r.escalations.byOutcome)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([outcome, count]) => `${outcome}：${count}`)
     .join('；');
   return [
@@ -85,7 +86,7 @@ export function issuingCells(r: IssuingRow): Cell[] {
     r.answerMinutes.p90,
     r.escalations.level1,
     r.escalations.level2,
-    outcomes,
+    outcomes || null,
     r.staffingCompliant ? '达标' : '不达标',
   ];
 }
@@ -122,26 +123,30 @@ export async function writeStatsXlsx(
   wb.creator = '协查核验引擎';
   wb.created = meta.generatedAt;
 
-  const sheet = (name: string, headers: readonly string[], widths: number[], percent: number[] = []) => {
+  const sheet = (name: string, headers: readonly string[], widths: number[]) => {
     const ws = wb.addWorksheet(name, { views: [{ state: 'frozen', ySplit: 1 }] });
-    ws.columns = headers.map((_h, i) => ({
-      width: widths[i] ?? 14,
-      ...(percent.includes(i) ? { style: { numFmt: '0.0%' } } : {}),
-    }));
+    ws.columns = headers.map((_h, i) => ({ width: widths[i] ?? 14 }));
     const head = ws.addRow([...headers]);
     head.font = { bold: true };
     head.commit();
     return ws;
   };
+  /** Adds and commits a row; the cells at `percent` (0-based) read as percentages. */
+  const put = (ws: Worksheet, cells: Cell[], percent: number[] = []) => {
+    const row = ws.addRow(cells);
+    for (const i of percent) row.getCell(i + 1).numFmt = '0.0%';
+    row.commit();
+  };
 
-  const issuing = sheet('承办单位', ISSUING_HEADERS, [12, 28], ISSUING_RATE_COLUMNS);
-  for (const r of stats.issuing) issuing.addRow(issuingCells(r)).commit();
+  const issuing = sheet('承办单位', ISSUING_HEADERS, [12, 28]);
+  for (const r of stats.issuing) put(issuing, issuingCells(r), ISSUING_RATE_COLUMNS);
   issuing.commit();
 
-  const requesting = sheet('申请单位', REQUESTING_HEADERS, [12, 28, 12, 22, 22, 14, 14], [5]);
+  const requesting = sheet('申请单位', REQUESTING_HEADERS, [12, 28, 12, 22, 22, 14, 14]);
   for (const r of stats.requesting)
-    requesting
-      .addRow([
+    put(
+      requesting,
+      [
         r.unitId,
         r.unitName,
         r.sent,
@@ -149,8 +154,9 @@ export async function writeStatsXlsx(
         r.verificationWaitMinutes.median,
         r.mismatchRate,
         r.ledgerFollowUps,
-      ])
-      .commit();
+      ],
+      [5],
+    );
   requesting.commit();
 
   const city = wb.addWorksheet('全市');
@@ -166,24 +172,15 @@ export async function writeStatsXlsx(
     ['当前超时', stats.city.overdueNow],
     [],
   ];
-  for (const cells of cityRows) {
-    const row = city.addRow(cells);
-    if (cells[0] === '按时反馈率') row.getCell(2).numFmt = '0.0%';
-    row.commit();
-  }
+  for (const cells of cityRows) put(city, cells, cells[0] === '按时反馈率' ? [1] : []);
   const trendHead = city.addRow([...TREND_HEADERS]);
   trendHead.font = { bold: true };
   trendHead.commit();
-  for (const d of trend) {
-    const row = city.addRow([d.date, d.received, d.answered, d.answeredOnTime, d.onTimeRate]);
-    row.getCell(5).numFmt = '0.0%';
-    row.commit();
-  }
+  for (const d of trend) put(city, [d.date, d.received, d.answered, d.answeredOnTime, d.onTimeRate], [4]);
   city.commit();
 
-  const ranking = sheet('排名', RANKING_HEADERS, [8, 12, 28, 14, 10], [3]);
-  for (const r of stats.ranking)
-    ranking.addRow([r.rank, r.unitId, r.unitName, r.onTimeRate, r.received]).commit();
+  const ranking = sheet('排名', RANKING_HEADERS, [8, 12, 28, 14, 10]);
+  for (const r of stats.ranking) put(ranking, [r.rank, r.unitId, r.unitName, r.onTimeRate, r.received], [3]);
   ranking.commit();
 
   await wb.commit();
