@@ -245,11 +245,11 @@ export const statsRoutes: FastifyPluginAsyncTypebox<{ db: Db; clock?: () => Date
       schema: {
         ...common,
         summary: '考核统计导出（CSV：承办单位视图，UTF-8 带 BOM）',
-        produces: [CSV_TYPE],
+        produces: ['text/csv'],
         response: {
           200: {
             description: '承办单位视图',
-            content: { [CSV_TYPE]: { schema: Type.String() } },
+            content: { 'text/csv': { schema: Type.String() } },
           },
           ...errorResponses(403, 422),
         },

@@ -50,8 +50,8 @@ ALTER TABLE "cases" ADD COLUMN "escalation_facts" jsonb DEFAULT '[]'::jsonb NOT 
 -- Each contribution is written for its Beijing day and its Beijing month (span 'day' / 'month').
 
 -- The Beijing calendar date of an instant (UTC+8, no daylight saving since 1991; no time zone database needed).
-CREATE FUNCTION stats_day(at timestamptz) RETURNS date LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT ((at AT TIME ZONE 'UTC') + interval '8 hours')::date
+CREATE FUNCTION stats_day(instant timestamptz) RETURNS date LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT ((instant AT TIME ZONE 'UTC') + interval '8 hours')::date
 $$;
 --> statement-breakpoint
 -- Histogram bucket of a duration in working minutes (api/services/stats.ts bucketFloor is its inverse):
@@ -143,7 +143,7 @@ BEGIN
     UNION ALL
     SELECT 1, n.* FROM stats_count_rows(new_row) n
   ) x
-  CROSS JOIN LATERAL (VALUES ('day', x.day), ('month', date_trunc('month', x.day)::date)) p (span, start)
+  CROSS JOIN LATERAL (VALUES ('day', x.day), ('month', date_trunc('month', x.day::timestamp)::date)) p (span, start)
   GROUP BY 1, 2, 3, 4, 5
   HAVING sum(x.sign * x.received) <> 0 OR sum(x.sign * x.answered_on_time) <> 0
     OR sum(x.sign * x.answered_late) <> 0 OR sum(x.sign * x.returned) <> 0
@@ -168,7 +168,7 @@ BEGIN
     UNION ALL
     SELECT 1, n.* FROM stats_minute_rows(new_row) n
   ) x
-  CROSS JOIN LATERAL (VALUES ('day', x.day), ('month', date_trunc('month', x.day)::date)) p (span, start)
+  CROSS JOIN LATERAL (VALUES ('day', x.day), ('month', date_trunc('month', x.day::timestamp)::date)) p (span, start)
   GROUP BY 1, 2, 3, 4, 5, 6
   HAVING sum(x.sign) <> 0
   ORDER BY 1, 2, 3, 4, 5, 6
@@ -181,7 +181,7 @@ BEGIN
     UNION ALL
     SELECT 1, n.* FROM stats_escalation_rows(new_row) n
   ) x
-  CROSS JOIN LATERAL (VALUES ('day', x.day), ('month', date_trunc('month', x.day)::date)) p (span, start)
+  CROSS JOIN LATERAL (VALUES ('day', x.day), ('month', date_trunc('month', x.day::timestamp)::date)) p (span, start)
   GROUP BY 1, 2, 3, 4, 5, 6
   HAVING sum(x.sign) <> 0
   ORDER BY 1, 2, 3, 4, 5, 6
@@ -231,19 +231,19 @@ BEGIN
     sum(x.mismatched), sum(x.wait_minutes)
   FROM cases c
   CROSS JOIN LATERAL stats_count_rows(c) x
-  CROSS JOIN LATERAL (VALUES ('day', x.day), ('month', date_trunc('month', x.day)::date)) p (span, start)
+  CROSS JOIN LATERAL (VALUES ('day', x.day), ('month', date_trunc('month', x.day::timestamp)::date)) p (span, start)
   GROUP BY 1, 2, 3, 4, 5;
   INSERT INTO stat_minutes (measure, span, start, unit, tier, bucket, n)
   SELECT x.measure, p.span, p.start, x.unit, x.tier, x.bucket, count(*)
   FROM cases c
   CROSS JOIN LATERAL stats_minute_rows(c) x
-  CROSS JOIN LATERAL (VALUES ('day', x.day), ('month', date_trunc('month', x.day)::date)) p (span, start)
+  CROSS JOIN LATERAL (VALUES ('day', x.day), ('month', date_trunc('month', x.day::timestamp)::date)) p (span, start)
   GROUP BY 1, 2, 3, 4, 5, 6;
   INSERT INTO stat_escalations (span, start, unit, tier, level, outcome, n)
   SELECT p.span, p.start, x.unit, x.tier, x.level, x.outcome, count(*)
   FROM cases c
   CROSS JOIN LATERAL stats_escalation_rows(c) x
-  CROSS JOIN LATERAL (VALUES ('day', x.day), ('month', date_trunc('month', x.day)::date)) p (span, start)
+  CROSS JOIN LATERAL (VALUES ('day', x.day), ('month', date_trunc('month', x.day::timestamp)::date)) p (span, start)
   GROUP BY 1, 2, 3, 4, 5, 6;
 END
 $$;

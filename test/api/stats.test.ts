@@ -42,6 +42,17 @@ afterAll(async () => {
 const ANSWER = { result: 'consistent', fields: { registeredAddress: '淄博市张店区人民西路 1 号' } };
 const OUTCOME_1 = '已督促出具单位办结';
 const OUTCOME_2 = '已建议约谈相关责任人';
+/** The 督办办结结果 cell: outcomes in code-point order with their counts. */
+const OUTCOMES_TEXT = (
+  [
+    [OUTCOME_1, 2],
+    [OUTCOME_2, 1],
+  ] as const
+)
+  .slice()
+  .sort(([a], [b]) => (a < b ? -1 : 1))
+  .map(([o, count]) => `${o}：${count}`)
+  .join('；');
 
 type Json = Record<string, unknown>;
 
@@ -139,9 +150,14 @@ describe.each(databaseTargets())('assessment figures on $name', (target) => {
         },
       }),
     });
-    [reqA, reqB, issA, issB, office, admin] = await Promise.all(
-      ['req-a', 'req-b', 'iss-a', 'iss-b', 'office', 'admin'].map((u) => h.login(u)),
-    );
+    [reqA, reqB, issA, issB, office, admin] = await Promise.all([
+      h.login('req-a'),
+      h.login('req-b'),
+      h.login('iss-a'),
+      h.login('iss-b'),
+      h.login('office'),
+      h.login('admin'),
+    ]);
     const { data } = await loadCalendar(h.database.db);
     t0 = await startOfTest(env, data, '10:00');
     serverAt = t0;
@@ -398,7 +414,7 @@ describe.each(databaseTargets())('assessment figures on $name', (target) => {
     expect(issuing.slice(1)).toEqual([
       [
         'ZB-GA', '淄博市公安局', 10, 5, 2, 5 / 7, 1, 1, 1, 1, 1, 1, 0, 0, 10, 30, 50, 420, 3, 1,
-        `${OUTCOME_1}：2；${OUTCOME_2}：1`, '达标',
+        OUTCOMES_TEXT, '达标',
       ],
       ['ZB-MZ', '淄博市民政局', 1, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 5, 5, 25, 25, 0, 0, null, '达标'],
     ]);
@@ -431,7 +447,7 @@ describe.each(databaseTargets())('assessment figures on $name', (target) => {
     const text = res.rawPayload.toString('utf8');
     expect(text.startsWith('\uFEFF单位代码,单位名称,收件数,按时反馈,超时反馈,按时反馈率,')).toBe(true);
     expect(text.split('\r\n').slice(1)).toEqual([
-      `ZB-GA,淄博市公安局,10,5,2,71.4%,1,1,1,1,1,1,0,0,10,30,50,420,3,1,${OUTCOME_1}：2；${OUTCOME_2}：1,达标`,
+      `ZB-GA,淄博市公安局,10,5,2,71.4%,1,1,1,1,1,1,0,0,10,30,50,420,3,1,${OUTCOMES_TEXT},达标`,
       'ZB-MZ,淄博市民政局,1,1,0,100.0%,0,0,0,0,0,0,0,0,5,5,25,25,0,0,,达标',
       '',
     ]);
