@@ -112,9 +112,12 @@ describe.each(databaseTargets())('assessment summaries on $name', (target) => {
     expect(done).toContain(`issuing|day|${DAY}|ZB-GA|30m 1,1,0,0,0,0,0,0,0`);
     expect(done).toContain(`issuing|month|2026-11-01|ZB-GA|30m 1,1,0,0,0,0,0,0,0`);
     expect(done).toContain(`requesting|day|${DAY}|ZB-RS|30m 1,1,0,0,0,0,0,0,20`);
+    // Histogram buckets (stats_bucket): 10 minutes → 10, 20 minutes → 12 (the 5-minute buckets from 10);
+    // each under its tier and under '*'.
     expect(done).toContain(`register|day|${DAY}|ZB-GA|30m|10 1`);
-    expect(done).toContain(`answer|day|${DAY}|ZB-GA|30m|20 1`);
-    expect(done).toContain(`wait|month|2026-11-01|ZB-RS|30m|20 1`);
+    expect(done).toContain(`register|day|${DAY}|ZB-GA|*|10 1`);
+    expect(done).toContain(`answer|day|${DAY}|ZB-GA|30m|12 1`);
+    expect(done).toContain(`wait|month|2026-11-01|ZB-RS|*|12 1`);
 
     // At least once: every step again, the newest first, then the oldest.
     for (const p of [...a].reverse()) await project.projectCase(p);

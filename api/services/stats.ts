@@ -6,8 +6,9 @@
  * million cases reads whole months, a ragged period's ends read days.
  *
  * Durations are working minutes. Median and p90 are nearest-rank percentiles over a histogram whose
- * buckets are exact below 60 minutes and then 5, 30 and 240 minutes wide (`bucketFloor`): a figure is the
- * lower edge of the bucket holding that rank.
+ * buckets are exact below 10 minutes and then 5, 15, 60, 240 and 960 minutes wide (`bucketFloor`): a
+ * figure is the lower edge of the bucket holding that rank. Few buckets keep a year's histograms small:
+ * 12 months × units × 3 measures × the buckets in use.
  */
 import { and, between, eq, gte, inArray, lt, or, type SQL, sql } from 'drizzle-orm';
 import type { PgColumn } from 'drizzle-orm/pg-core';
@@ -88,18 +89,22 @@ export interface TrendDay {
 export function bucketOf(minutes: number): number {
   const m = Math.trunc(minutes);
   if (m <= 0) return 0;
-  if (m < 60) return m;
-  if (m < 480) return 60 + Math.trunc((m - 60) / 5);
-  if (m < 2400) return 144 + Math.trunc((m - 480) / 30);
-  return 208 + Math.trunc((m - 2400) / 240);
+  if (m < 10) return m;
+  if (m < 60) return 10 + Math.trunc((m - 10) / 5);
+  if (m < 240) return 20 + Math.trunc((m - 60) / 15);
+  if (m < 960) return 32 + Math.trunc((m - 240) / 60);
+  if (m < 4800) return 44 + Math.trunc((m - 960) / 240);
+  return 60 + Math.trunc((m - 4800) / 960);
 }
 
 /** The lower edge of a bucket, in working minutes: what a median or p90 in that bucket reads. */
 export function bucketFloor(bucket: number): number {
-  if (bucket < 60) return bucket;
-  if (bucket < 144) return 60 + (bucket - 60) * 5;
-  if (bucket < 208) return 480 + (bucket - 144) * 30;
-  return 2400 + (bucket - 208) * 240;
+  if (bucket < 10) return bucket;
+  if (bucket < 20) return 10 + (bucket - 10) * 5;
+  if (bucket < 32) return 60 + (bucket - 20) * 15;
+  if (bucket < 44) return 240 + (bucket - 32) * 60;
+  if (bucket < 60) return 960 + (bucket - 44) * 240;
+  return 4800 + (bucket - 60) * 960;
 }
 
 /** Nearest-rank percentile (the value at rank ⌈p·n⌉) of a histogram {bucket → count}; null when empty. */
@@ -201,7 +206,8 @@ export async function unitStats(db: Db, q: StatsQuery, now: Date): Promise<UnitS
     .where(
       and(
         inPeriod(statMinutes, q),
-        q.tier ? eq(statMinutes.tier, q.tier) : undefined,
+        // Without a tier, the '*' histogram (every tier) rather than three to merge.
+        eq(statMinutes.tier, q.tier ?? '*'),
         q.unit ? eq(statMinutes.unit, q.unit) : undefined,
       ),
     )

@@ -55,14 +55,16 @@ CREATE FUNCTION stats_day(instant timestamptz) RETURNS date LANGUAGE sql IMMUTAB
 $$;
 --> statement-breakpoint
 -- Histogram bucket of a duration in working minutes (api/services/stats.ts bucketFloor is its inverse):
--- 0–59 one minute each, 60–479 five minutes, 480–2399 thirty minutes, from 2400 on 240 minutes.
+-- 0–9 one minute each, 10–59 five minutes, 60–239 fifteen, 240–959 sixty, 960–4799 240, from 4800 on 960.
 CREATE FUNCTION stats_bucket(m integer) RETURNS integer LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT CASE
     WHEN m <= 0 THEN 0
-    WHEN m < 60 THEN m
-    WHEN m < 480 THEN 60 + (m - 60) / 5
-    WHEN m < 2400 THEN 144 + (m - 480) / 30
-    ELSE 208 + (m - 2400) / 240
+    WHEN m < 10 THEN m
+    WHEN m < 60 THEN 10 + (m - 10) / 5
+    WHEN m < 240 THEN 20 + (m - 60) / 15
+    WHEN m < 960 THEN 32 + (m - 240) / 60
+    WHEN m < 4800 THEN 44 + (m - 960) / 240
+    ELSE 60 + (m - 4800) / 960
   END
 $$;
 --> statement-breakpoint
@@ -108,17 +110,22 @@ CREATE FUNCTION stats_count_rows(c cases) RETURNS TABLE (
 $$;
 --> statement-breakpoint
 -- The durations one case row contributes: time to register and to answer (its current routing, issuing
--- unit) and the Art. 7 wait (requesting unit).
+-- unit) and the Art. 7 wait (requesting unit). Each under its tier and again under tier '*' (every tier), so
+-- that the figures without a tier read one histogram per unit, not three.
 CREATE FUNCTION stats_minute_rows(c cases) RETURNS TABLE (measure text, unit text, tier text, day date, bucket integer)
 LANGUAGE sql STABLE AS $$
-  SELECT 'register', c.issuing_unit, c.tier::text, stats_day(c.created_at), stats_bucket(c.register_minutes)
-  WHERE c.register_minutes IS NOT NULL
-  UNION ALL
-  SELECT 'answer', c.issuing_unit, c.tier::text, stats_day(c.created_at), stats_bucket(c.answer_minutes)
-  WHERE c.answer_minutes IS NOT NULL AND c.status = 'answered'
-  UNION ALL
-  SELECT 'wait', c.requesting_unit, c.tier::text, stats_day(c.created_at), stats_bucket(c.waited_working_minutes)
-  WHERE c.waited_working_minutes IS NOT NULL
+  SELECT m.measure, m.unit, t.tier, stats_day(c.created_at), stats_bucket(m.minutes)
+  FROM (
+    SELECT 'register' AS measure, c.issuing_unit AS unit, c.register_minutes AS minutes
+    WHERE c.register_minutes IS NOT NULL
+    UNION ALL
+    SELECT 'answer', c.issuing_unit, c.answer_minutes
+    WHERE c.answer_minutes IS NOT NULL AND c.status = 'answered'
+    UNION ALL
+    SELECT 'wait', c.requesting_unit, c.waited_working_minutes
+    WHERE c.waited_working_minutes IS NOT NULL
+  ) m
+  CROSS JOIN (VALUES (c.tier::text), ('*')) t (tier)
 $$;
 --> statement-breakpoint
 -- The escalations one case row contributes (outcome grouped by its first 200 characters; '' while open).
