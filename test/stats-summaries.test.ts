@@ -12,7 +12,7 @@ import { readMigrationFiles } from 'drizzle-orm/migrator';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createCalendarSource } from '../activities/calendar-source.ts';
 import { createCaseActivities, reprojectCase } from '../activities/case-activities.ts';
-import { unitStats } from '../api/services/stats.ts';
+import { bucketFloor, bucketOf, histogramPercentile, unitStats } from '../api/services/stats.ts';
 import { MIGRATIONS_FOLDER, migrate } from '../db/migrate.ts';
 import type { CaseEvent, DeadlineResult, ProjectCaseInput } from '../workflows/activity-contract.ts';
 import { type Decision, numbered, open, register, respond, reroute, returnToRequester } from '../workflows/case-machine.ts';
@@ -100,6 +100,25 @@ describe.each(databaseTargets())('assessment summaries on $name', (target) => {
       lateWorkingMinutes: 0,
       waitedWorkingMinutes: minutes,
     }, at(minutes));
+
+  it('the buckets of SQL and of the service agree, and each holds the minutes from its floor', async () => {
+    const buckets = await rows(sql`select m, stats_bucket(m) as b from generate_series(0, 12000) as m`);
+    for (const { m, b } of buckets as { m: number; b: number }[]) {
+      expect(bucketOf(m), `${m}`).toBe(b);
+      expect(bucketFloor(b) <= m && m < bucketFloor(b + 1), `${m}`).toBe(true);
+    }
+    // Nearest rank: the median of 4 samples is the 2nd, p90 of 10 samples the 9th.
+    const h = new Map([
+      [bucketOf(5), 1],
+      [bucketOf(20), 1],
+      [bucketOf(45), 1],
+      [bucketOf(420), 1],
+    ]);
+    expect(histogramPercentile(h, 0.5)).toBe(20);
+    expect(histogramPercentile(h, 0.9)).toBe(420);
+    expect(histogramPercentile(new Map([[bucketOf(3), 9], [bucketOf(700), 1]]), 0.9)).toBe(3);
+    expect(histogramPercentile(new Map(), 0.5)).toBeNull();
+  });
 
   it('repeated, stale and out-of-order projections change nothing; a repair and a delete move them back', async () => {
     const project = activities();

@@ -177,7 +177,7 @@ export async function unitStats(db: Db, q: StatsQuery, now: Date): Promise<UnitS
   const { start, end } = periodInstants(q);
 
   // Every unit's counts (the unit filter is applied below: the city's figures are the whole city's).
-  const countRows = await db
+  const countRowsQuery = db
     .select({
       side: statCounts.side,
       unit: statCounts.unit,
@@ -195,7 +195,7 @@ export async function unitStats(db: Db, q: StatsQuery, now: Date): Promise<UnitS
     .where(and(inPeriod(statCounts, q), q.tier ? eq(statCounts.tier, q.tier) : undefined))
     .groupBy(statCounts.side, statCounts.unit);
 
-  const minuteRows = await db
+  const minuteRowsQuery = db
     .select({
       measure: statMinutes.measure,
       unit: statMinutes.unit,
@@ -213,7 +213,7 @@ export async function unitStats(db: Db, q: StatsQuery, now: Date): Promise<UnitS
     )
     .groupBy(statMinutes.measure, statMinutes.unit, statMinutes.bucket);
 
-  const escalationRows = await db
+  const escalationRowsQuery = db
     .select({
       unit: statEscalations.unit,
       level: statEscalations.level,
@@ -231,7 +231,7 @@ export async function unitStats(db: Db, q: StatsQuery, now: Date): Promise<UnitS
     .groupBy(statEscalations.unit, statEscalations.level, statEscalations.outcome);
 
   // Overdue now: the open cases of the period whose deadline has passed (cases_status_due_idx).
-  const overdueRows = await db
+  const overdueRowsQuery = db
     .select({ unit: cases.issuingUnit, tier: cases.tier, n: sql<string>`count(*)` })
     .from(cases)
     .where(
@@ -246,7 +246,7 @@ export async function unitStats(db: Db, q: StatsQuery, now: Date): Promise<UnitS
     .groupBy(cases.issuingUnit, cases.tier);
 
   // Ledger follow-ups (Art. 8): entries the requesting unit recorded on its cases of the period.
-  const ledgerRows = await db
+  const ledgerRowsQuery = db
     .select({ unit: cases.requestingUnit, n: sql<string>`count(*)` })
     .from(caseLedger)
     .innerJoin(cases, eq(cases.id, caseLedger.caseId))
@@ -261,11 +261,20 @@ export async function unitStats(db: Db, q: StatsQuery, now: Date): Promise<UnitS
     )
     .groupBy(cases.requestingUnit);
 
-  const unitRows = await db
+  const unitRowsQuery = db
     .select({ code: units.code, name: units.name, canIssue: units.canIssue, canRequest: units.canRequest })
     .from(units)
     .where(eq(units.kind, 'department'));
-  const staffing = await staffingReport(db);
+  // Independent reads: on PostgreSQL they run side by side on the pool's connections.
+  const [countRows, minuteRows, escalationRows, overdueRows, ledgerRows, unitRows, staffing] = await Promise.all([
+    countRowsQuery,
+    minuteRowsQuery,
+    escalationRowsQuery,
+    overdueRowsQuery,
+    ledgerRowsQuery,
+    unitRowsQuery,
+    staffingReport(db),
+  ]);
   const violating = new Set(staffing.violations.map((v) => v.code));
   const nameOf = new Map(unitRows.map((u) => [u.code, u.name]));
 
