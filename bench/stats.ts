@@ -149,7 +149,9 @@ async function main() {
     clearInterval(sampler);
     rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
     const mb = (b: number) => (b / 1024 / 1024).toFixed(1);
-    console.log(`year XLSX: ${bytes} bytes in ${exportMs.toFixed(0)} ms, RSS ${mb(rssBefore)} → peak ${mb(rssPeak)} MB`);
+    console.log(
+      `year XLSX: ${bytes} bytes in ${exportMs.toFixed(0)} ms, RSS ${mb(rssBefore)} → peak ${mb(rssPeak)} MB`,
+    );
 
     // What the trigger adds to a projection: one case row's status changes (registered → answered).
     const trigger: number[] = [];

@@ -231,10 +231,7 @@ export const cases = pgTable(
     returnCount: integer('return_count').notNull().default(0),
     answerMinutes: integer('answer_minutes'),
     /** Assessment figures: the case's escalations as the snapshot has them (level, unit that missed, outcome). */
-    escalationFacts: jsonb('escalation_facts')
-      .$type<EscalationFact[]>()
-      .notNull()
-      .default(sql`'[]'::jsonb`),
+    escalationFacts: jsonb('escalation_facts').$type<EscalationFact[]>().notNull().default(sql`'[]'::jsonb`),
     escalationLevel: integer('escalation_level').notNull().default(0),
     createdBy: text('created_by').notNull(),
     createdAt: tstz('created_at').notNull(),

@@ -15,7 +15,15 @@ import { createCaseActivities, reprojectCase } from '../activities/case-activiti
 import { bucketFloor, bucketOf, histogramPercentile, unitStats } from '../api/services/stats.ts';
 import { MIGRATIONS_FOLDER, migrate } from '../db/migrate.ts';
 import type { CaseEvent, DeadlineResult, ProjectCaseInput } from '../workflows/activity-contract.ts';
-import { type Decision, numbered, open, register, respond, reroute, returnToRequester } from '../workflows/case-machine.ts';
+import {
+  type Decision,
+  numbered,
+  open,
+  register,
+  reroute,
+  respond,
+  returnToRequester,
+} from '../workflows/case-machine.ts';
 import type { CaseSnapshot } from '../workflows/definitions.ts';
 import { databaseTargets, type TestDatabase } from './support/databases.ts';
 import { silentLog, TEST_CONTENT_CIPHER, TEST_SUBJECT_KEY } from './support/temporal.ts';
@@ -95,11 +103,17 @@ describe.each(databaseTargets())('assessment summaries on $name', (target) => {
     return out;
   }
   const answered = (s: CaseSnapshot, by = issuer, minutes = 20) =>
-    respond(s, by, { result: 'consistent', fields: {} }, {
-      answeredAt: at(minutes),
-      lateWorkingMinutes: 0,
-      waitedWorkingMinutes: minutes,
-    }, at(minutes));
+    respond(
+      s,
+      by,
+      { result: 'consistent', fields: {} },
+      {
+        answeredAt: at(minutes),
+        lateWorkingMinutes: 0,
+        waitedWorkingMinutes: minutes,
+      },
+      at(minutes),
+    );
 
   it('the buckets of SQL and of the service agree, and each holds the minutes from its floor', async () => {
     const buckets = await rows(sql`select m, stats_bucket(m) as b from generate_series(0, 12000) as m`);
@@ -116,7 +130,15 @@ describe.each(databaseTargets())('assessment summaries on $name', (target) => {
     ]);
     expect(histogramPercentile(h, 0.5)).toBe(20);
     expect(histogramPercentile(h, 0.9)).toBe(420);
-    expect(histogramPercentile(new Map([[bucketOf(3), 9], [bucketOf(700), 1]]), 0.9)).toBe(3);
+    expect(
+      histogramPercentile(
+        new Map([
+          [bucketOf(3), 9],
+          [bucketOf(700), 1],
+        ]),
+        0.9,
+      ),
+    ).toBe(3);
     expect(histogramPercentile(new Map(), 0.5)).toBeNull();
   });
 
@@ -191,7 +213,9 @@ describe.each(databaseTargets())('assessment summaries on $name', (target) => {
   it('the migration backfills the cases that were there before it', async () => {
     const fresh = await target.open({ migrate: false });
     try {
-      const journal = JSON.parse(readFileSync(path.join(MIGRATIONS_FOLDER, 'meta/_journal.json'), 'utf8')) as {
+      const journal = JSON.parse(
+        readFileSync(path.join(MIGRATIONS_FOLDER, 'meta/_journal.json'), 'utf8'),
+      ) as {
         entries: { tag: string }[];
       };
       const upTo = journal.entries.findIndex((e) => e.tag.endsWith('_stats_summaries'));
@@ -204,7 +228,12 @@ describe.each(databaseTargets())('assessment summaries on $name', (target) => {
         );
         for (const m of earlier)
           await run(
-            `begin;\n${m.sql.map((s) => s.trim()).filter(Boolean).join(';\n')};\ninsert into drizzle.__drizzle_migrations (hash, created_at) values ('${m.hash}', ${m.folderMillis});\ncommit;`,
+            `begin;\n${m.sql
+              .map((s) => s.trim())
+              .filter(Boolean)
+              .join(
+                ';\n',
+              )};\ninsert into drizzle.__drizzle_migrations (hash, created_at) values ('${m.hash}', ${m.folderMillis});\ncommit;`,
           );
         // An answered case (first issuing unit), escalated once and closed by the office.
         await run(`

@@ -4,10 +4,10 @@
  * personal data, so supervisors and administrators see them over every case (not only escalated ones);
  * everyone else is refused, and every read and refusal is in the audit log.
  */
-import { PassThrough } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyRequest } from 'fastify';
 import { eq } from 'drizzle-orm';
+import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Db } from '../../db/client.ts';
 import { units } from '../../db/schema.ts';
@@ -131,7 +131,7 @@ const TrendSchema = Type.Object({
 
 const fileResponse = (type: string, description: string) => ({
   description,
-  content: { [type]: { schema: Type.Unsafe<Buffer>({ type: 'string', format: 'binary' }) } },
+  content: { [type]: { schema: Type.Unsafe<Buffer | Readable>({ type: 'string', format: 'binary' }) } },
 });
 
 type Query = { from?: string; to?: string; tier?: Tier; unit?: string };

@@ -119,7 +119,11 @@ export async function writeStatsXlsx(
   trend: TrendDay[],
   meta: ExportMeta,
 ): Promise<void> {
-  const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useStyles: true, useSharedStrings: false });
+  const wb = new ExcelJS.stream.xlsx.WorkbookWriter({
+    stream: out,
+    useStyles: true,
+    useSharedStrings: false,
+  });
   wb.creator = '协查核验引擎';
   wb.created = meta.generatedAt;
 

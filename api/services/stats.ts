@@ -266,15 +266,16 @@ export async function unitStats(db: Db, q: StatsQuery, now: Date): Promise<UnitS
     .from(units)
     .where(eq(units.kind, 'department'));
   // Independent reads: on PostgreSQL they run side by side on the pool's connections.
-  const [countRows, minuteRows, escalationRows, overdueRows, ledgerRows, unitRows, staffing] = await Promise.all([
-    countRowsQuery,
-    minuteRowsQuery,
-    escalationRowsQuery,
-    overdueRowsQuery,
-    ledgerRowsQuery,
-    unitRowsQuery,
-    staffingReport(db),
-  ]);
+  const [countRows, minuteRows, escalationRows, overdueRows, ledgerRows, unitRows, staffing] =
+    await Promise.all([
+      countRowsQuery,
+      minuteRowsQuery,
+      escalationRowsQuery,
+      overdueRowsQuery,
+      ledgerRowsQuery,
+      unitRowsQuery,
+      staffingReport(db),
+    ]);
   const violating = new Set(staffing.violations.map((v) => v.code));
   const nameOf = new Map(unitRows.map((u) => [u.code, u.name]));
 

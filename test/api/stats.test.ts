@@ -85,7 +85,10 @@ describe.each(databaseTargets())('assessment figures on $name', (target) => {
     h.app.inject({
       method,
       url,
-      headers: { authorization: auth, ...(method === 'POST' ? { 'idempotency-key': `stats-${++n}-${Date.now()}` } : {}) },
+      headers: {
+        authorization: auth,
+        ...(method === 'POST' ? { 'idempotency-key': `stats-${++n}-${Date.now()}` } : {}),
+      },
       ...(payload === undefined ? {} : { payload: payload as Json }),
     });
   const ok = async (res: { statusCode: number; body: string; json: () => unknown }, status = 200) => {
@@ -165,7 +168,9 @@ describe.each(databaseTargets())('assessment figures on $name', (target) => {
     d0 = shanghaiDateOf(t0);
     // The next working day becomes a holiday: the 1-day cases run across it.
     const d1 = workingDaysAfter(t0, 1, data).date;
-    await ok(await inject('PUT', admin, `/api/v1/admin/calendar/days/${d1}`, { kind: 'off', name: '测试假日' }));
+    await ok(
+      await inject('PUT', admin, `/api/v1/admin/calendar/days/${d1}`, { kind: 'off', name: '测试假日' }),
+    );
     d2 = workingDaysAfter(t0, 1, (await loadCalendar(h.database.db)).data).date;
     expect(d2 > d1).toBe(true);
 
@@ -224,7 +229,10 @@ describe.each(databaseTargets())('assessment figures on $name', (target) => {
     ] as const)
       await ok(await inject('POST', office, `/api/v1/escalations/${id}/close`, { outcome }));
     await ok(
-      await inject('POST', reqA, `/api/v1/verifications/${ids.A}/ledger`, { kind: 'note', note: '核验一致，归档' }),
+      await inject('POST', reqA, `/api/v1/verifications/${ids.A}/ledger`, {
+        kind: 'note',
+        note: '核验一致，归档',
+      }),
       201,
     );
     await ok(
@@ -342,8 +350,16 @@ describe.each(databaseTargets())('assessment figures on $name', (target) => {
     expect(ragged.issuing).toEqual([GA, MZ]);
     expect(ragged.requesting).toEqual(REQUESTING);
     // The day before has nothing.
-    const before = await ok(await units(office, `?from=${addCalendarDays(d0, -1)}&to=${addCalendarDays(d0, -1)}`));
-    expect(before.city).toEqual({ received: 0, answeredOnTime: 0, answeredLate: 0, onTimeRate: null, overdueNow: 0 });
+    const before = await ok(
+      await units(office, `?from=${addCalendarDays(d0, -1)}&to=${addCalendarDays(d0, -1)}`),
+    );
+    expect(before.city).toEqual({
+      received: 0,
+      answeredOnTime: 0,
+      answeredLate: 0,
+      onTimeRate: null,
+      overdueNow: 0,
+    });
     expect(before.ranking).toEqual([]);
   });
 
@@ -360,7 +376,13 @@ describe.each(databaseTargets())('assessment figures on $name', (target) => {
       answerMinutes: { median: 60, p90: 420 },
       escalations: { level1: 0, level2: 0, byOutcome: {} },
     });
-    expect(slow.city).toEqual({ received: 2, answeredOnTime: 2, answeredLate: 0, onTimeRate: 1, overdueNow: 0 });
+    expect(slow.city).toEqual({
+      received: 2,
+      answeredOnTime: 2,
+      answeredLate: 0,
+      onTimeRate: 1,
+      overdueNow: 0,
+    });
     const mz = await ok(await units(office, `?from=${d0}&to=${d0}&unit=ZB-MZ`));
     expect(mz.issuing).toEqual([MZ]);
     expect(mz.requesting).toEqual([requestingRow('ZB-MZ', '淄博市民政局')]);
@@ -400,7 +422,7 @@ describe.each(databaseTargets())('assessment figures on $name', (target) => {
       `attachment; filename="stats-${d0}-${d0}.xlsx"; filename*=UTF-8''${encodeURIComponent(`考核统计-${d0}-${d0}.xlsx`)}`,
     );
     const wb = new ExcelJS.Workbook();
-    await wb.xlsx.load(res.rawPayload);
+    await wb.xlsx.load(res.rawPayload as unknown as Parameters<typeof wb.xlsx.load>[0]);
     expect(wb.worksheets.map((w) => w.name)).toEqual(['承办单位', '申请单位', '全市', '排名']);
     const rows = (name: string) => {
       const out: unknown[][] = [];
@@ -410,11 +432,38 @@ describe.each(databaseTargets())('assessment figures on $name', (target) => {
       return out;
     };
     const issuing = rows('承办单位');
-    expect(issuing[0]?.slice(0, 6)).toEqual(['单位代码', '单位名称', '收件数', '按时反馈', '超时反馈', '按时反馈率']);
+    expect(issuing[0]?.slice(0, 6)).toEqual([
+      '单位代码',
+      '单位名称',
+      '收件数',
+      '按时反馈',
+      '超时反馈',
+      '按时反馈率',
+    ]);
     expect(issuing.slice(1)).toEqual([
       [
-        'ZB-GA', '淄博市公安局', 10, 5, 2, 5 / 7, 1, 1, 1, 1, 1, 1, 0, 0, 10, 30, 50, 420, 3, 1,
-        OUTCOMES_TEXT, '达标',
+        'ZB-GA',
+        '淄博市公安局',
+        10,
+        5,
+        2,
+        5 / 7,
+        1,
+        1,
+        1,
+        1,
+        1,
+        1,
+        0,
+        0,
+        10,
+        30,
+        50,
+        420,
+        3,
+        1,
+        OUTCOMES_TEXT,
+        '达标',
       ],
       ['ZB-MZ', '淄博市民政局', 1, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 5, 5, 25, 25, 0, 0, null, '达标'],
     ]);
@@ -428,9 +477,13 @@ describe.each(databaseTargets())('assessment figures on $name', (target) => {
     const city = rows('全市');
     const value = (label: string) => city.find((r) => r[0] === label)?.[1];
     expect(value('统计期间')).toBe(`${d0} 至 ${d0}（北京时间，按收件日期）`);
-    expect([value('收件数'), value('按时反馈'), value('超时反馈'), value('按时反馈率'), value('当前超时')]).toEqual([
-      10, 6, 2, 0.75, 1,
-    ]);
+    expect([
+      value('收件数'),
+      value('按时反馈'),
+      value('超时反馈'),
+      value('按时反馈率'),
+      value('当前超时'),
+    ]).toEqual([10, 6, 2, 0.75, 1]);
     expect(city.find((r) => r[0] === d0)).toEqual([d0, 10, 8, 6, 0.75]);
     expect(rows('排名')).toEqual([
       ['名次', '单位代码', '单位名称', '按时反馈率', '收件数'],
