@@ -113,6 +113,7 @@ export function createCaseActivities(deps: CaseActivityDeps): CaseActivities {
 
     async projectCase(input) {
       const runId = currentRunId();
+      const durations = await routingDurations(calendar, input.snapshot);
       const rows = await db.transaction(async (tx) => {
         const accepted = await writeCaseRow(
           tx as unknown as Db,
@@ -120,6 +121,7 @@ export function createCaseActivities(deps: CaseActivityDeps): CaseActivities {
           runId,
           deps.subjectKey,
           deps.contentCipher,
+          durations,
         );
         const event = {
           caseId: input.snapshot.caseId,
@@ -153,6 +155,27 @@ export function createCaseActivities(deps: CaseActivityDeps): CaseActivities {
           .catch((err) => deps.log.warn({ err }, 'notification delivery failed'));
       }
     },
+  };
+}
+
+/**
+ * Assessment figures (Art. 13): the current routing's working minutes from its receipt to its registration
+ * and to the answer, on the calendar in force now (nulls until they happened).
+ */
+export async function routingDurations(
+  calendar: CalendarSource,
+  s: CaseSnapshot,
+): Promise<{ registerMinutes: number | null; answerMinutes: number | null }> {
+  const registeredAt = s.routing.registeredAt;
+  const answeredAt = s.status === 'answered' ? s.answer?.answeredAt : undefined;
+  if (!registeredAt && !answeredAt) return { registerMinutes: null, answerMinutes: null };
+  const { data } = await calendar.current();
+  const from = new Date(s.routing.receivedAt);
+  const minutes = (to: string) =>
+    calculation(() => Math.max(0, Math.round(workingMinutesBetween(from, new Date(to), data).minutes)));
+  return {
+    registerMinutes: registeredAt ? await minutes(registeredAt) : null,
+    answerMinutes: answeredAt ? await minutes(answeredAt) : null,
   };
 }
 
@@ -190,6 +213,12 @@ export function caseColumns(s: CaseSnapshot, seq: number) {
     replyNumber: s.answer?.replyNumber ?? null,
     waitIntervals: s.waitIntervals ? s.waitIntervals.map((i) => ({ ...i })) : null,
     escalationLevel: Math.max(0, ...s.escalations.filter((e) => e.status !== 'closed').map((e) => e.level)),
+    returnCount: s.returns.length,
+    escalationFacts: s.escalations.map((e) => ({
+      level: e.level,
+      unit: e.issuingUnit ?? s.returns[e.routingNo - 1]?.issuingUnit ?? s.routing.issuingUnit,
+      outcome: e.outcome ?? null,
+    })),
     lastSeq: seq,
     updatedAt: new Date(),
   };
@@ -234,8 +263,9 @@ async function writeCaseRow(
   runId: string | null,
   subjectKey: Buffer,
   cipher: ContentCipher,
+  durations: { registerMinutes: number | null; answerMinutes: number | null },
 ): Promise<boolean> {
-  const columns = { ...caseColumns(s, event.seq), runId, lastEventAt: new Date(event.at) };
+  const columns = { ...caseColumns(s, event.seq), ...durations, runId, lastEventAt: new Date(event.at) };
   if (input) {
     const inserted = await tx
       .insert(cases)

@@ -46,6 +46,7 @@ import { escalationRoutes } from './routes/escalations.ts';
 import { healthRoutes, type ReadinessChecks } from './routes/health.ts';
 import { ledgerRoutes } from './routes/ledger.ts';
 import { notificationRoutes } from './routes/notifications.ts';
+import { statsRoutes } from './routes/stats.ts';
 import { verificationRoutes } from './routes/verifications.ts';
 import { webRoutes } from './routes/web.ts';
 import { Problem as ProblemRef } from './schemas/common.ts';
@@ -295,6 +296,7 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
   await app.register(notificationRoutes, { db: deps.db, events: deps.events ?? createLocalLiveEvents() });
   await app.register(auditRoutes, { db: deps.db });
   await app.register(ledgerRoutes, { db: deps.db });
+  await app.register(statsRoutes, { db: deps.db, clock });
   await app.register(codecRoutes, { db: deps.db, jwtSecret: deps.jwtSecret, codec: deps.payloadCodec });
   await app.register(webRoutes);
   return app;

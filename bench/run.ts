@@ -8,7 +8,7 @@
  *   npm run bench -- throughput lists  only those (either mode)
  *
  * Needs: the Temporal CLI (`npm test` or scripts/install-temporal.sh installs it); for `lists`, a
- * PostgreSQL server in BENCH_DATABASE_URL or TEST_DATABASE_URL; for `memory`, the Temporal server
+ * PostgreSQL server in BENCH_DATABASE_URL or TEST_DATABASE_URL (and for `stats`); for `memory`, the Temporal server
  * binaries (scripts/temporal-server.sh install) and Debian's PostgreSQL. A benchmark whose needs are
  * missing is skipped with the reason. Set BENCH_TEMPORAL_ADDRESS to run throughput and escalations
  * against a real Temporal server instead of the dev server.
@@ -46,6 +46,14 @@ const SUITE: Bench[] = [
     name: 'lists',
     short: ['100000', '300', '20'],
     full: ['1000000', '300', '50'],
+    missing: () =>
+      pgServer() ? undefined : 'set BENCH_DATABASE_URL or TEST_DATABASE_URL to a PostgreSQL server',
+  },
+  // Issue 13: the assessment figures over a year of cases (month and year ranking, the year's XLSX RSS).
+  {
+    name: 'stats',
+    short: ['100000', '300', '10'],
+    full: ['1000000', '300', '20'],
     missing: () =>
       pgServer() ? undefined : 'set BENCH_DATABASE_URL or TEST_DATABASE_URL to a PostgreSQL server',
   },

@@ -5,9 +5,11 @@
  */
 import { sql } from 'drizzle-orm';
 import {
+  bigint,
   bigserial,
   boolean,
   customType,
+  date,
   index,
   integer,
   jsonb,
@@ -220,6 +222,16 @@ export const cases = pgTable(
     replyNumber: text('reply_number'),
     late: boolean('late').notNull().default(false),
     lateMinutes: integer('late_minutes'),
+    /**
+     * Assessment figures (Art. 13), the current routing's: working minutes from its receipt to its
+     * registration and to the answer. Null until then (and for cases projected before they existed).
+     */
+    registerMinutes: integer('register_minutes'),
+    /** How many times the case was returned: its routings 1..n ended in a return. */
+    returnCount: integer('return_count').notNull().default(0),
+    answerMinutes: integer('answer_minutes'),
+    /** Assessment figures: the case's escalations as the snapshot has them (level, unit that missed, outcome). */
+    escalationFacts: jsonb('escalation_facts').$type<EscalationFact[]>().notNull().default(sql`'[]'::jsonb`),
     escalationLevel: integer('escalation_level').notNull().default(0),
     createdBy: text('created_by').notNull(),
     createdAt: tstz('created_at').notNull(),
@@ -253,6 +265,14 @@ export const cases = pgTable(
     index('cases_escalated_list_idx').on(t.dueAt, t.id).where(sql`escalation_level > 0`),
   ],
 );
+
+/** One escalation of a case, as the assessment figures count it (cases.escalation_facts). */
+export interface EscalationFact {
+  level: number;
+  /** The issuing unit that missed the deadline. */
+  unit: string;
+  outcome: string | null;
+}
 
 export const caseEvents = pgTable(
   'case_events',
@@ -446,4 +466,77 @@ export const rateLimits = pgTable(
     resetAt: tstz('reset_at').notNull(),
   },
   (t) => [index('rate_limits_reset_idx').on(t.resetAt)],
+);
+
+// ─── Assessment figures (Art. 13): summaries of the read model ──────────────────────────────────
+//
+// Kept by a trigger on `cases` (migration stats_summaries: stats_on_case_change), which subtracts the
+// row's old contribution and adds its new one in the same transaction as the projection, so replays,
+// resets and repairs leave them exact. Each figure is kept twice: per Beijing day (`span` = 'day') and per
+// Beijing month (`span` = 'month', `start` = the 1st): a year's query reads whole months, a period's
+// ragged ends read days. A case counts in the period of the Beijing date it was received (created_at).
+
+/** Counts per side (issuing / requesting unit), span, start, unit and tier. */
+export const statCounts = pgTable(
+  'stat_counts',
+  {
+    side: text('side').notNull(), // issuing | requesting
+    span: text('span').notNull(), // day | month
+    start: date('start', { mode: 'string' }).notNull(),
+    unit: text('unit').notNull(),
+    tier: text('tier').notNull(),
+    /** Issuing: routings received; requesting: cases sent. */
+    received: integer('received').notNull().default(0),
+    answeredOnTime: integer('answered_on_time').notNull().default(0),
+    answeredLate: integer('answered_late').notNull().default(0),
+    returned: integer('returned').notNull().default(0),
+    reclassified: integer('reclassified').notNull().default(0),
+    withdrawn: integer('withdrawn').notNull().default(0),
+    open: integer('open').notNull().default(0),
+    /** Requesting: answers whose result is not 一致. */
+    mismatched: integer('mismatched').notNull().default(0),
+    /** Requesting: Art. 7 clock pause, working minutes. */
+    waitMinutes: bigint('wait_minutes', { mode: 'number' }).notNull().default(0),
+  },
+  (t) => [primaryKey({ name: 'stat_counts_pk', columns: [t.side, t.span, t.start, t.unit, t.tier] })],
+);
+
+/** Histograms of working-minute durations (register, answer, wait): counts per bucket (api/services/stats.ts). */
+export const statMinutes = pgTable(
+  'stat_minutes',
+  {
+    measure: text('measure').notNull(), // register | answer (issuing unit) | wait (requesting unit)
+    span: text('span').notNull(),
+    start: date('start', { mode: 'string' }).notNull(),
+    unit: text('unit').notNull(),
+    tier: text('tier').notNull(),
+    bucket: integer('bucket').notNull(),
+    n: integer('n').notNull().default(0),
+  },
+  (t) => [
+    primaryKey({
+      name: 'stat_minutes_pk',
+      columns: [t.measure, t.span, t.start, t.unit, t.tier, t.bucket],
+    }),
+  ],
+);
+
+/** Escalations per unit that missed the deadline, level and outcome ('' while open). */
+export const statEscalations = pgTable(
+  'stat_escalations',
+  {
+    span: text('span').notNull(),
+    start: date('start', { mode: 'string' }).notNull(),
+    unit: text('unit').notNull(),
+    tier: text('tier').notNull(),
+    level: integer('level').notNull(),
+    outcome: text('outcome').notNull(),
+    n: integer('n').notNull().default(0),
+  },
+  (t) => [
+    primaryKey({
+      name: 'stat_escalations_pk',
+      columns: [t.span, t.start, t.unit, t.tier, t.level, t.outcome],
+    }),
+  ],
 );
