@@ -294,7 +294,10 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
   await app.register(metricsRoutes, { db: deps.db, metrics, token: deps.metricsToken });
   await app.register(deadlinePreviewRoutes, { calendar: deps.calendar, clock });
   await app.register(authRoutes);
-  const gateway = withReadModel(countingGateway(deps.gateway, metrics), async (id) => (await findCase(deps.db, id))?.status);
+  const gateway = withReadModel(
+    countingGateway(deps.gateway, metrics),
+    async (id) => (await findCase(deps.db, id))?.status,
+  );
   const caseDeps = {
     db: deps.db,
     gateway,

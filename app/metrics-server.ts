@@ -34,7 +34,7 @@ export async function startMetricsServer(opts: {
         .end('METRICS_TOKEN required\n');
       return;
     }
-    opts.metrics.render().then(
+    void opts.metrics.render().then(
       (text) => res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE }).end(text),
       (err) => {
         opts.log?.error({ err }, 'metrics could not be rendered');

@@ -78,7 +78,11 @@ describe('configuration', () => {
     expect(temporalTelemetry('127.0.0.1:9464')).toEqual({
       metrics: {
         metricPrefix: 'temporal_',
-        prometheus: { bindAddress: '127.0.0.1:9464', countersTotalSuffix: true, useSecondsForDurations: true },
+        prometheus: {
+          bindAddress: '127.0.0.1:9464',
+          countersTotalSuffix: true,
+          useSecondsForDurations: true,
+        },
       },
     });
     for (const [variable, value] of [

@@ -32,7 +32,8 @@ function samples(text: string) {
     const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
     if (!m) continue;
     const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[l[1] as string] = l[2] as string;
+    for (const l of (m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g))
+      labels[l[1] as string] = l[2] as string;
     out.push({ name: m[1] as string, labels, value: Number(m[3]) });
   }
   return out;
@@ -112,7 +113,9 @@ describe('/metrics for the operators', () => {
     expect(again.statusCode).toBeLessThan(500);
 
     const after = await scrapeUntil(
-      (t) => value(t, 'xiecha_projection_lag_seconds_count') >= value(before, 'xiecha_projection_lag_seconds_count') + 3,
+      (t) =>
+        value(t, 'xiecha_projection_lag_seconds_count') >=
+        value(before, 'xiecha_projection_lag_seconds_count') + 3,
     );
     const moved = (name: string, labels: Record<string, string> = {}) =>
       value(after, name, labels) - value(before, name, labels);
@@ -137,10 +140,19 @@ describe('/metrics for the operators', () => {
     expect(after).not.toContain(id);
     expect(after).not.toContain(VALID_ID);
     expect(samples(after).some((s) => s.labels.route?.includes(id))).toBe(false);
-    // An unknown path is one series, whatever was asked.
-    await h.app.inject({ url: `/api/v1/nothing-${randomUUID()}` });
+    // An unknown path is one series, whatever was asked: the web application's catch-all pattern (its 404s
+    // under /api), or `unmatched` where no route matches at all (a method nothing serves).
+    const catchAll = { method: 'GET', route: '/*', status_class: '4xx' };
+    const unknown = { method: 'DELETE', route: 'unmatched', status_class: '4xx' };
+    const beforeUnknown = await scrape();
+    expect((await h.app.inject({ url: `/api/v1/nothing-${randomUUID()}` })).statusCode).toBe(404);
+    expect((await h.app.inject({ method: 'DELETE', url: `/nothing-${randomUUID()}` })).statusCode).toBe(404);
     const unmatched = await scrape();
-    expect(value(unmatched, 'xiecha_http_request_duration_seconds_count', { route: 'unmatched' })).toBeGreaterThan(0);
+    for (const labels of [catchAll, unknown])
+      expect(
+        value(unmatched, 'xiecha_http_request_duration_seconds_count', labels) -
+          value(beforeUnknown, 'xiecha_http_request_duration_seconds_count', labels),
+      ).toBe(1);
     expect(unmatched).not.toContain('nothing-');
     // The calendar gauges are still there.
     expect(after).toMatch(/xiecha_calendar_last_covered_year \d+\n/);
@@ -177,10 +189,15 @@ describe('/metrics for the operators', () => {
     // A requesting unit that does not exist: the document number cannot be allocated (a failed attempt).
     const badId = caseWorkflowId('ZB-NONE', `metrics-bad-${randomUUID()}`);
     void gateway
-      .start({ ...input, caseId: badId, requestingUnit: 'ZB-NONE', requestedAt: new Date().toISOString() }, badId)
+      .start(
+        { ...input, caseId: badId, requestingUnit: 'ZB-NONE', requestedAt: new Date().toISOString() },
+        badId,
+      )
       .catch(() => {});
     const failed = await scrapeUntil((t) => value(t, 'xiecha_activity_failures_total') > 0);
-    expect(value(failed, 'xiecha_activity_failures_total', { activity: 'allocateDocNumber' })).toBeGreaterThan(0);
+    expect(
+      value(failed, 'xiecha_activity_failures_total', { activity: 'allocateDocNumber' }),
+    ).toBeGreaterThan(0);
     await env.client.workflow
       .getHandle(badId)
       .terminate('test over')

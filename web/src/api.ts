@@ -268,7 +268,10 @@ export async function downloadFile(path: string, query: Query, fallbackName: str
   const a = document.createElement('a');
   a.href = url;
   a.download = name;
+  a.style.display = 'none';
+  document.body.append(a);
   a.click();
+  a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
   return name;
 }

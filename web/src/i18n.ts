@@ -405,7 +405,8 @@ const EN: Record<string, string> = {
   选择期间: 'Choose the period',
   全部时限档次: 'All tiers',
   全部单位: 'All units',
-  '统计期间：{from} 至 {to}（北京时间，按收到协查的日期）': 'Period: {from} to {to} (Beijing dates of receipt)',
+  '统计期间：{from} 至 {to}（北京时间，按收到协查的日期）':
+    'Period: {from} to {to} (Beijing dates of receipt)',
   '{from} 至 {to} 没有符合条件的协查。': 'No request matches between {from} and {to}.',
   '请扩大统计期间（如选择“年”或自定义），或清除时限档次、单位筛选后再查看。':
     'Choose a longer period (Year or Custom), or clear the tier and unit filters.',

@@ -4,12 +4,7 @@
  * dashboard's figures wait for ECharts.
  */
 import { HeatmapChart, LineChart } from 'echarts/charts';
-import {
-  GridComponent,
-  LegendComponent,
-  TooltipComponent,
-  VisualMapComponent,
-} from 'echarts/components';
+import { GridComponent, LegendComponent, TooltipComponent, VisualMapComponent } from 'echarts/components';
 import * as echarts from 'echarts/core';
 import { CanvasRenderer } from 'echarts/renderers';
 import { useEffect, useRef } from 'react';
@@ -56,7 +51,9 @@ function EChart({
     chart.current?.setOption(option, true);
     chart.current?.resize();
   }, [option]);
-  return <div ref={el} role="img" aria-label={label} data-testid={testId} style={{ width: '100%', height }} />;
+  return (
+    <div ref={el} role="img" aria-label={label} data-testid={testId} style={{ width: '100%', height }} />
+  );
 }
 
 /** Received, answered and the on-time rate per day (Beijing dates). */
@@ -131,14 +128,23 @@ export function OverdueHeatMap({ rows }: { rows: IssuingStats[] }) {
       bottom: 0,
       inRange: { color: ['#f6ffed', '#ffe58f', '#cf1322'] },
     },
-    series: [{ type: 'heatmap', data, label: { show: true }, emphasis: { itemStyle: { borderColor: '#333' } } }],
+    series: [
+      { type: 'heatmap', data, label: { show: true }, emphasis: { itemStyle: { borderColor: '#333' } } },
+    ],
   };
   const label = units
     .slice()
     .reverse()
-    .map((r) => `${r.unitName}：${TIER_KEYS.map((k, i) => `${tiers[i]} ${r.overdueByTier[k] ?? 0}`).join('，')}`)
+    .map(
+      (r) => `${r.unitName}：${TIER_KEYS.map((k, i) => `${tiers[i]} ${r.overdueByTier[k] ?? 0}`).join('，')}`,
+    )
     .join('；');
   return (
-    <EChart option={option} label={label} height={Math.max(160, 90 + 34 * units.length)} testId="stats-heatmap" />
+    <EChart
+      option={option}
+      label={label}
+      height={Math.max(160, 90 + 34 * units.length)}
+      testId="stats-heatmap"
+    />
   );
 }

@@ -54,7 +54,11 @@ const DATE = 'YYYY-MM-DD';
  * The period's first and last Beijing dates (inclusive), never beyond today: weeks run Monday to Sunday,
  * quarters are calendar quarters.
  */
-export function periodRange(kind: PeriodKind, anchor: Dayjs, custom?: [Dayjs, Dayjs]): { from: string; to: string } {
+export function periodRange(
+  kind: PeriodKind,
+  anchor: Dayjs,
+  custom?: [Dayjs, Dayjs],
+): { from: string; to: string } {
   let start: Dayjs;
   let end: Dayjs;
   switch (kind) {
@@ -99,7 +103,8 @@ export function workingDuration(minutes: number | null | undefined): string {
   return m % 60 ? t('{h} 小时 {m} 分钟', { h, m: m % 60 }) : t('{h} 小时', { h });
 }
 
-const rateColor = (r: number | null) => (r === null ? 'default' : r >= 0.95 ? 'green' : r >= 0.8 ? 'orange' : 'red');
+const rateColor = (r: number | null) =>
+  r === null ? 'default' : r >= 0.95 ? 'green' : r >= 0.8 ? 'orange' : 'red';
 
 /**
  * The city's median time to answer: the API's when it gives one; otherwise the median of the units'
@@ -177,7 +182,11 @@ export default function StatsDashboardPage() {
             >
               {t('导出 Excel')}
             </Button>
-            <Button icon={<DownloadOutlined />} loading={exporting === 'csv'} onClick={() => void exportFile('csv')}>
+            <Button
+              icon={<DownloadOutlined />}
+              loading={exporting === 'csv'}
+              onClick={() => void exportFile('csv')}
+            >
               {t('导出 CSV')}
             </Button>
           </>
@@ -298,9 +307,7 @@ export default function StatsDashboardPage() {
               <Card size="small" data-testid="kpi-median">
                 <Statistic title={t('办理用时中位数')} value={workingDuration(median?.value)} />
                 <Typography.Text type="secondary" style={{ fontSize: 12 }}>
-                  {median?.estimated
-                    ? t('工作时间；按各单位中位数加权估算')
-                    : t('工作时间，自收到至反馈')}
+                  {median?.estimated ? t('工作时间；按各单位中位数加权估算') : t('工作时间，自收到至反馈')}
                 </Typography.Text>
               </Card>
             </Col>
@@ -333,7 +340,12 @@ export default function StatsDashboardPage() {
                   render: (v: number | null) => <Tag color={rateColor(v)}>{percent(v)}</Tag>,
                 },
                 { title: t('受理量'), dataIndex: 'received', align: 'right' },
-                { title: t('按时办结'), dataIndex: 'answeredOnTime', align: 'right', render: (v) => v ?? '—' },
+                {
+                  title: t('按时办结'),
+                  dataIndex: 'answeredOnTime',
+                  align: 'right',
+                  render: (v) => v ?? '—',
+                },
                 { title: t('逾期办结'), dataIndex: 'answeredLate', align: 'right', render: (v) => v ?? '—' },
                 { title: t('当前超期'), dataIndex: 'overdueNow', align: 'right', render: (v) => v ?? '—' },
                 {
