@@ -111,7 +111,7 @@ export function OverdueHeatMap({ rows }: { rows: IssuingStats[] }) {
       formatter: (p: { value: [number, number, number] }) =>
         `${units[p.value[1]]?.unitName ?? ''} · ${tiers[p.value[0]] ?? ''}：${t('超期')} ${p.value[2]} ${t('件')}`,
     },
-    grid: { left: 8, right: 8, top: 8, bottom: 56, containLabel: true },
+    grid: { left: 8, right: 8, top: 8, bottom: 72, containLabel: true },
     xAxis: { type: 'category', data: tiers, splitArea: { show: true } },
     yAxis: {
       type: 'category',
@@ -143,7 +143,7 @@ export function OverdueHeatMap({ rows }: { rows: IssuingStats[] }) {
     <EChart
       option={option}
       label={label}
-      height={Math.max(160, 90 + 34 * units.length)}
+      height={Math.max(180, 110 + 34 * units.length)}
       testId="stats-heatmap"
     />
   );
