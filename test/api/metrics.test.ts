@@ -5,12 +5,15 @@
  * public — no token, a wrong one or a staff login token is refused (audited), and without METRICS_TOKEN
  * the API's port refuses everyone while the METRICS_PORT listener serves the same text.
  */
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { caseWorkflowId, createCaseGateway } from '../../api/services/case-gateway.ts';
 import { startMetricsServer } from '../../app/metrics-server.ts';
+import { PROJECT_ROOT } from '../../app/temporal-tools.ts';
 import { auditLog } from '../../db/schema.ts';
 import { demoStaffId } from '../../db/seed.ts';
 import type { CaseInput } from '../../workflows/definitions.ts';
@@ -254,6 +257,39 @@ describe('/metrics for the operators', () => {
     } finally {
       await open.close();
       await guarded.close();
+    }
+  });
+
+  it('a worker process serves the Temporal SDK metrics at TEMPORAL_METRICS_ADDRESS', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const srv = createServer().listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as { port: number }).port;
+        srv.close(() => resolve(p));
+      });
+    });
+    // What app/worker-main.ts does first (the Runtime is per process: a child of its own); it ends by itself.
+    const script = [
+      "import { pino } from 'pino';",
+      "import { Runtime } from '@temporalio/worker';",
+      "import { routeTemporalLogs } from './app/logger.ts';",
+      `routeTemporalLogs(pino({ level: 'silent' }), { metricsAddress: '127.0.0.1:${port}' });`,
+      'Runtime.instance();',
+      'setTimeout(() => process.exit(0), 30_000);',
+    ].join('\n');
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: PROJECT_ROOT,
+      stdio: 'ignore',
+    });
+    try {
+      let res: Response | undefined;
+      for (let i = 0; i < 100 && !res; i++) {
+        res = await fetch(`http://127.0.0.1:${port}/metrics`).catch(() => undefined);
+        if (!res) await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(res?.status).toBe(200);
+      expect(res?.headers.get('content-type')).toContain('text/plain');
+    } finally {
+      child.kill();
     }
   });
 });
