@@ -289,7 +289,7 @@ describe('/metrics for the operators', () => {
       expect(res?.status).toBe(200);
       expect(res?.headers.get('content-type')).toContain('text/plain');
     } finally {
-      child.kill();
+      child.kill('SIGKILL'); // the Runtime takes SIGTERM for its (absent) workers' shutdown
     }
   });
 });
