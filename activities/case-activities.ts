@@ -62,7 +62,19 @@ export interface CaseActivityDeps {
   notifier?: Notifier;
   /** Told after a projection is committed (e.g. to push to live inboxes). */
   onProjected?: (snapshot: CaseSnapshot, eventType: string) => void;
+  /** The operators' metrics (api/services/metrics.ts); nothing is counted without them. */
+  metrics?: ActivityMetrics;
 }
+
+/** What the case activities count for the operators' `/metrics`. */
+export interface ActivityMetrics {
+  /** An escalation of this level was opened (its projection is the first to hold it). */
+  escalationFired(level: 1 | 2): void;
+  /** A projection the case row took: seconds from its event (workflow time) to the commit. */
+  projected(lagSeconds: number): void;
+}
+
+const ESCALATION_EVENTS: Record<string, 1 | 2> = { escalated: 1, escalated_level2: 2 };
 
 export function createCaseActivities(deps: CaseActivityDeps): CaseActivities {
   const { db, calendar } = deps;
@@ -114,7 +126,7 @@ export function createCaseActivities(deps: CaseActivityDeps): CaseActivities {
     async projectCase(input) {
       const runId = currentRunId();
       const durations = await routingDurations(calendar, input.snapshot);
-      const rows = await db.transaction(async (tx) => {
+      const { rows, accepted } = await db.transaction(async (tx) => {
         const accepted = await writeCaseRow(
           tx as unknown as Db,
           input,
@@ -145,8 +157,14 @@ export function createCaseActivities(deps: CaseActivityDeps): CaseActivities {
             .onConflictDoUpdate({ target: [caseEvents.caseId, caseEvents.seq], set: changes });
         else await tx.insert(caseEvents).values(event).onConflictDoNothing();
         await writeEscalations(tx as unknown as Db, input, accepted);
-        return writeNotifications(tx as unknown as Db, input);
+        return { rows: await writeNotifications(tx as unknown as Db, input), accepted };
       });
+      // Counted once: a retried or replayed projection of the same event is not taken again.
+      if (accepted && deps.metrics) {
+        deps.metrics.projected((Date.now() - Date.parse(input.event.at)) / 1000);
+        const level = ESCALATION_EVENTS[input.event.type];
+        if (level) deps.metrics.escalationFired(level);
+      }
       deps.onProjected?.(input.snapshot, input.event.type);
       if (rows.length && deps.notifier) {
         // In-app records are committed; other channels are best effort and must not fail the case.

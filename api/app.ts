@@ -43,8 +43,9 @@ import { catalogRoutes } from './routes/catalog.ts';
 import { codecRoutes } from './routes/codec.ts';
 import { deadlinePreviewRoutes } from './routes/deadline-preview.ts';
 import { escalationRoutes } from './routes/escalations.ts';
-import { healthRoutes, type ReadinessChecks } from './routes/health.ts';
+import { calendarMetricLines, healthRoutes, type ReadinessChecks } from './routes/health.ts';
 import { ledgerRoutes } from './routes/ledger.ts';
+import { metricsRoutes } from './routes/metrics.ts';
 import { notificationRoutes } from './routes/notifications.ts';
 import { statsRoutes } from './routes/stats.ts';
 import { verificationRoutes } from './routes/verifications.ts';
@@ -54,6 +55,7 @@ import { bindAuditKey } from './services/audit.ts';
 import { type CaseGateway, withReadModel } from './services/case-gateway.ts';
 import { findCase } from './services/case-reads.ts';
 import { createLocalLiveEvents, type LiveEvents } from './services/live-events.ts';
+import { type AppMetrics, countingGateway, createAppMetrics, statusClass } from './services/metrics.ts';
 
 export interface ApiDeps {
   log: Logger;
@@ -90,6 +92,10 @@ export interface ApiDeps {
   clock?: () => Date;
   /** The Temporal payload codec, for the operators' codec endpoint (absent: that endpoint answers 503). */
   payloadCodec?: PayloadCodec;
+  /** The process's metrics registry (api/services/metrics.ts); a registry of the app's own if absent. */
+  metrics?: AppMetrics;
+  /** METRICS_TOKEN: the bearer token `/metrics` on this port answers; without it `/metrics` here is refused. */
+  metricsToken?: string;
 }
 
 export type App = FastifyInstance;
@@ -209,6 +215,19 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
     reply.header('x-request-id', req.id);
   });
 
+  // Answer times by route pattern (never the raw URL: IDs would make a series per case).
+  const metrics = deps.metrics ?? createAppMetrics();
+  app.addHook('onResponse', async (req, reply) => {
+    metrics.httpDuration.observe(
+      {
+        method: req.method,
+        route: req.routeOptions.url ?? 'unmatched',
+        status_class: statusClass(reply.statusCode),
+      },
+      reply.elapsedTime / 1000,
+    );
+  });
+
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const problem = toProblem(err);
     if (problem.status >= 500) req.log.error({ err }, 'request failed');
@@ -272,9 +291,14 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
   await app.register(authPlugin, { db: deps.db, secret: deps.jwtSecret });
   const clock = deps.clock ?? (() => new Date());
   await app.register(healthRoutes, { checks: deps.readiness, calendar: deps.calendar, clock });
+  metrics.setExtra('calendar', () => calendarMetricLines(deps.calendar, clock));
+  await app.register(metricsRoutes, { db: deps.db, metrics, token: deps.metricsToken });
   await app.register(deadlinePreviewRoutes, { calendar: deps.calendar, clock });
   await app.register(authRoutes);
-  const gateway = withReadModel(deps.gateway, async (id) => (await findCase(deps.db, id))?.status);
+  const gateway = withReadModel(
+    countingGateway(deps.gateway, metrics),
+    async (id) => (await findCase(deps.db, id))?.status,
+  );
   const caseDeps = {
     db: deps.db,
     gateway,

@@ -6,7 +6,7 @@ import { loadConfig, requireExternalServices } from './config.ts';
 import { createLogger, routeTemporalLogs } from './logger.ts';
 import { Lifecycle, runMain } from './process-lifecycle.ts';
 import { loadSecrets } from './secrets.ts';
-import { openAppDatabase, startApi } from './system.ts';
+import { openAppDatabase, serveMetrics, startApi } from './system.ts';
 import { connectClient } from './temporal.ts';
 
 runMain(async () => {
@@ -23,6 +23,8 @@ runMain(async () => {
     life.onStop('temporal client', () => client.connection.close());
     const app = await startApi(config, database, client, secrets, log);
     life.onStop('api', () => app.close());
+    const metricsServer = await serveMetrics(config, log);
+    if (metricsServer) life.onStop('metrics', () => metricsServer.close());
   } catch (err) {
     await life.fail(err, 'start-up failed');
   }

@@ -63,6 +63,25 @@ export interface AppConfig {
    * worker's RSS however many cases are open; 500 keeps it under 512 MiB.
    */
   workerCachedCases: number;
+  /** The operators' metrics (api/services/metrics.ts); never public. */
+  metrics: MetricsConfig;
+}
+
+export interface MetricsConfig {
+  /**
+   * METRICS_PORT: `/metrics` on a listener of its own (every process that has one: API, worker, or both
+   * in the embedded system), bound to `host`; off when absent.
+   */
+  port?: number;
+  /** METRICS_HOST: that listener's address, loopback unless set. */
+  host: string;
+  /**
+   * METRICS_TOKEN: the bearer token `/metrics` asks for wherever it is served. Without it, the API's own
+   * port refuses `/metrics` (403) and only the METRICS_PORT listener answers.
+   */
+  token?: string;
+  /** TEMPORAL_METRICS_ADDRESS: host:port where the worker's Temporal SDK exporter serves its metrics. */
+  temporalAddress?: string;
 }
 
 export class ConfigError extends Error {
@@ -235,7 +254,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
     .filter(Boolean);
 
   const dataDir = path.resolve(nonEmpty(env, 'DATA_DIR') ?? './data');
+  const port = portFrom(env, 'PORT') ?? 3000;
   return {
+    metrics: metricsFrom(env, port),
     dbPoolSize: wholeNumberFrom(env, 'DB_POOL_SIZE', 10, 1, 500),
     workerCachedCases: wholeNumberFrom(env, 'WORKER_CACHED_CASES', 500, 2, 100_000),
     mode,
@@ -244,7 +265,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     devSlaSeconds,
     notifyWebhookUrl: webhook,
     host: nonEmpty(env, 'HOST') ?? (mode === 'embedded' ? '127.0.0.1' : '0.0.0.0'),
-    port: portFrom(env, 'PORT') ?? 3000,
+    port,
     dataDir,
     logLevel,
     prettyLogs: boolFrom(env, 'LOG_PRETTY', Boolean(process.stdout.isTTY)),
@@ -274,6 +295,23 @@ export function loadConfig(env: Env = process.env): AppConfig {
     ),
     auditAnchorSeconds,
     seedDemo: boolFrom(env, 'SEED_DEMO', mode === 'embedded'),
+  };
+}
+
+function metricsFrom(env: Env, apiPort: number): MetricsConfig {
+  const port = nonEmpty(env, 'METRICS_PORT') === undefined ? undefined : portFrom(env, 'METRICS_PORT');
+  if (port === 0) throw new ConfigError('METRICS_PORT', 'must be a port number between 1 and 65535, got "0"');
+  if (port !== undefined && port === apiPort)
+    throw new ConfigError('METRICS_PORT', `must differ from PORT (${apiPort}): it is a listener of its own`);
+  const token = nonEmpty(env, 'METRICS_TOKEN');
+  if (token !== undefined && (token.length < 16 || /\s/.test(token)))
+    throw new ConfigError('METRICS_TOKEN', 'must be at least 16 characters without spaces');
+  const temporalAddress = nonEmpty(env, 'TEMPORAL_METRICS_ADDRESS');
+  return {
+    port,
+    host: nonEmpty(env, 'METRICS_HOST') ?? '127.0.0.1',
+    token,
+    temporalAddress: temporalAddress ? checkAddress('TEMPORAL_METRICS_ADDRESS', temporalAddress) : undefined,
   };
 }
 

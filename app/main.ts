@@ -10,7 +10,7 @@ import { startEmbeddedTemporal } from './embedded-temporal.ts';
 import { createLogger, routeTemporalLogs } from './logger.ts';
 import { Lifecycle, runMain } from './process-lifecycle.ts';
 import { loadSecrets } from './secrets.ts';
-import { openAppDatabase, startApi, startWorker } from './system.ts';
+import { openAppDatabase, serveMetrics, startApi, startWorker } from './system.ts';
 import { connectClient } from './temporal.ts';
 import { temporalBinaries } from './temporal-tools.ts';
 import { ensureWebAssets } from './web-assets.ts';
@@ -18,7 +18,7 @@ import { ensureWebAssets } from './web-assets.ts';
 runMain(async () => {
   const config = loadConfig();
   const log = createLogger({ level: config.logLevel, pretty: config.prettyLogs });
-  routeTemporalLogs(log);
+  routeTemporalLogs(log, { metricsAddress: config.metrics.temporalAddress });
   const life = new Lifecycle(log);
   const started = Date.now();
   try {
@@ -55,6 +55,8 @@ runMain(async () => {
     life.onStop('temporal client', () => client.connection.close());
     const app = await startApi(config, database, client, secrets, log);
     life.onStop('api', () => app.close());
+    const metricsServer = await serveMetrics(config, log);
+    if (metricsServer) life.onStop('metrics', () => metricsServer.close());
 
     const apiUrl = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`;
     const lines = [

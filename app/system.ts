@@ -24,6 +24,7 @@ import {
   type LiveEvents,
   liveEventHooks,
 } from '../api/services/live-events.ts';
+import { processMetrics } from '../api/services/metrics.ts';
 import { pgRateLimitStore } from '../api/services/rate-limit-store.ts';
 import { resumeAbsences } from '../api/services/reference-data.ts';
 import { type Database, openDatabase } from '../db/client.ts';
@@ -32,6 +33,7 @@ import { seedBase, seedDemo } from '../db/seed.ts';
 import { createContentCipher } from '../domain/content-cipher.ts';
 import type { CaseActivities } from '../workflows/activity-contract.ts';
 import type { AppConfig } from './config.ts';
+import { type MetricsServer, startMetricsServer } from './metrics-server.ts';
 import { AesGcmPayloadCodec } from './payload-codec.ts';
 import type { Secrets } from './secrets.ts';
 import { connectWorker, createCaseWorker, type WorkerTuning } from './temporal.ts';
@@ -139,6 +141,7 @@ export async function startWorker(
     subjectKey: secrets.subjectKey,
     contentCipher: createContentCipher(secrets.payloadKeys),
     log: log.child({ component: 'activities' }),
+    metrics: processMetrics(),
     // Live inbox pushes first, then the configured delivery channel (webhook), if any.
     ...liveEventHooks(
       liveEventsFor(config, database, log),
@@ -160,6 +163,7 @@ export async function startWorker(
     },
     payloadKey: secrets.payloadKeys,
     log,
+    metrics: processMetrics(),
     tuning: workerTuning({
       connections: database.kind === 'pglite' ? 1 : config.dbPoolSize,
       cachedCases: config.workerCachedCases,
@@ -209,6 +213,8 @@ export async function startApi(
       },
     },
     events: liveEventsFor(config, database, log),
+    metrics: processMetrics(),
+    metricsToken: config.metrics.token,
   });
   app.addHook('onClose', () => liveEventsFor(config, database, log).close());
   // Case content written before encryption at rest is sealed in the background (reads work meanwhile).
@@ -233,4 +239,19 @@ export async function startApi(
     log.error({ err }, 'could not schedule the absences'),
   );
   return app;
+}
+
+/**
+ * The process's `/metrics` on METRICS_PORT (loopback by default), when configured; once per process (the
+ * embedded system's API and worker share one registry and one listener).
+ */
+export async function serveMetrics(config: AppConfig, log: Logger): Promise<MetricsServer | undefined> {
+  if (config.metrics.port === undefined) return undefined;
+  return startMetricsServer({
+    metrics: processMetrics(),
+    host: config.metrics.host,
+    port: config.metrics.port,
+    token: config.metrics.token,
+    log,
+  });
 }

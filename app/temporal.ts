@@ -24,6 +24,7 @@ import {
   type WorkflowBundleOption,
 } from '@temporalio/worker';
 import type { Logger } from 'pino';
+import { type AppMetrics, activityFailureInterceptor } from '../api/services/metrics.ts';
 import type { AbsenceActivities } from '../workflows/absence-hand-over.ts';
 import type { CaseActivities } from '../workflows/activity-contract.ts';
 import type { CalendarActivities } from '../workflows/calendar-retime.ts';
@@ -161,6 +162,8 @@ export interface CaseWorkerOptions {
   log?: Logger;
   /** Slots and cache (app/system.ts derives them from the configuration); the SDK's defaults otherwise. */
   tuning?: WorkerTuning;
+  /** Where failed activity attempts are counted (the operators' /metrics). */
+  metrics?: AppMetrics;
 }
 
 export type WorkerTuning = Pick<
@@ -177,6 +180,7 @@ export async function createCaseWorker(opts: CaseWorkerOptions): Promise<Worker>
     workflowBundle: await workflowBundle(opts.log),
     activities: opts.activities,
     dataConverter: dataConverter(opts.payloadKey),
+    ...(opts.metrics ? { interceptors: { activity: [activityFailureInterceptor(opts.metrics)] } } : {}),
   });
 }
 

@@ -6,13 +6,13 @@ import { loadConfig, requireExternalServices } from './config.ts';
 import { createLogger, routeTemporalLogs } from './logger.ts';
 import { Lifecycle, runMain } from './process-lifecycle.ts';
 import { loadSecrets } from './secrets.ts';
-import { openAppDatabase, startWorker } from './system.ts';
+import { openAppDatabase, serveMetrics, startWorker } from './system.ts';
 
 runMain(async () => {
   const config = loadConfig();
   const { temporalAddress } = requireExternalServices(config, 'npm run worker');
   const log = createLogger({ level: config.logLevel, pretty: config.prettyLogs, name: 'xiecha-worker' });
-  routeTemporalLogs(log);
+  routeTemporalLogs(log, { metricsAddress: config.metrics.temporalAddress });
   const life = new Lifecycle(log);
   try {
     const secrets = loadSecrets(config);
@@ -20,6 +20,8 @@ runMain(async () => {
     life.onStop('database', () => database.close());
     const worker = await startWorker(config, temporalAddress, database, secrets, log);
     life.onStop('worker', () => worker.stop());
+    const metricsServer = await serveMetrics(config, log);
+    if (metricsServer) life.onStop('metrics', () => metricsServer.close());
     log.info({ taskQueue: config.temporal.taskQueue }, 'worker running');
     await worker.done;
   } catch (err) {

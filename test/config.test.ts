@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, requireExternalServices } from '../app/config.ts';
+import { temporalTelemetry } from '../app/logger.ts';
 import { legacySubjectKey, loadSecrets, rotateStoredPayloadKey } from '../app/secrets.ts';
 import { workerTuning } from '../app/system.ts';
 
@@ -55,6 +56,45 @@ describe('configuration', () => {
       const err = errorOf({ [variable]: value });
       expect(err.variable).toBe(variable);
       expect(err.message).toContain(`"${value}"`);
+    }
+  });
+
+  it('keeps /metrics off the public port: METRICS_PORT on loopback, METRICS_TOKEN, the SDK exporter address', () => {
+    expect(loadConfig({}).metrics).toEqual({
+      port: undefined,
+      host: '127.0.0.1',
+      token: undefined,
+      temporalAddress: undefined,
+    });
+    const token = 'm'.repeat(24);
+    const c = loadConfig({
+      ...deployment,
+      METRICS_PORT: '9100',
+      METRICS_TOKEN: token,
+      TEMPORAL_METRICS_ADDRESS: '127.0.0.1:9464',
+    });
+    expect(c.metrics).toEqual({ port: 9100, host: '127.0.0.1', token, temporalAddress: '127.0.0.1:9464' });
+    expect(loadConfig({ METRICS_PORT: '9100', METRICS_HOST: '10.0.0.5' }).metrics.host).toBe('10.0.0.5');
+    expect(temporalTelemetry('127.0.0.1:9464')).toEqual({
+      metrics: {
+        metricPrefix: 'temporal_',
+        prometheus: {
+          bindAddress: '127.0.0.1:9464',
+          countersTotalSuffix: true,
+          useSecondsForDurations: true,
+        },
+      },
+    });
+    for (const [variable, value] of [
+      ['METRICS_PORT', '3000'], // the API's own port
+      ['METRICS_PORT', '0'],
+      ['METRICS_PORT', 'nine'],
+      ['METRICS_TOKEN', 'short'],
+      ['METRICS_TOKEN', 'has a space in it, sixteen+'],
+      ['TEMPORAL_METRICS_ADDRESS', '9464'],
+    ] as const) {
+      const err = errorOf({ [variable]: value });
+      expect(err.variable, `${variable}=${value}`).toBe(variable);
     }
   });
 

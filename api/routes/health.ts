@@ -21,6 +21,23 @@ const Ready = Type.Object({
   warnings: Type.Optional(Type.Record(Type.String(), Type.String())),
 });
 
+/**
+ * The calendar coverage gauges of `/metrics` (api/routes/metrics.ts). Alert on
+ * xiecha_calendar_uncovered_year_days_until <= 60.
+ */
+export async function calendarMetricLines(calendar: CalendarSource, clock: () => Date): Promise<string[]> {
+  const { data } = await calendar.current();
+  const gap = coverageGap(data, clock(), Number.POSITIVE_INFINITY);
+  return [
+    '# HELP xiecha_calendar_uncovered_year_days_until Days until the next year without an official holiday schedule begins (0 or less: it has begun).',
+    '# TYPE xiecha_calendar_uncovered_year_days_until gauge',
+    ...(gap ? [`xiecha_calendar_uncovered_year_days_until{year="${gap.year}"} ${gap.daysUntil}`] : []),
+    '# HELP xiecha_calendar_last_covered_year The last year with an official holiday schedule.',
+    '# TYPE xiecha_calendar_last_covered_year gauge',
+    `xiecha_calendar_last_covered_year ${Math.max(0, ...data.coveredYears)}`,
+  ];
+}
+
 export const healthRoutes: FastifyPluginAsyncTypebox<{
   checks: ReadinessChecks;
   calendar: CalendarSource;
@@ -82,20 +99,4 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{
       });
     },
   );
-
-  // Prometheus text format, for the operators' monitoring; no personal data. Alert on
-  // xiecha_calendar_uncovered_year_days_until <= 60.
-  app.get('/metrics', { schema: { hide: true }, config: { public: true } }, async (_req, reply) => {
-    const { data } = await calendar.current();
-    const gap = coverageGap(data, clock(), Number.POSITIVE_INFINITY);
-    const lines = [
-      '# HELP xiecha_calendar_uncovered_year_days_until Days until the next year without an official holiday schedule begins (0 or less: it has begun).',
-      '# TYPE xiecha_calendar_uncovered_year_days_until gauge',
-      ...(gap ? [`xiecha_calendar_uncovered_year_days_until{year="${gap.year}"} ${gap.daysUntil}`] : []),
-      '# HELP xiecha_calendar_last_covered_year The last year with an official holiday schedule.',
-      '# TYPE xiecha_calendar_last_covered_year gauge',
-      `xiecha_calendar_last_covered_year ${Math.max(0, ...data.coveredYears)}`,
-    ];
-    return reply.type('text/plain; version=0.0.4; charset=utf-8').send(`${lines.join('\n')}\n`);
-  });
 };

@@ -12,7 +12,7 @@ import { caseWorkflowId, createCaseGateway } from '../../api/services/case-gatew
 import { caseEvents, cases } from '../../db/schema.ts';
 import { demoStaffId } from '../../db/seed.ts';
 import type { CaseInput } from '../../workflows/definitions.ts';
-import { type ApiHarness, createApiHarness, VALID_ID } from '../support/api.ts';
+import { type ApiHarness, createApiHarness, TEST_METRICS_TOKEN, VALID_ID } from '../support/api.ts';
 import { databaseTargets } from '../support/databases.ts';
 import { createDevServerEnv } from '../support/temporal.ts';
 
@@ -79,7 +79,10 @@ describe.each(databaseTargets())('a year without an official schedule, on $name'
     const ready = await h.app.inject({ url: '/readyz' });
     expect(ready.statusCode).toBe(200); // a warning, not a failure
     expect(ready.json().warnings.calendar).toContain('2027');
-    const metrics = await h.app.inject({ url: '/metrics' });
+    const metrics = await h.app.inject({
+      url: '/metrics',
+      headers: { authorization: `Bearer ${TEST_METRICS_TOKEN}` },
+    });
     expect(metrics.headers['content-type']).toContain('text/plain');
     expect(metrics.body).toContain('xiecha_calendar_uncovered_year_days_until{year="2027"} 32');
     expect(metrics.body).toMatch(/xiecha_calendar_last_covered_year 2026\n/);

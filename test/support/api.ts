@@ -14,6 +14,7 @@ import { type App, buildApp } from '../../api/app.ts';
 import { createBulkActivities } from '../../api/routes/case-actions.ts';
 import { type CaseGateway, createCaseGateway } from '../../api/services/case-gateway.ts';
 import { type LiveEvents, liveEventHooks } from '../../api/services/live-events.ts';
+import { type AppMetrics, createAppMetrics } from '../../api/services/metrics.ts';
 import { dataConverter, type WorkerTuning } from '../../app/temporal.ts';
 import { pendingMigrations } from '../../db/migrate.ts';
 import { DEMO_PASSWORD } from '../../db/seed.ts';
@@ -29,11 +30,15 @@ import {
 } from './temporal.ts';
 
 export const TEST_JWT_SECRET = 'test-secret-test-secret-test-secret-0123';
+/** The operators' METRICS_TOKEN in tests: `/metrics` answers `Authorization: Bearer <this>`. */
+export const TEST_METRICS_TOKEN = 'test-metrics-token-0123456789';
 
 export interface ApiHarness {
   app: App;
   database: TestDatabase;
   worker: Worker;
+  /** This harness's metrics (API and worker share them, as in the embedded system). */
+  metrics: AppMetrics;
   /** Logs a demo user in and returns the Authorization header value. */
   login(username: string, password?: string): Promise<string>;
   close(): Promise<void>;
@@ -55,11 +60,14 @@ export async function createApiHarness(
     caseDeadline?: CaseDeadline;
     /** The worker's slots and cache (benchmarks: as app/system.ts sets them); the SDK's defaults otherwise. */
     tuning?: WorkerTuning;
+    /** METRICS_TOKEN of the app; TEST_METRICS_TOKEN unless given (`null`: none, `/metrics` refused). */
+    metricsToken?: string | null;
   } = {},
 ): Promise<ApiHarness> {
   const database = opts.database ?? (await target.open());
   const taskQueue = opts.taskQueue ?? uniqueTaskQueue('api');
   const calendar = createCalendarSource(database.db);
+  const metrics = createAppMetrics();
   const contentCipher = opts.payloadKeys ? createContentCipher(opts.payloadKeys) : TEST_CONTENT_CIPHER;
   const client = opts.payloadKeys
     ? new Client({
@@ -80,6 +88,7 @@ export async function createApiHarness(
         subjectKey: TEST_SUBJECT_KEY,
         contentCipher,
         log: silentLog,
+        metrics,
         // The worker feeds the app's live inbox stream, as in the embedded system.
         ...(opts.events ? liveEventHooks(opts.events) : {}),
       }),
@@ -87,6 +96,7 @@ export async function createApiHarness(
     taskQueue,
     opts.payloadKeys,
     opts.tuning,
+    metrics,
   );
   const running = worker.run();
   const app = await buildApp({
@@ -107,6 +117,8 @@ export async function createApiHarness(
     },
     rateLimitPerMinute: 100_000,
     events: opts.events,
+    metrics,
+    ...(opts.metricsToken === null ? {} : { metricsToken: opts.metricsToken ?? TEST_METRICS_TOKEN }),
     ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.caseDeadline ? { caseDeadline: opts.caseDeadline } : {}),
   });
@@ -115,6 +127,7 @@ export async function createApiHarness(
     app,
     database,
     worker,
+    metrics,
     async login(username, password = DEMO_PASSWORD) {
       const res = await app.inject({
         method: 'POST',

@@ -5,6 +5,7 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { pino } from 'pino';
+import type { AppMetrics } from '../../api/services/metrics.ts';
 import { createCaseWorker, dataConverter, type WorkerTuning } from '../../app/temporal.ts';
 import { temporalBinaries } from '../../app/temporal-tools.ts';
 import { createContentCipher } from '../../domain/content-cipher.ts';
@@ -49,8 +50,10 @@ export async function caseWorker(
   taskQueue: string,
   payloadKeys: Buffer | readonly Buffer[] = TEST_PAYLOAD_KEY,
   tuning?: WorkerTuning,
+  metrics?: AppMetrics,
 ): Promise<Worker> {
   return createCaseWorker({
+    metrics,
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
     taskQueue,

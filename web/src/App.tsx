@@ -9,6 +9,7 @@ import {
   BookOutlined,
   CalendarOutlined,
   FileAddOutlined,
+  FundOutlined,
   InboxOutlined,
   LogoutOutlined,
   SendOutlined,
@@ -52,6 +53,8 @@ import { Link, match, navigate, useLocation } from './router.tsx';
 
 const OverviewPage = lazy(() => import('./pages/Overview.tsx'));
 const AdminPage = lazy(() => import('./pages/Admin.tsx'));
+// The assessment dashboard and its charts (ECharts) load only when the office opens it.
+const StatsDashboardPage = lazy(() => import('./pages/StatsDashboard.tsx'));
 
 function useSession(): Session | undefined {
   const [s, set] = useState(currentSession);
@@ -80,11 +83,13 @@ function menuFor(s: Session, unit: { canRequest?: boolean; canIssue?: boolean } 
       { key: '/admin/staff', icon: <TeamOutlined />, label: t('人员') },
       { key: '/admin/catalog', icon: <FileAddOutlined />, label: t('证明事项') },
       { key: '/admin/calendar', icon: <CalendarOutlined />, label: t('工作日历') },
+      { key: '/stats', icon: <FundOutlined />, label: t('考核统计') },
     ];
   if (role === 'supervisor')
     return [
       { key: '/escalations', icon: <AlertOutlined />, label: t('督办事项') },
       { key: '/overview', icon: <BarChartOutlined />, label: t('概览') },
+      { key: '/stats', icon: <FundOutlined />, label: t('考核统计') },
     ];
   const items: MenuEntry[] = [];
   // Without the units route, show everything; the API refuses what the unit may not do.
@@ -273,6 +278,7 @@ function Routes({ session, onLang }: { session: Session | undefined; onLang: (l:
   else if (detail) page = <CaseDetailPage id={detail.id as string} />;
   else if (path === '/escalations') page = <EscalationsPage />;
   else if (path === '/overview') page = <OverviewPage />;
+  else if (path === '/stats') page = <StatsDashboardPage />;
   else if (path.startsWith('/admin/')) page = <AdminPage section={path.slice('/admin/'.length)} />;
   else page = <NotFound />;
   return (

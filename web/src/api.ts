@@ -241,15 +241,37 @@ export async function uploadAttachment(file: File): Promise<Attachment> {
 
 /** Downloads with the bearer token (a plain link cannot send it) and saves under the file's name. */
 export async function downloadAttachment(id: string): Promise<void> {
-  const res = await fetch(`/api/v1/attachments/${encodeURIComponent(id)}`, {
+  await downloadFile(`/api/v1/attachments/${encodeURIComponent(id)}`, {}, id);
+}
+
+/**
+ * GETs a file with the bearer token and saves it under the name of its Content-Disposition (RFC 5987
+ * `filename*=UTF-8''…`), or `fallbackName`.
+ */
+export async function downloadFile(path: string, query: Query, fallbackName: string): Promise<string> {
+  const qs = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') qs.set(k, String(v));
+  const res = await fetch(`${path}${qs.size ? `?${qs}` : ''}`, {
     headers: { authorization: `Bearer ${session?.token ?? ''}` },
+  }).catch(() => {
+    throw new ApiError(0, t('无法连接服务器，请检查网络后重试'), t('无法连接服务器，请检查网络后重试'));
   });
   if (!res.ok) throw await problemOf(res);
-  const name = /filename\*=UTF-8''([^;]+)/.exec(res.headers.get('content-disposition') ?? '')?.[1];
+  const encoded = /filename\*=UTF-8''([^;]+)/i.exec(res.headers.get('content-disposition') ?? '')?.[1];
+  let name = fallbackName;
+  try {
+    if (encoded) name = decodeURIComponent(encoded);
+  } catch {
+    // a malformed name: keep the fallback
+  }
   const url = URL.createObjectURL(await res.blob());
   const a = document.createElement('a');
   a.href = url;
-  a.download = name ? decodeURIComponent(name) : id;
+  a.download = name;
+  a.style.display = 'none';
+  document.body.append(a);
   a.click();
+  a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  return name;
 }

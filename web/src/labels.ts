@@ -47,6 +47,9 @@ const TIER: Record<string, string> = {
 };
 export const TIERS = ['30m', '1d', '2d'] as const;
 export const tierLabel = (tier: string) => t(TIER[tier] ?? tier);
+const TIER_SHORT: Record<string, string> = { '30m': '30分钟', '1d': '1个工作日', '2d': '2个工作日' };
+/** The tier in a few characters (chart axes, filters). */
+export const tierShortLabel = (tier: string) => t(TIER_SHORT[tier] ?? tier);
 
 const EVENT: Record<string, string> = {
   created: '发起协查',

@@ -168,3 +168,77 @@ export function itemsOf<T>(data: unknown): T[] {
   }
   return [];
 }
+
+// ─── Assessment figures (Art. 13): GET /api/v1/stats/units and /stats/trend ─────────────────────
+
+/** Working minutes (median, p90); null when there is no sample. */
+export interface MinutesSummary {
+  median: number | null;
+  p90: number | null;
+}
+
+export interface IssuingStats {
+  unitId: string;
+  unitName: string;
+  received: number;
+  answeredOnTime: number;
+  answeredLate: number;
+  returned: number;
+  reclassified: number;
+  withdrawn: number;
+  open: number;
+  overdueNow: number;
+  overdueByTier: Record<'30m' | '1d' | '2d', number>;
+  /** 0..1, null when nothing was answered. */
+  onTimeRate: number | null;
+  registerMinutes: MinutesSummary;
+  answerMinutes: MinutesSummary;
+  escalations: { level1: number; level2: number; byOutcome: Record<string, number> };
+  staffingCompliant: boolean;
+}
+
+export interface RequestingStats {
+  unitId: string;
+  unitName: string;
+  sent: number;
+  verificationWaitMinutes: { total: number; median: number | null };
+  mismatchRate: number | null;
+  ledgerFollowUps: number;
+}
+
+export interface RankingRow {
+  rank: number;
+  unitId: string;
+  unitName: string;
+  onTimeRate: number | null;
+  received: number;
+}
+
+export interface UnitsStats {
+  period: { from: string; to: string };
+  issuing: IssuingStats[];
+  requesting: RequestingStats[];
+  city: {
+    received: number;
+    answeredOnTime: number;
+    answeredLate: number;
+    onTimeRate: number | null;
+    overdueNow: number;
+    /** Not in the first contract; used when the API provides it. */
+    answerMinutes?: MinutesSummary;
+  };
+  ranking: RankingRow[];
+}
+
+export interface TrendDay {
+  date: string;
+  received: number;
+  answered: number;
+  answeredOnTime: number;
+  onTimeRate: number | null;
+}
+
+export interface TrendStats {
+  period: { from: string; to: string };
+  days: TrendDay[];
+}
