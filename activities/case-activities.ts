@@ -10,7 +10,9 @@ import {
   caseEvents,
   caseReplyNumbers,
   cases,
+  type EscalationResponsible,
   escalations,
+  type MissedOrder,
   notifications,
   replyNumberCounters,
   staff,
@@ -32,6 +34,7 @@ import type {
   ProjectCaseInput,
 } from '../workflows/activity-contract.ts';
 import type { CaseSnapshot } from '../workflows/definitions.ts';
+import { beijingTime } from '../workflows/labels.ts';
 import type { CalendarSource } from './calendar-source.ts';
 import { calculation, unknownUnit } from './failures.ts';
 import { allocateDocNumber, deadlineWithReminders } from './opening.ts';
@@ -371,9 +374,19 @@ export async function writeEscalations(
           notInArray(escalations.id, ['', ...s.escalations.map((_, i) => `${s.caseId}:${i + 1}`)]),
         ),
       );
+  // Rows this projection creates get who was responsible at that moment; existing rows keep theirs.
+  const known = s.escalations.length
+    ? new Set(
+        (
+          await tx.select({ id: escalations.id }).from(escalations).where(eq(escalations.caseId, s.caseId))
+        ).map((r) => r.id),
+      )
+    : new Set<string>();
   for (const [i, e] of s.escalations.entries()) {
+    const id = `${s.caseId}:${i + 1}`;
+    const responsible = known.has(id) ? undefined : await responsibleAt(tx, s, i);
     const values = {
-      id: `${s.caseId}:${i + 1}`,
+      id,
       caseId: s.caseId,
       level: e.level,
       routingNo: e.routingNo,
@@ -391,18 +404,117 @@ export async function writeEscalations(
       closedAt: e.closedAt ? new Date(e.closedAt) : null,
       closedBy: e.closedBy ?? null,
       outcome: e.outcome ?? null,
+      missedOrders: missedOrdersOf(s, i),
       lastSeq: event.seq,
     };
-    const { id, ...changes } = values;
+    const { id: _id, ...changes } = values;
     await tx
       .insert(escalations)
-      .values(values)
+      .values({ ...values, ...(responsible ? { responsible } : {}) })
       .onConflictDoUpdate({
         target: escalations.id,
         set: changes,
         ...(authoritative ? {} : { setWhere: lt(escalations.lastSeq, event.seq) }),
       });
   }
+}
+
+/**
+ * The ordered deadlines (责成时限) of the i-th escalation that passed unmet: every office order given while it
+ * was the routing's current escalation, except one superseded by a later order before it fell due and the one
+ * still in force (a missed order is cleared from the escalation by the workflow, which opens level 2 or tells
+ * the office). So a level-1 record keeps the order it missed once level 2 has opened.
+ */
+export function missedOrdersOf(s: CaseSnapshot, i: number): MissedOrder[] {
+  const e = s.escalations[i];
+  if (!e) return [];
+  const next = s.escalations.slice(i + 1).find((x) => x.routingNo === e.routingNo);
+  const opened = Date.parse(e.openedAt);
+  const until = next ? Date.parse(next.openedAt) : Number.POSITIVE_INFINITY;
+  const orders = (s.deadlines ?? []).filter(
+    (d) =>
+      d.kind === 'ordered' &&
+      d.routingNo === e.routingNo &&
+      Date.parse(d.from) >= opened &&
+      Date.parse(d.from) < until,
+  );
+  return orders
+    .filter((d, k) => {
+      const later = orders[k + 1];
+      if (later) return Date.parse(d.dueAt) <= Date.parse(later.from);
+      return !e.orderedDueAt || Date.parse(e.orderedDueAt) !== Date.parse(d.dueAt);
+    })
+    .map((d) => ({ dueAt: d.dueAt, orderedAt: d.from, note: d.reason || null }));
+}
+
+/**
+ * Who was responsible when the i-th escalation's deadline was missed: the case's assignee (when the
+ * escalation is on the current routing) and the issuing unit's liaisons on duty at its opening.
+ */
+async function responsibleAt(tx: Db, s: CaseSnapshot, i: number): Promise<EscalationResponsible | undefined> {
+  const e = s.escalations[i];
+  if (!e) return undefined;
+  const unit = e.issuingUnit ?? s.routing.issuingUnit;
+  const at = new Date(e.openedAt);
+  const assigneeId = e.routingNo === s.routing.routingNo ? s.assigneeId : undefined;
+  const [assignee] = assigneeId
+    ? await tx.select({ id: staff.id, name: staff.displayName }).from(staff).where(eq(staff.id, assigneeId))
+    : [];
+  const duty = await liaisonDuty(tx, unit, at);
+  return {
+    at: e.openedAt,
+    assignee: assignee ?? (assigneeId ? { id: assigneeId, name: assigneeId } : null),
+    liaisons: duty.recipients,
+    backupActing: duty.backupActing,
+  };
+}
+
+/**
+ * Art. 11: the issuing unit's leaders (`staff.is_leader`) are told, one notification each, when its
+ * escalation reaches level 2 — unless the office already raised this routing's escalation to level 2 by
+ * judgement (they were told then).
+ */
+async function leaderNotifications(tx: Db, input: ProjectCaseInput): Promise<NotificationRow[]> {
+  if (input.event.type !== 'escalated_level2') return [];
+  const s = input.snapshot;
+  const esc = s.escalations.findLast((e) => e.level === 2);
+  if (!esc) return [];
+  const unit = esc.issuingUnit ?? s.routing.issuingUnit;
+  const [raised] = await tx
+    .select({ id: escalations.id })
+    .from(escalations)
+    .where(
+      and(
+        eq(escalations.caseId, s.caseId),
+        eq(escalations.routingNo, esc.routingNo),
+        eq(escalations.judgedLevel, 2),
+      ),
+    )
+    .limit(1);
+  if (raised) return [];
+  const leaders = await unitLeaders(tx, unit);
+  return leaders.map((l) => ({
+    id: `${s.caseId}:${input.event.seq}:leader:${l.id}`,
+    caseId: s.caseId,
+    recipientStaffId: l.id,
+    recipientUnit: null,
+    kind: 'escalation_level2_leader',
+    message: level2LeaderMessage(s.docNumber, esc.missedDueAt, input.event.at, '逾期未在责成时限内办结'),
+    createdAt: new Date(input.event.at),
+  }));
+}
+
+/** The active leaders of a unit. */
+export async function unitLeaders(db: Db, unitCode: string): Promise<{ id: string; name: string }[]> {
+  return db
+    .select({ id: staff.id, name: staff.displayName })
+    .from(staff)
+    .where(and(eq(staff.unitCode, unitCode), eq(staff.isLeader, true), eq(staff.active, true)));
+}
+
+/** The leader's notice of a level-2 escalation, in Chinese with Beijing times. */
+export function level2LeaderMessage(docNumber: string, missedDueAt: string, at: string, why: string): string {
+  return `【第二级督办】协查 ${docNumber} ${why}（错过的时限：${beijingTime(missedDueAt)}），已于 ${beijingTime(at)} 升为第二级督办（建议约谈相关责任人），请本单位负责人督促办理。`;
 }
 
 async function recipients(
@@ -464,6 +576,7 @@ async function writeNotifications(tx: Db, input: ProjectCaseInput): Promise<Noti
       });
     }
   }
+  rows.push(...(await leaderNotifications(tx, input)));
   if (rows.length) await tx.insert(notifications).values(rows).onConflictDoNothing();
   return rows;
 }

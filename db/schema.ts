@@ -32,7 +32,8 @@ const bytea = customType<{ data: Buffer; driverData: Buffer | Uint8Array }>({
 const tstz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
 export const unitKind = pgEnum('unit_kind', ['department', 'office']);
-export const staffRole = pgEnum('staff_role', ['liaison', 'agent', 'supervisor', 'admin']);
+/** `reviewer`: the city government's reviewer (市政府督查), read-only on escalations and their records. */
+export const staffRole = pgEnum('staff_role', ['liaison', 'agent', 'supervisor', 'admin', 'reviewer']);
 export const slaTier = pgEnum('sla_tier', ['30m', '1d', '2d']);
 export const calendarDayKind = pgEnum('calendar_day_kind', ['work', 'off']);
 
@@ -75,6 +76,8 @@ export const staff = pgTable(
     /** Bumped by logout and password change: tokens carrying an older version are refused. */
     sessionVersion: integer('session_version').notNull().default(0),
     isDemo: boolean('is_demo').notNull().default(false),
+    /** One of the unit's leaders (单位负责人): notified when an escalation of the unit reaches level 2 (Art. 11). */
+    isLeader: boolean('is_leader').notNull().default(false),
     active: boolean('active').notNull().default(true),
     createdAt: tstz('created_at').notNull().defaultNow(),
   },
@@ -313,11 +316,71 @@ export const escalations = pgTable(
     closedBy: text('closed_by'),
     outcome: text('outcome'),
     lastSeq: integer('last_seq').notNull(),
+    /**
+     * Who was responsible when the deadline was missed (Art. 10, 11): the case's assignee and the unit's
+     * liaison on duty at that moment, with their names then. Written once, when the row is created.
+     */
+    responsible: jsonb('responsible').$type<EscalationResponsible>(),
+    /** Ordered deadlines (责成时限) of this escalation that passed unmet, oldest first (from the case's deadlines). */
+    missedOrders: jsonb('missed_orders').$type<MissedOrder[]>().notNull().default(sql`'[]'::jsonb`),
+    /**
+     * The office's judgement on a level-1 escalation (Art. 11): 2 = raised to level 2 because the delay caused
+     * harm (造成不良影响), 1 = held at level 1; null = none yet. The latest judgement; each one is also an
+     * `escalation_records` row. Written by the API, never by the projection.
+     */
+    judgedLevel: integer('judged_level'),
+    judgedAt: tstz('judged_at'),
+    judgedBy: text('judged_by'),
+    judgementReason: text('judgement_reason'),
   },
   (t) => [
     index('escalations_case_idx').on(t.caseId),
     index('escalations_status_idx').on(t.status, t.openedAt),
+    // The office's list: keyset on (opened_at, id), filtered by issuing unit.
+    index('escalations_unit_opened_idx').on(t.issuingUnit, t.openedAt, t.id),
   ],
+);
+
+export interface ResponsiblePerson {
+  id: string;
+  name: string;
+}
+
+export interface EscalationResponsible {
+  /** When it was determined (the escalation's opening). */
+  at: string;
+  /** The case's assignee (承办人) then; null when nobody had registered the case. */
+  assignee: ResponsiblePerson | null;
+  /** The unit's liaisons on duty then (the backup liaison while every liaison was absent). */
+  liaisons: ResponsiblePerson[];
+  backupActing: boolean;
+}
+
+export interface MissedOrder {
+  dueAt: string;
+  orderedAt: string;
+  note: string | null;
+}
+
+/**
+ * The office's records on an escalation (Art. 11), written by the API: an investigation (组织调查), a
+ * judgement on the level (raise to 2 / hold at 1), a request to the city government to interview (约谈) the
+ * responsible leaders, and that request's follow-ups (`parentId`). Append-only.
+ */
+export const escalationRecords = pgTable(
+  'escalation_records',
+  {
+    id: text('id').primaryKey(),
+    escalationId: text('escalation_id').notNull(),
+    caseId: text('case_id').notNull(),
+    kind: text('kind').notNull(), // investigation | level_raised | level_held | interview_request | interview_follow_up
+    parentId: text('parent_id'),
+    data: jsonb('data').$type<Record<string, unknown>>().notNull().default(sql`'{}'::jsonb`),
+    recordedBy: text('recorded_by').notNull(),
+    recordedByName: text('recorded_by_name').notNull(),
+    recordedAt: tstz('recorded_at').notNull(),
+  },
+  (t) => [index('escalation_records_escalation_idx').on(t.escalationId, t.recordedAt)],
 );
 
 export const notifications = pgTable(

@@ -46,7 +46,7 @@ type DemoStaff = {
   username: string;
   name: string;
   unit: string;
-  role: 'liaison' | 'agent' | 'supervisor' | 'admin';
+  role: 'liaison' | 'agent' | 'supervisor' | 'admin' | 'reviewer';
   partner?: string;
 };
 
@@ -66,6 +66,8 @@ const DEMO_STAFF: DemoStaff[] = [
   { username: 'iss-b-lia', name: '蒋涛', unit: 'ZB-MZ', role: 'liaison' },
   { username: 'office', name: '韩梅', unit: 'ZB-LXB', role: 'supervisor' },
   { username: 'admin', name: '杨帆', unit: 'ZB-LXB', role: 'admin' },
+  // The city government's reviewer (市政府督查): read-only on escalations and the office's records (Art. 11).
+  { username: 'gov-review', name: '刘洋', unit: 'ZB-LXB', role: 'reviewer' },
 ];
 
 export const demoStaffId = (username: string): string => `stf-${username}`;
@@ -233,5 +235,5 @@ export async function seedDemo(db: Db): Promise<{ created: boolean }> {
 }
 
 export const DEMO_LOGINS = DEMO_STAFF.filter((s) =>
-  ['req-a', 'req-b', 'iss-a', 'iss-b', 'office', 'admin'].includes(s.username),
+  ['req-a', 'req-b', 'iss-a', 'iss-b', 'office', 'admin', 'gov-review'].includes(s.username),
 );

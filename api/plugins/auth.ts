@@ -16,7 +16,8 @@ import { forbidden, Problem, unauthorized } from '../problem.ts';
 import { recordAudit } from '../services/audit.ts';
 import { isCommonPassword } from './common-passwords.ts';
 
-export type StaffRole = 'liaison' | 'agent' | 'supervisor' | 'admin';
+/** `reviewer`: the city government's reviewer (市政府督查), read-only on escalations (REVIEWER_ROUTES). */
+export type StaffRole = 'liaison' | 'agent' | 'supervisor' | 'admin' | 'reviewer';
 
 export interface StaffContext {
   id: string;
@@ -285,6 +286,39 @@ export async function authenticate(db: Db, req: FastifyRequest): Promise<StaffCo
   return publicCtx;
 }
 
+/**
+ * Everything the city government's reviewer may call: their own session, the escalation list and an
+ * escalation's records, unit names and their own notifications. Every other route refuses the role (403,
+ * audited) before its handler runs, so no route has to remember the role, and none shows case content.
+ */
+export const REVIEWER_ROUTES: ReadonlySet<string> = new Set([
+  'GET /api/v1/auth/me',
+  'POST /api/v1/auth/refresh',
+  'POST /api/v1/auth/logout',
+  'POST /api/v1/auth/password',
+  'GET /api/v1/escalations',
+  'GET /api/v1/escalations/:id',
+  'GET /api/v1/units',
+  'GET /api/v1/notifications',
+  'POST /api/v1/notifications/:id/read',
+  'POST /api/v1/stream/ticket',
+]);
+
+async function refuseReviewerOutsideRoutes(db: Db, req: FastifyRequest, who: StaffContext): Promise<void> {
+  if (who.role !== 'reviewer') return;
+  const route = `${req.method} ${req.routeOptions.url ?? ''}`;
+  if (REVIEWER_ROUTES.has(route)) return;
+  await recordAudit(db, {
+    actorId: who.id,
+    actorUnit: who.unitCode,
+    action: 'access.denied',
+    outcome: 'denied',
+    sourceIp: req.ip,
+    detail: { route, role: who.role },
+  });
+  throw forbidden('市政府督查人员只能查阅督办事项及其记录');
+}
+
 export const authPlugin = fp<{ db: Db; secret: string }>(
   async (app, { db, secret }) => {
     await app.register(jwt, { secret, verify: { algorithms: ['HS256'] }, sign: { algorithm: 'HS256' } });
@@ -292,7 +326,7 @@ export const authPlugin = fp<{ db: Db; secret: string }>(
 
     app.addHook('onRequest', async (req) => {
       if (!req.url.startsWith('/api/') || req.routeOptions.config?.public || !req.routeOptions.url) return;
-      await authenticate(db, req);
+      await refuseReviewerOutsideRoutes(db, req, await authenticate(db, req));
     });
   },
   { name: 'auth' },

@@ -30,8 +30,17 @@ const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => T
 const DateTime = Type.String({ format: 'date-time' });
 
 const Role = Type.Union(
-  [Type.Literal('liaison'), Type.Literal('agent'), Type.Literal('supervisor'), Type.Literal('admin')],
-  { description: 'liaison 联络员、agent 代办员（部门）；supervisor 督办、admin 管理员（联席办）' },
+  [
+    Type.Literal('liaison'),
+    Type.Literal('agent'),
+    Type.Literal('supervisor'),
+    Type.Literal('admin'),
+    Type.Literal('reviewer'),
+  ],
+  {
+    description:
+      'liaison 联络员、agent 代办员（部门）；supervisor 督办、admin 管理员（联席办）；reviewer 市政府督查（只读查阅督办）',
+  },
 );
 const StaffId = Type.String({ minLength: 1, maxLength: 128 });
 
@@ -46,6 +55,7 @@ const StaffView = Type.Object({
   mustChangePassword: Type.Boolean(),
   lockedUntil: Nullable(DateTime),
   isDemo: Type.Boolean(),
+  isLeader: Type.Boolean({ description: '单位负责人：本单位督办升为第二级时收到通知' }),
   createdAt: DateTime,
 });
 
@@ -86,7 +96,7 @@ async function unitForRole(db: Db, unitCode: string, role: StaffRole, pointer: s
     throw unprocessable(
       unit.kind === 'department'
         ? '部门的人员只能是联络员或代办员'
-        : '联席会议办公室的人员只能是督办人员或管理员',
+        : '联席会议办公室的人员只能是督办人员、管理员或市政府督查',
       [{ pointer: '/body/role', detail: '角色与单位类型不符' }],
     );
   return unit;
@@ -181,6 +191,7 @@ export const adminStaffRoutes: FastifyPluginAsyncTypebox<{ db: Db; gateway: Case
             displayName: Type.String({ minLength: 1, maxLength: 50 }),
             unitCode: UnitCode,
             role: Role,
+            isLeader: Type.Optional(Type.Boolean({ description: '单位负责人' })),
           },
           { additionalProperties: false },
         ),
@@ -198,7 +209,12 @@ export const adminStaffRoutes: FastifyPluginAsyncTypebox<{ db: Db; gateway: Case
         db,
         req,
         'admin.staff.create',
-        { username: req.body.username, unitCode: req.body.unitCode, role: req.body.role },
+        {
+          username: req.body.username,
+          unitCode: req.body.unitCode,
+          role: req.body.role,
+          isLeader: req.body.isLeader ?? false,
+        },
         async () => {
           requireRole(req, 'admin');
           const b = req.body;
@@ -212,6 +228,7 @@ export const adminStaffRoutes: FastifyPluginAsyncTypebox<{ db: Db; gateway: Case
               displayName: b.displayName,
               unitCode: b.unitCode,
               role: b.role,
+              isLeader: b.isLeader ?? false,
               passwordHash: await hashPassword(password),
               mustChangePassword: true,
             })
@@ -228,7 +245,7 @@ export const adminStaffRoutes: FastifyPluginAsyncTypebox<{ db: Db; gateway: Case
     {
       schema: {
         tags: ['管理：人员'],
-        summary: '修改人员（管理员）：姓名、角色、单位、在岗状态、解除锁定',
+        summary: '修改人员（管理员）：姓名、角色、单位、在岗状态、单位负责人、解除锁定',
         description: '停用或调离单位时，其已登记的在办协查转交给A/B角；调离单位时清除其A/B角关系。',
         security: [{ bearer: [] }],
         params: Type.Object({ id: StaffId }),
@@ -238,6 +255,7 @@ export const adminStaffRoutes: FastifyPluginAsyncTypebox<{ db: Db; gateway: Case
             role: Type.Optional(Role),
             unitCode: Type.Optional(UnitCode),
             active: Type.Optional(Type.Boolean()),
+            isLeader: Type.Optional(Type.Boolean({ description: '单位负责人' })),
             unlock: Type.Optional(Type.Literal(true, { description: '解除登录失败锁定' })),
           },
           { additionalProperties: false, minProperties: 1 },
@@ -285,6 +303,7 @@ export const adminStaffRoutes: FastifyPluginAsyncTypebox<{ db: Db; gateway: Case
                 role: b.role,
                 unitCode: b.unitCode,
                 active: b.active,
+                isLeader: b.isLeader,
                 ...(moves ? { partnerId: null } : {}),
                 ...(b.unlock ? { failedLogins: 0, lockedUntil: null } : {}),
               })

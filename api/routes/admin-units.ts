@@ -155,7 +155,8 @@ export const adminUnitRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app
         await checkParent(db, code, req.body.parentCode);
         if (req.body.kind && req.body.kind !== unit.kind) {
           const people = await db.select({ role: staff.role }).from(staff).where(eq(staff.unitCode, code));
-          const misfit = req.body.kind === 'office' ? ['agent', 'liaison'] : ['supervisor', 'admin'];
+          const misfit =
+            req.body.kind === 'office' ? ['agent', 'liaison'] : ['supervisor', 'admin', 'reviewer'];
           if (people.some((p) => misfit.includes(p.role)))
             throw unprocessable('单位中有与新类型不符的人员角色，请先调整人员', [
               { pointer: '/body/kind', detail: '与现有人员的角色不符' },

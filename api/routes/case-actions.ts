@@ -54,7 +54,7 @@ import type { CaseRow } from '../services/case-reads.ts';
 import { findCase, summary } from '../services/case-reads.ts';
 import { catalogItemVersion, validateAgainst } from '../services/catalog.ts';
 import { claimIdempotencyKey } from '../services/idempotency.ts';
-import { actorOf, type CaseRouteDeps, visibleCaseAs } from './verifications.ts';
+import { actorOf, type CaseRouteDeps, caseRole, visibleCaseAs } from './verifications.ts';
 
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
 const BulkIds = Type.Array(Type.String({ minLength: 1, maxLength: 128 }), {
@@ -524,7 +524,7 @@ export const caseActionRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = async 
             name: who.name,
             unitCode: who.unitCode,
             unitKind: who.unitKind,
-            role: who.role,
+            role: caseRole(who),
             partnerId: who.partnerId,
             isDemo: who.isDemo,
             mustChangePassword: who.mustChangePassword,

@@ -11,7 +11,12 @@ import type { Db } from '../../db/client.ts';
 import { units } from '../../db/schema.ts';
 import type { ContentCipher } from '../../domain/content-cipher.ts';
 import { isValidCreditCode, isValidResidentId, subjectIdHash } from '../../domain/personal-data.ts';
-import { type CaseInput, DEFAULT_REMINDER_FRACTIONS, TIER_ORDER } from '../../workflows/definitions.ts';
+import {
+  type Actor,
+  type CaseInput,
+  DEFAULT_REMINDER_FRACTIONS,
+  TIER_ORDER,
+} from '../../workflows/definitions.ts';
 import { type StaffContext, staffOf } from '../plugins/auth.ts';
 import { forbidden, notFound, Problem, unprocessable } from '../problem.ts';
 import { CaseDetail, CaseList, CaseSummary, StartBody, Tier } from '../schemas/cases.ts';
@@ -39,11 +44,20 @@ export interface CaseRouteDeps {
   caseDeadline: CaseDeadline;
 }
 
-export const actorOf = (s: StaffContext) => ({
+/**
+ * The role a person acts on a case in. The city government's reviewer never acts (the auth hook stops them
+ * before any case route, REVIEWER_ROUTES); this is the type's guarantee of it.
+ */
+export function caseRole(s: StaffContext): Actor['role'] {
+  if (s.role === 'reviewer') throw forbidden('市政府督查人员只能查阅督办事项及其记录');
+  return s.role;
+}
+
+export const actorOf = (s: StaffContext): Actor => ({
   staffId: s.id,
   name: s.name,
   unitCode: s.unitCode,
-  role: s.role,
+  role: caseRole(s),
 });
 
 /** Loads a case the caller may see, or answers 404 (and audits the attempt) — never 403, no existence leak. */

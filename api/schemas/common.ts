@@ -31,6 +31,7 @@ export const StaffSchema = Type.Object({
     Type.Literal('agent'),
     Type.Literal('supervisor'),
     Type.Literal('admin'),
+    Type.Literal('reviewer'),
   ]),
   partnerId: Type.Union([Type.String(), Type.Null()]),
   isDemo: Type.Boolean(),

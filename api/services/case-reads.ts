@@ -1,7 +1,7 @@
 /**
  * Reading cases from the read model, with unit isolation (Art. 12): a case is visible to all staff of
  * its requesting unit and of its current issuing unit; a unit that returned it keeps its own part only;
- * supervisors see escalated cases; administrators see no case content. Anything else is "not found",
+ * supervisors see escalated cases; administrators and the city government's reviewer see no case content. Anything else is "not found",
  * so nobody learns that a case exists, and the attempt is audited.
  */
 import { and, asc, eq, gt, inArray, lt, type SQL, sql } from 'drizzle-orm';
@@ -28,7 +28,7 @@ export type CaseAccess = 'full' | 'returned_part' | 'none';
 const OPEN_STATUSES = ['awaiting_registration', 'registered', 'returned'];
 
 export async function caseAccess(db: Db, who: StaffContext, row: CaseRow): Promise<CaseAccess> {
-  if (who.role === 'admin') return 'none';
+  if (who.role === 'admin' || who.role === 'reviewer') return 'none';
   if (who.unitCode === row.requestingUnit || who.unitCode === row.issuingUnit) return 'full';
   if (who.role === 'supervisor') {
     const [esc] = await db

@@ -50,6 +50,7 @@ export const staffView = (s: StaffRow) => ({
   mustChangePassword: s.mustChangePassword,
   lockedUntil: s.lockedUntil && s.lockedUntil.getTime() > Date.now() ? s.lockedUntil.toISOString() : null,
   isDemo: s.isDemo,
+  isLeader: s.isLeader,
   createdAt: s.createdAt.toISOString(),
 });
 

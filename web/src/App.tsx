@@ -65,7 +65,7 @@ function useSession(): Session | undefined {
 /** Where a person starts: the issuing inbox, the own requests, the escalations, or administration. */
 export function homeFor(s: Session, canIssue: boolean | undefined): string {
   if (s.staff.role === 'admin') return '/admin/units';
-  if (s.staff.role === 'supervisor') return '/escalations';
+  if (s.staff.role === 'supervisor' || s.staff.role === 'reviewer') return '/escalations';
   return canIssue ? '/inbox' : '/outbox';
 }
 
@@ -85,6 +85,8 @@ function menuFor(s: Session, unit: { canRequest?: boolean; canIssue?: boolean } 
       { key: '/admin/calendar', icon: <CalendarOutlined />, label: t('工作日历') },
       { key: '/stats', icon: <FundOutlined />, label: t('考核统计') },
     ];
+  // The city government's reviewer: the escalations and the office's records, read-only.
+  if (role === 'reviewer') return [{ key: '/escalations', icon: <AlertOutlined />, label: t('督办事项') }];
   if (role === 'supervisor')
     return [
       { key: '/escalations', icon: <AlertOutlined />, label: t('督办事项') },

@@ -30,7 +30,7 @@ export interface Staff {
   name: string;
   unitCode: string;
   unitKind: 'department' | 'office';
-  role: 'liaison' | 'agent' | 'supervisor' | 'admin';
+  role: 'liaison' | 'agent' | 'supervisor' | 'admin' | 'reviewer';
   partnerId: string | null;
   isDemo: boolean;
   mustChangePassword: boolean;

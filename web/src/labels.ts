@@ -95,6 +95,7 @@ const ROLE: Record<string, string> = {
   agent: '代办员',
   supervisor: '督办员',
   admin: '管理员',
+  reviewer: '市政府督查',
 };
 export const roleLabel = (r: string) => t(ROLE[r] ?? r);
 
@@ -120,6 +121,15 @@ export const ledgerLabel = (k: string) => t(LEDGER[k] ?? k);
 const ESC_STATUS: Record<string, string> = { open: '待处理', ordered: '已责成', closed: '已关闭' };
 export const escStatusLabel = (s: string) => t(ESC_STATUS[s] ?? s);
 export const escLevelLabel = (level: number) => (level >= 2 ? t('建议约谈') : t('逾期督办'));
+
+const INTERVIEW_OUTCOME: Record<string, string> = {
+  scheduled: '已安排约谈',
+  interviewed: '已约谈',
+  declined: '市政府未予约谈',
+};
+export const INTERVIEW_OUTCOMES = Object.keys(INTERVIEW_OUTCOME);
+export const interviewOutcomeLabel = (o: string | null | undefined) =>
+  o ? t(INTERVIEW_OUTCOME[o] ?? o) : t('待跟进');
 
 const FLAG: Record<string, string> = {
   calendar_provisional: '该年度官方放假安排尚未发布，时限按法定节假日推定（暂定）',

@@ -116,12 +116,55 @@ export interface EscalationView {
   openedAt: string;
   missedDueAt: string;
   minutesLate: number;
+  /** The level the office deals with: the workflow's, or 2 once the office raised it. */
+  effectiveLevel: number;
+  judgedLevel: number | null;
+  judgedAt: string | null;
   orderedDueAt: string | null;
   orderNote: string | null;
+  missedOrders: { dueAt: string; orderedAt: string; note: string | null }[];
+  responsible: {
+    at: string;
+    assignee: { id: string; name: string } | null;
+    liaisons: { id: string; name: string }[];
+    backupActing: boolean;
+  } | null;
   caseStatus: string;
   caseCompletedAt: string | null;
   closedAt: string | null;
   outcome: string | null;
+}
+
+interface EscalationRecordBase {
+  id: string;
+  escalationId: string;
+  recordedBy: string;
+  recordedByName: string;
+  recordedAt: string;
+}
+
+export interface InterviewFollowUp extends EscalationRecordBase {
+  date: string;
+  note: string;
+  outcome: string | null;
+}
+
+export interface EscalationDetail {
+  escalation: EscalationView;
+  ladder: EscalationView[];
+  investigations: (EscalationRecordBase & {
+    investigators: { name: string; post?: string }[];
+    findings: string;
+    documents: { title: string; attachmentId?: string; reference?: string }[];
+  })[];
+  judgements: (EscalationRecordBase & { decision: 'raise' | 'hold'; reason: string })[];
+  interviewRequests: (EscalationRecordBase & {
+    requestedOn: string;
+    persons: { name: string; post: string }[];
+    reason: string;
+    outcome: string | null;
+    followUps: InterviewFollowUp[];
+  })[];
 }
 
 export interface DeadlinePreview {

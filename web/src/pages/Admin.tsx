@@ -287,6 +287,7 @@ interface StaffRow {
   role: string;
   partnerId: string | null;
   active: boolean;
+  isLeader?: boolean;
   mustChangePassword: boolean;
   lockedUntil: string | null;
   absences?: { id: string; startsAt: string; endsAt: string; reason: string | null }[];
@@ -394,6 +395,7 @@ function StaffSection() {
               <Space wrap size={4}>
                 {roleLabel(r)}
                 {p.id === backupId && <Tag color="purple">{t('联络员B角')}</Tag>}
+                {p.isLeader && <Tag color="volcano">{t('单位负责人')}</Tag>}
               </Space>
             ),
           },
@@ -484,7 +486,7 @@ function StaffSection() {
         </Form.Item>
         <Form.Item name="role" label={t('角色')} rules={[{ required: true }]}>
           <Radio.Group
-            options={['agent', 'liaison', 'supervisor', 'admin'].map((r) => ({
+            options={['agent', 'liaison', 'supervisor', 'admin', 'reviewer'].map((r) => ({
               value: r,
               label: roleLabel(r),
             }))}
@@ -495,7 +497,14 @@ function StaffSection() {
         open={Boolean(editing)}
         title={`${t('编辑')} · ${editing?.displayName ?? ''}`}
         initial={
-          editing ? { displayName: editing.displayName, role: editing.role, active: editing.active } : {}
+          editing
+            ? {
+                displayName: editing.displayName,
+                role: editing.role,
+                active: editing.active,
+                isLeader: editing.isLeader ?? false,
+              }
+            : {}
         }
         onClose={() => setEditing(undefined)}
         onSubmit={async (v) => {
@@ -511,7 +520,7 @@ function StaffSection() {
         </Form.Item>
         <Form.Item name="role" label={t('角色')}>
           <Radio.Group
-            options={['agent', 'liaison', 'supervisor', 'admin'].map((r) => ({
+            options={['agent', 'liaison', 'supervisor', 'admin', 'reviewer'].map((r) => ({
               value: r,
               label: roleLabel(r),
             }))}
@@ -519,6 +528,13 @@ function StaffSection() {
         </Form.Item>
         <Form.Item name="active" valuePropName="checked">
           <Checkbox>{t('在岗')}</Checkbox>
+        </Form.Item>
+        <Form.Item
+          name="isLeader"
+          valuePropName="checked"
+          extra={t('本单位的督办升为第二级（建议约谈）时，单位负责人会收到通知。')}
+        >
+          <Checkbox>{t('单位负责人')}</Checkbox>
         </Form.Item>
         <Form.Item name="unlock" valuePropName="checked">
           <Checkbox>{t('解除登录锁定')}</Checkbox>

@@ -1,7 +1,9 @@
 /**
- * The joint-meeting office's escalation inbox (Art. 11): level, issuing unit, how late; order the unit to
- * finish by a set time (absolute time, or working-day quick picks from the server's deadline rules), and
- * close with an outcome.
+ * The joint-meeting office's escalation inbox (Art. 11): filtered by issuing unit, level, status and period
+ * (Beijing dates), paged by cursor; level, issuing unit, how late, the ordered deadline and any it missed;
+ * order the unit to finish by a set time (absolute time, or working-day quick picks from the server's
+ * deadline rules). The detail (EscalationDetail.tsx) holds the records and the other acts. The city
+ * government's reviewer sees the same list and details, read-only.
  */
 import {
   App,
@@ -20,7 +22,7 @@ import {
 } from 'antd';
 import dayjs, { type Dayjs } from 'dayjs';
 import { useEffect, useState } from 'react';
-import { api, newIdempotencyKey } from '../api.ts';
+import { api, currentSession, newIdempotencyKey } from '../api.ts';
 import { PageHeader, ProblemAlert, StatusTag } from '../components.tsx';
 import { useApi, useUnits } from '../data.ts';
 import { t } from '../i18n.ts';
@@ -29,6 +31,7 @@ import { useLive } from '../live.ts';
 import { Link } from '../router.tsx';
 import { durationText, fmt } from '../time.ts';
 import type { DeadlinePreview, EscalationView } from '../types.ts';
+import { EscalationDrawer, LevelTag, OrderedDeadlines } from './EscalationDetail.tsx';
 
 /** The picker shows Beijing time whatever the browser's zone: its wall time is read as +08:00. */
 interface EscalationPage {
@@ -151,76 +154,23 @@ function OrderModal({
   );
 }
 
-function CloseModal({
-  esc,
-  onClose,
-  onDone,
-}: {
-  esc: EscalationView;
-  onClose: () => void;
-  onDone: () => void;
-}) {
-  const [form] = Form.useForm<{ outcome: string }>();
-  const { message } = App.useApp();
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
-  const [key] = useState(newIdempotencyKey);
-  const submit = async () => {
-    let v: { outcome: string };
-    try {
-      v = await form.validateFields();
-    } catch {
-      return;
-    }
-    setBusy(true);
-    try {
-      await api.post(
-        `/api/v1/escalations/${encodeURIComponent(esc.id)}/close`,
-        { outcome: v.outcome.trim() },
-        key,
-      );
-      void message.success(t('督办已办结'));
-      onDone();
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  };
-  return (
-    <Modal
-      open
-      title={`${t('督办办结')} · ${esc.docNumber}`}
-      okText={t('督办办结')}
-      cancelText={t('取消')}
-      confirmLoading={busy}
-      onOk={() => void submit()}
-      onCancel={onClose}
-    >
-      <ProblemAlert error={error} />
-      <Form form={form} layout="vertical" disabled={busy}>
-        <Form.Item
-          name="outcome"
-          label={t('处理结果')}
-          extra={t('用于考核问责：如调查情况、责任认定、是否建议约谈。')}
-          rules={[{ required: true, min: 2, whitespace: true, message: t('至少 2 个字') }]}
-        >
-          <Input.TextArea rows={4} maxLength={1000} showCount />
-        </Form.Item>
-      </Form>
-    </Modal>
-  );
-}
+type StatusFilter = 'active' | 'closed' | 'all';
+const PAGE_SIZE = 50;
 
 export function EscalationsPage() {
-  const [status, setStatus] = useState<'active' | 'closed'>('active');
+  const [status, setStatus] = useState<StatusFilter>('active');
   const [unit, setUnit] = useState<string>();
   const [level, setLevel] = useState<number>();
-  const { data, error, loading, reload } = useApi<EscalationPage>('/api/v1/escalations', {
+  const [period, setPeriod] = useState<[Dayjs | null, Dayjs | null] | null>(null);
+  const query = {
     status,
     unit,
     level,
-  });
+    from: period?.[0]?.format('YYYY-MM-DD'),
+    to: period?.[1]?.format('YYYY-MM-DD'),
+    limit: PAGE_SIZE,
+  };
+  const { data, error, loading, reload } = useApi<EscalationPage>('/api/v1/escalations', query);
   // Pages after the first, fetched with "加载更多"; dropped when the filters or the first page change.
   const [more, setMore] = useState<EscalationPage>();
   const [moreError, setMoreError] = useState<unknown>();
@@ -230,7 +180,7 @@ export function EscalationsPage() {
   const loadMore = async () => {
     if (!cursor) return;
     try {
-      const next = await api.get<EscalationPage>('/api/v1/escalations', { status, unit, level, cursor });
+      const next = await api.get<EscalationPage>('/api/v1/escalations', { ...query, cursor });
       setMore((prev) => ({ items: [...(prev?.items ?? []), ...next.items], nextCursor: next.nextCursor }));
       setMoreError(undefined);
     } catch (e) {
@@ -239,13 +189,13 @@ export function EscalationsPage() {
   };
   const units = useUnits();
   const screens = Grid.useBreakpoint();
+  const canAct = currentSession()?.staff.role === 'supervisor';
   const [ordering, setOrdering] = useState<EscalationView>();
-  const [closing, setClosing] = useState<EscalationView>();
+  const [detail, setDetail] = useState<string>();
   useLive(() => void reload(true));
   const items = [...(data?.items ?? []), ...(more?.items ?? [])];
   const done = () => {
     setOrdering(undefined);
-    setClosing(undefined);
     void reload(true);
   };
 
@@ -255,8 +205,10 @@ export function EscalationsPage() {
         title={t('督办事项')}
         extra={
           <Space wrap>
+            {!canAct && <Tag color="blue">{t('只读（市政府督查）')}</Tag>}
             <Select
               aria-label={t('出具单位')}
+              data-testid="filter-unit"
               allowClear
               showSearch
               optionFilterProp="label"
@@ -269,7 +221,8 @@ export function EscalationsPage() {
                 .map((u) => ({ value: u.code, label: u.name }))}
             />
             <Select
-              aria-label={t('逾期级别')}
+              aria-label={t('督办级别')}
+              data-testid="filter-level"
               allowClear
               placeholder={t('全部级别')}
               style={{ minWidth: 120 }}
@@ -277,13 +230,21 @@ export function EscalationsPage() {
               onChange={(v) => setLevel(v)}
               options={[1, 2].map((l) => ({ value: l, label: escLevelLabel(l) }))}
             />
+            <DatePicker.RangePicker
+              aria-label={t('督办开始日期')}
+              allowEmpty={[true, true]}
+              placeholder={[t('开始日期'), t('结束日期')]}
+              value={period}
+              onChange={(v) => setPeriod(v)}
+            />
             <Segmented
               aria-label={t('状态')}
               value={status}
-              onChange={(v) => setStatus(v as 'active' | 'closed')}
+              onChange={(v) => setStatus(v as StatusFilter)}
               options={[
                 { value: 'active', label: t('未办结') },
                 { value: 'closed', label: t('已关闭') },
+                { value: 'all', label: t('全部') },
               ]}
             />
           </Space>
@@ -296,28 +257,32 @@ export function EscalationsPage() {
         loading={loading}
         dataSource={items}
         pagination={false}
-        scroll={{ x: 1000 }}
+        scroll={{ x: 1100 }}
         size={screens.md === false ? 'small' : 'middle'}
-        rowClassName={(e) => `esc-row esc-level-${e.level}`}
+        rowClassName={(e) => `esc-row esc-level-${e.effectiveLevel}`}
         locale={{ emptyText: t('暂无数据') }}
         columns={[
           {
             title: t('文号'),
             dataIndex: 'docNumber',
             width: 180,
-            render: (v: string, e) => (
-              <Link to={`/cases/${encodeURIComponent(e.caseId)}`} className="doc-link">
-                {v}
-              </Link>
-            ),
+            render: (v: string, e) =>
+              canAct ? (
+                <Link to={`/cases/${encodeURIComponent(e.caseId)}`} className="doc-link">
+                  {v}
+                </Link>
+              ) : (
+                v
+              ),
           },
           {
-            title: t('逾期级别'),
-            dataIndex: 'level',
-            render: (l: number) => <Tag color={l >= 2 ? 'magenta' : 'red'}>{escLevelLabel(l)}</Tag>,
+            title: t('督办级别'),
+            dataIndex: 'effectiveLevel',
+            render: (_l: number, e) => <LevelTag e={e} />,
           },
           { title: t('出具单位'), dataIndex: 'issuingUnit', render: (v: string) => units.name(v) },
           { title: t('需求单位'), dataIndex: 'requestingUnit', render: (v: string) => units.name(v) },
+          { title: t('督办开始'), dataIndex: 'openedAt', render: (v: string) => fmt(v) },
           { title: t('错过的时限'), dataIndex: 'missedDueAt', render: (v: string) => fmt(v) },
           {
             title: t('逾期多久'),
@@ -343,26 +308,24 @@ export function EscalationsPage() {
           {
             title: t('责成时限'),
             dataIndex: 'orderedDueAt',
-            render: (v: string | null) => <span data-testid="ordered-due">{fmt(v)}</span>,
+            render: (_v: string | null, e) => <OrderedDeadlines e={e} />,
           },
           {
             title: t('操作'),
             key: 'actions',
-            render: (_v, e) =>
-              e.status === 'closed' ? (
-                <Typography.Text type="secondary">{e.outcome}</Typography.Text>
-              ) : (
-                <Space wrap>
-                  {e.status === 'open' && (
-                    <Button size="small" type="primary" danger onClick={() => setOrdering(e)}>
-                      {t('责成限时办结')}
-                    </Button>
-                  )}
-                  <Button size="small" onClick={() => setClosing(e)}>
-                    {t('督办办结')}
+            render: (_v, e) => (
+              <Space wrap>
+                <Button size="small" onClick={() => setDetail(e.id)}>
+                  {t('详情')}
+                </Button>
+                {canAct && e.status === 'open' && (
+                  <Button size="small" type="primary" danger onClick={() => setOrdering(e)}>
+                    {t('责成限时办结')}
                   </Button>
-                </Space>
-              ),
+                )}
+                {e.status === 'closed' && <Typography.Text type="secondary">{e.outcome}</Typography.Text>}
+              </Space>
+            ),
           },
         ]}
       />
@@ -373,7 +336,13 @@ export function EscalationsPage() {
         </div>
       )}
       {ordering && <OrderModal esc={ordering} onClose={() => setOrdering(undefined)} onDone={done} />}
-      {closing && <CloseModal esc={closing} onClose={() => setClosing(undefined)} onDone={done} />}
+      {detail && (
+        <EscalationDrawer
+          id={detail}
+          onClose={() => setDetail(undefined)}
+          onChanged={() => void reload(true)}
+        />
+      )}
     </div>
   );
 }
