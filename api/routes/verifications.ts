@@ -12,6 +12,7 @@ import { units } from '../../db/schema.ts';
 import type { ContentCipher } from '../../domain/content-cipher.ts';
 import { isValidCreditCode, isValidResidentId, subjectIdHash } from '../../domain/personal-data.ts';
 import { type CaseInput, DEFAULT_REMINDER_FRACTIONS, TIER_ORDER } from '../../workflows/definitions.ts';
+import { tierLabel } from '../../workflows/labels.ts';
 import { type StaffContext, staffOf } from '../plugins/auth.ts';
 import { forbidden, notFound, Problem, unprocessable } from '../problem.ts';
 import { CaseDetail, CaseList, CaseSummary, StartBody, Tier } from '../schemas/cases.ts';
@@ -150,8 +151,13 @@ export const verificationRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = asyn
       const tier = body.tier ?? item.defaultTier;
       if (TIER_ORDER.indexOf(tier) > TIER_ORDER.indexOf(item.defaultTier) && !body.tierReason?.trim())
         throw unprocessable(
-          `「${item.name}」的时限为 ${item.defaultTier}；要求更长的时限（${tier}）须说明理由（tierReason）`,
-          [{ pointer: '/body/tier', detail: `比事项默认时限 ${item.defaultTier} 更长，须填写理由` }],
+          `「${item.name}」的时限为${tierLabel(item.defaultTier)}；要求更长的时限（${tierLabel(tier)}）须说明理由`,
+          [
+            {
+              pointer: '/body/tier',
+              detail: `比事项默认时限（${tierLabel(item.defaultTier)}）更长，须填写理由`,
+            },
+          ],
         );
       const { key, retry } = await claimIdempotencyKey(db, req, who);
       const input: CaseInput = {
