@@ -4,7 +4,7 @@
  * person. Each notification is one per event; the server writes its text in Beijing time and Chinese.
  */
 import { BellOutlined } from '@ant-design/icons';
-import { App, Badge, Button, Empty, List, Popover, Segmented, Space, Tag, Typography } from 'antd';
+import { App, Badge, Button, Empty, Popover, Segmented, Space, Spin, Tag, Typography } from 'antd';
 import { useEffect, useState } from 'react';
 import { api, isMissingRoute } from '../api.ts';
 import { PageHeader, ProblemAlert } from '../components.tsx';
@@ -106,15 +106,13 @@ export function NotificationBell() {
   const content = (
     <div style={{ width: 'min(360px, 86vw)', maxHeight: 420, overflow: 'auto' }}>
       {data?.items.length ? (
-        <List
-          size="small"
-          dataSource={data.items}
-          renderItem={(n) => (
-            <List.Item style={{ background: n.readAt ? undefined : '#fff7e6' }}>
+        <ul className="notification-list">
+          {data.items.map((n) => (
+            <li key={n.id} className={n.readAt ? undefined : 'unread'}>
               <NotificationLine n={n} onOpen={(x) => void openItem(x)} />
-            </List.Item>
-          )}
-        />
+            </li>
+          ))}
+        </ul>
       ) : (
         <Empty description={t('暂无通知')} image={Empty.PRESENTED_IMAGE_SIMPLE} />
       )}
@@ -232,29 +230,25 @@ export function NotificationsPage() {
         ]}
         style={{ marginBottom: 12 }}
       />
-      <List
-        bordered
-        loading={loading && !data}
-        dataSource={items}
-        locale={{
-          emptyText: (
-            <Empty
-              description={
-                filter === 'unread' ? t('没有未读通知') : t('暂无通知：新的任务、反馈和督办会出现在这里')
-              }
-              image={Empty.PRESENTED_IMAGE_SIMPLE}
-            />
-          ),
-        }}
-        renderItem={(n) => (
-          <List.Item
-            style={{ background: n.readAt ? undefined : '#fff7e6' }}
-            extra={<Tag color={n.readAt ? 'default' : 'orange'}>{n.readAt ? t('已读') : t('未读')}</Tag>}
-          >
-            <NotificationLine n={n} onOpen={(x) => void openItem(x)} />
-          </List.Item>
-        )}
-      />
+      {loading && !data ? (
+        <Spin />
+      ) : items.length ? (
+        <ul className="notification-list bordered">
+          {items.map((n) => (
+            <li key={n.id} className={n.readAt ? undefined : 'unread'}>
+              <NotificationLine n={n} onOpen={(x) => void openItem(x)} />
+              <Tag color={n.readAt ? 'default' : 'orange'}>{n.readAt ? t('已读') : t('未读')}</Tag>
+            </li>
+          ))}
+        </ul>
+      ) : (
+        <Empty
+          description={
+            filter === 'unread' ? t('没有未读通知') : t('暂无通知：新的任务、反馈和督办会出现在这里')
+          }
+          image={Empty.PRESENTED_IMAGE_SIMPLE}
+        />
+      )}
       {cursor && (
         <div style={{ textAlign: 'center', marginTop: 12 }}>
           <Button onClick={() => void loadMore()}>{t('加载更多')}</Button>
