@@ -5,9 +5,11 @@
  */
 import { and, eq, gt, lte } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
-import { cases, notifications, staff, staffAbsences } from '../db/schema.ts';
+import { cases, staff, staffAbsences } from '../db/schema.ts';
 import { liaisonDuty } from '../db/staffing.ts';
 import type { AbsenceActivities, HandOverPlan } from '../workflows/absence-hand-over.ts';
+import { readableText } from '../workflows/labels.ts';
+import { insertNotifications } from './case-activities.ts';
 
 type StaffRow = typeof staff.$inferSelect;
 
@@ -34,30 +36,40 @@ export interface HandOverOutcome {
 
 /**
  * A task for the unit's liaison (re-assign cases nobody could take over): it goes to the liaisons who are
- * present, or to the backup liaison when every liaison is absent (A/B roles, Art. 6).
+ * present, or to the backup liaison when every liaison is absent (A/B roles, Art. 6). Once per liaison
+ * and `eventKey` (an absence is planned by the API when recorded and again by its workflow).
  */
-async function notifyLiaisonDuty(db: Db, person: StaffRow, warning: string): Promise<void> {
+async function notifyLiaisonDuty(db: Db, person: StaffRow, warning: string, eventKey: string): Promise<void> {
   const duty = await liaisonDuty(db, person.unitCode);
   const at = new Date();
   const rows = duty.recipients
     .filter((r) => r.id !== person.id)
     .map((r) => ({
-      id: `handover:${person.id}:${at.getTime()}:${r.id}`,
+      id: `${eventKey}:${r.id}`,
+      eventKey,
+      recipientKey: r.id,
       caseId: null,
       recipientStaffId: r.id,
       recipientUnit: null,
       kind: 'handover_failed',
-      message: `${person.displayName}：${warning}${duty.backupActing ? '（联络员缺岗，由联络员B角办理）' : ''}`,
+      message: readableText(
+        `${person.displayName}：${warning}${duty.backupActing ? '（联络员缺岗，由联络员B角办理）' : ''}`,
+      ),
       createdAt: at,
     }));
-  if (rows.length) await db.insert(notifications).values(rows).onConflictDoNothing();
+  await insertNotifications(db, rows);
 }
 
 /**
  * The registered open cases of `staffId` and the active, present A/B partner to take them; with no such
  * partner, a warning (also sent to the liaison on duty) and nobody to take them.
  */
-export async function planHandOver(db: Db, staffId: string): Promise<HandOverPlan> {
+export async function planHandOver(
+  db: Db,
+  staffId: string,
+  /** What the liaison's notice is about, once: the absence (`absence:ID`), or the person leaving. */
+  eventKey = `handover:${staffId}:${Date.now()}`,
+): Promise<HandOverPlan> {
   const open = await db
     .select({ id: cases.id })
     .from(cases)
@@ -76,7 +88,7 @@ export async function planHandOver(db: Db, staffId: string): Promise<HandOverPla
     plan.to = { id: partner.id, name: partner.displayName };
     return plan;
   }
-  await notifyLiaisonDuty(db, person, plan.warning);
+  await notifyLiaisonDuty(db, person, plan.warning, eventKey);
   return plan;
 }
 
@@ -86,7 +98,7 @@ export function createAbsenceActivities(db: Db): AbsenceActivities {
   return {
     async absenceBegins(absenceId) {
       const row = await absence(absenceId);
-      return row ? planHandOver(db, row.staffId) : null; // withdrawn meanwhile: nothing to do
+      return row ? planHandOver(db, row.staffId, `absence:${row.id}`) : null; // withdrawn meanwhile: nothing to do
     },
     async absenceEnds(absenceId) {
       const row = await absence(absenceId);

@@ -34,13 +34,17 @@ import type {
   ProjectCaseInput,
 } from '../workflows/activity-contract.ts';
 import type { CaseSnapshot } from '../workflows/definitions.ts';
-import { beijingTime } from '../workflows/labels.ts';
+import { beijingTime, readableText } from '../workflows/labels.ts';
 import type { CalendarSource } from './calendar-source.ts';
 import { calculation, unknownUnit } from './failures.ts';
 import { allocateDocNumber, deadlineWithReminders } from './opening.ts';
 
 export interface NotificationRow {
   id: string;
+  /** The event it tells of (see notificationEventKey); unique with the recipient. */
+  eventKey: string;
+  /** The staff ID, or `unit:CODE` for a unit as a whole. */
+  recipientKey: string;
   caseId: string | null;
   recipientStaffId: string | null;
   recipientUnit: string | null;
@@ -474,7 +478,11 @@ async function responsibleAt(tx: Db, s: CaseSnapshot, i: number): Promise<Escala
  * escalation reaches level 2 — unless the office already raised this routing's escalation to level 2 by
  * judgement (they were told then).
  */
-async function leaderNotifications(tx: Db, input: ProjectCaseInput): Promise<NotificationRow[]> {
+async function leaderNotifications(
+  tx: Db,
+  input: ProjectCaseInput,
+  eventKey: string,
+): Promise<NotificationRow[]> {
   if (input.event.type !== 'escalated_level2') return [];
   const s = input.snapshot;
   const esc = s.escalations.findLast((e) => e.level === 2);
@@ -494,7 +502,9 @@ async function leaderNotifications(tx: Db, input: ProjectCaseInput): Promise<Not
   if (raised) return [];
   const leaders = await unitLeaders(tx, unit);
   return leaders.map((l) => ({
-    id: `${s.caseId}:${input.event.seq}:leader:${l.id}`,
+    id: `${eventKey}:${l.id}`,
+    eventKey,
+    recipientKey: l.id,
     caseId: s.caseId,
     recipientStaffId: l.id,
     recipientUnit: null,
@@ -542,10 +552,11 @@ async function recipients(
             eq(staff.active, true),
           ),
         );
-      return [{ unit: s.routing.issuingUnit }, ...people.map((p) => ({ staffId: p.id }))];
+      // Each person of the unit, by name: a unit-wide row as well would reach every one of them twice.
+      return people.length ? people.map((p) => ({ staffId: p.id })) : [{ unit: s.routing.issuingUnit }];
     }
     case 'assignee_and_backup': {
-      if (!s.assigneeId) return [{ unit: s.routing.issuingUnit }];
+      if (!s.assigneeId) return recipients(tx, s, { ...req, audience: 'issuing_unit' });
       const [assignee] = await tx
         .select({ partnerId: staff.partnerId, role: staff.role, unitCode: staff.unitCode })
         .from(staff)
@@ -561,22 +572,65 @@ async function recipients(
   }
 }
 
+/**
+ * What a case event's notifications are about, the same each time the projection runs: the case and its
+ * event; for a reminder its routing, number and deadline, for an escalation its place among the case's
+ * escalations (a reset run that fires them again under other sequence numbers finds them sent).
+ */
+export function notificationEventKey({
+  snapshot: s,
+  event,
+}: Pick<ProjectCaseInput, 'snapshot' | 'event'>): string {
+  const data = (event.data ?? {}) as { n?: unknown; dueAt?: unknown };
+  if (event.type === 'reminder_sent' && typeof data.n === 'number')
+    return `${s.caseId}:reminder:${s.routing.routingNo}:${data.n}:${String(data.dueAt ?? s.routing.dueAt)}`;
+  if (event.type === 'escalated' || event.type === 'escalated_level2')
+    return `${s.caseId}:escalation:${s.escalations.length}`;
+  return `${s.caseId}:${event.seq}:${event.type}`;
+}
+
+/**
+ * One notification per person (or unit) per event, however many ways the event's notices reach them (a
+ * liaison who is the assignee and a member of the issuing unit gets one). The text is written as people
+ * read it (workflows/labels.ts). Returns the rows written now only: a projection that runs again (a retry,
+ * a replayed local activity) writes and delivers nothing twice — the unique (event_key, recipient_key)
+ * index holds that in the database too.
+ */
 async function writeNotifications(tx: Db, input: ProjectCaseInput): Promise<NotificationRow[]> {
-  const rows: NotificationRow[] = [];
-  for (const [n, req] of (input.notifications ?? []).entries()) {
+  const eventKey = notificationEventKey(input);
+  // A leader of the issuing unit gets the leader's notice of a level-2 escalation, the more specific one,
+  // instead of the general notice the same event may also send them.
+  const rows: NotificationRow[] = await leaderNotifications(tx, input, eventKey);
+  const seen = new Set<string>(rows.map((r) => r.recipientKey));
+  for (const req of input.notifications ?? []) {
     for (const r of await recipients(tx, input.snapshot, req)) {
+      const recipientKey = r.staffId ?? `unit:${r.unit}`;
+      if (seen.has(recipientKey)) continue;
+      seen.add(recipientKey);
       rows.push({
-        id: `${input.snapshot.caseId}:${input.event.seq}:${n}:${r.staffId ?? `unit:${r.unit}`}`,
+        id: `${eventKey}:${recipientKey}`,
+        eventKey,
+        recipientKey,
         caseId: input.snapshot.caseId,
         recipientStaffId: r.staffId ?? null,
         recipientUnit: r.unit ?? null,
         kind: req.kind,
-        message: req.message,
+        message: readableText(req.message),
         createdAt: new Date(input.event.at),
       });
     }
   }
-  rows.push(...(await leaderNotifications(tx, input)));
-  if (rows.length) await tx.insert(notifications).values(rows).onConflictDoNothing();
-  return rows;
+  return insertNotifications(tx, rows);
+}
+
+/** Inserts the rows that are not there yet (by ID or by event and recipient); returns those it wrote. */
+export async function insertNotifications(db: Db, rows: NotificationRow[]): Promise<NotificationRow[]> {
+  if (!rows.length) return [];
+  const written = await db
+    .insert(notifications)
+    .values(rows)
+    .onConflictDoNothing()
+    .returning({ id: notifications.id });
+  const fresh = new Set(written.map((w) => w.id));
+  return rows.filter((r) => fresh.has(r.id));
 }

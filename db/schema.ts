@@ -386,7 +386,14 @@ export const escalationRecords = pgTable(
 export const notifications = pgTable(
   'notifications',
   {
-    id: text('id').primaryKey(), // `${caseId}:${seq}:${recipient}`: idempotent per event and recipient
+    id: text('id').primaryKey(), // `${eventKey}:${recipientKey}`
+    /**
+     * The event it tells of (a case event: `${caseId}:${seq}:${type}`; a reminder or escalation by its
+     * number; an absence hand-over by the absence). Null on rows from before it was recorded.
+     */
+    eventKey: text('event_key'),
+    /** The recipient: a staff ID, or `unit:CODE` for the unit as a whole. */
+    recipientKey: text('recipient_key'),
     caseId: text('case_id'),
     recipientStaffId: text('recipient_staff_id'),
     recipientUnit: text('recipient_unit'),
@@ -398,6 +405,8 @@ export const notifications = pgTable(
   (t) => [
     index('notifications_staff_idx').on(t.recipientStaffId, t.createdAt),
     index('notifications_unit_idx').on(t.recipientUnit, t.createdAt),
+    // One notification per recipient per event, whoever writes it and however often.
+    uniqueIndex('notifications_event_recipient_uq').on(t.eventKey, t.recipientKey),
   ],
 );
 

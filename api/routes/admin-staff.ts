@@ -564,7 +564,9 @@ export const adminStaffRoutes: FastifyPluginAsyncTypebox<{ db: Db; gateway: Case
           if (!absence) throw new Error('absence insert returned nothing');
           const now = Date.now();
           const coversNow = startsAt.getTime() <= now && endsAt.getTime() > now;
-          const handOver = coversNow ? await handOverOpenCases(db, gateway, req.log, person.id) : null;
+          const handOver = coversNow
+            ? await handOverOpenCases(db, gateway, req.log, person.id, `absence:${absence.id}`)
+            : null;
           // The rest is durable: a workflow hands over at the start (a future absence) and back at the end.
           // Should this process die before it starts, the next API start schedules every unfinished absence.
           await scheduleAbsence(gateway, req.log, absence, handOver);

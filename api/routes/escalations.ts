@@ -706,6 +706,8 @@ export const escalationRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = async 
                 .values(
                   leaders.map((l) => ({
                     id: `${e.id}:raised:${l.id}`,
+                    eventKey: `${e.id}:raised`,
+                    recipientKey: l.id,
                     caseId: e.caseId,
                     recipientStaffId: l.id,
                     recipientUnit: null,

@@ -7,10 +7,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { and, count, desc, eq, isNull, lt, or, type SQL } from 'drizzle-orm';
+import { and, count, desc, eq, isNull, lt, or, type SQL, sql } from 'drizzle-orm';
 import { Type } from 'typebox';
 import type { Db } from '../../db/client.ts';
 import { notificationReads, notifications, streamTickets } from '../../db/schema.ts';
+import { beijingTime, notificationTitle, readableText } from '../../workflows/labels.ts';
 import { loadStaffContext, type StaffContext, staffOf } from '../plugins/auth.ts';
 import { notFound, unauthorized } from '../problem.ts';
 import { errorResponses } from '../schemas/common.ts';
@@ -27,19 +28,33 @@ const NotificationView = Type.Object({
   id: Type.String(),
   caseId: Nullable(Type.String()),
   kind: Type.String(),
-  message: Type.String(),
+  title: Type.String({ description: '通知类别（中文）' }),
+  message: Type.String({ description: '通知内容：时间为北京时间，代码均为中文' }),
   scope: Type.Union([Type.Literal('personal'), Type.Literal('unit')], {
     description: '发给本人 / 发给本单位',
   }),
   createdAt: DateTime,
+  createdAtText: Type.String({ description: '发送时间（北京时间）' }),
   readAt: Nullable(DateTime),
 });
 
 const hashTicket = (ticket: string) => createHash('sha256').update(ticket).digest('hex');
 
-/** Rows addressed to the person or to their unit. */
+/**
+ * Rows addressed to the person or to their unit — one per event: a unit-wide row is left out for a
+ * person who has their own row of the same event (rows written before notifications were per person).
+ */
 const addressedTo = (who: StaffContext) =>
-  or(eq(notifications.recipientStaffId, who.id), eq(notifications.recipientUnit, who.unitCode));
+  or(
+    eq(notifications.recipientStaffId, who.id),
+    and(
+      isNull(notifications.recipientStaffId),
+      eq(notifications.recipientUnit, who.unitCode),
+      sql`not exists (select 1 from notifications as own where own.recipient_staff_id = ${who.id}
+        and own.case_id is not distinct from notifications.case_id and own.kind = notifications.kind
+        and own.created_at = notifications.created_at)`,
+    ),
+  );
 
 /** Is this event for this person? Case events go to the case's units; admins see no case traffic. */
 export function eventConcerns(who: StaffContext, e: LiveEvent): boolean {
@@ -64,8 +79,10 @@ function clientEvent(e: LiveEvent) {
     id: e.id,
     caseId: e.caseId,
     kind: e.kind,
-    message: e.message,
+    title: notificationTitle(e.kind),
+    message: readableText(e.message),
     createdAt: e.createdAt,
+    createdAtText: beijingTime(e.createdAt),
   };
 }
 
@@ -144,9 +161,11 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<{ db: Db; events: Liv
           id: n.id,
           caseId: n.caseId,
           kind: n.kind,
-          message: n.message,
+          title: notificationTitle(n.kind),
+          message: readableText(n.message),
           scope: n.recipientStaffId ? ('personal' as const) : ('unit' as const),
           createdAt: n.createdAt.toISOString(),
+          createdAtText: beijingTime(n.createdAt.toISOString()),
           readAt: readAt?.toISOString() ?? null,
         })),
         unreadCount: Number(unread?.n ?? 0),
@@ -188,6 +207,58 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<{ db: Db; events: Liv
         .from(notificationReads)
         .where(and(eq(notificationReads.notificationId, n.id), eq(notificationReads.staffId, who.id)));
       return { id: n.id, readAt: (read?.readAt ?? now).toISOString() };
+    },
+  );
+
+  app.post(
+    '/api/v1/notifications/read-all',
+    {
+      schema: {
+        tags: ['通知'],
+        summary: '全部已读（本人的和本单位的通知，只对本人标记）',
+        security: [{ bearer: [] }],
+        response: {
+          200: Type.Object({
+            marked: Type.Integer({ description: '本次标记为已读的条数' }),
+            unreadCount: Type.Integer(),
+          }),
+          ...errorResponses(403),
+        },
+      },
+    },
+    async (req) => {
+      const who = staffOf(req);
+      const now = new Date();
+      const marked = await db.transaction(async (tx) => {
+        const unread = await tx
+          .select({ id: notifications.id })
+          .from(notifications)
+          .leftJoin(
+            notificationReads,
+            and(
+              eq(notificationReads.notificationId, notifications.id),
+              eq(notificationReads.staffId, who.id),
+            ),
+          )
+          .where(and(addressedTo(who), isNull(notificationReads.staffId)));
+        let inserted = 0;
+        for (let i = 0; i < unread.length; i += 1000) {
+          const rows = await tx
+            .insert(notificationReads)
+            .values(
+              unread.slice(i, i + 1000).map((n) => ({ notificationId: n.id, staffId: who.id, readAt: now })),
+            )
+            .onConflictDoNothing()
+            .returning({ id: notificationReads.notificationId });
+          inserted += rows.length;
+        }
+        await tx
+          .update(notifications)
+          .set({ readAt: now })
+          .where(and(eq(notifications.recipientStaffId, who.id), isNull(notifications.readAt)));
+        return inserted;
+      });
+      return { marked, unreadCount: 0 };
     },
   );
 

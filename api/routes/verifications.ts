@@ -17,6 +17,7 @@ import {
   DEFAULT_REMINDER_FRACTIONS,
   TIER_ORDER,
 } from '../../workflows/definitions.ts';
+import { tierLabel } from '../../workflows/labels.ts';
 import { type StaffContext, staffOf } from '../plugins/auth.ts';
 import { forbidden, notFound, Problem, unprocessable } from '../problem.ts';
 import { CaseDetail, CaseList, CaseSummary, StartBody, Tier } from '../schemas/cases.ts';
@@ -164,8 +165,13 @@ export const verificationRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = asyn
       const tier = body.tier ?? item.defaultTier;
       if (TIER_ORDER.indexOf(tier) > TIER_ORDER.indexOf(item.defaultTier) && !body.tierReason?.trim())
         throw unprocessable(
-          `「${item.name}」的时限为 ${item.defaultTier}；要求更长的时限（${tier}）须说明理由（tierReason）`,
-          [{ pointer: '/body/tier', detail: `比事项默认时限 ${item.defaultTier} 更长，须填写理由` }],
+          `「${item.name}」的时限为${tierLabel(item.defaultTier)}；要求更长的时限（${tierLabel(tier)}）须说明理由`,
+          [
+            {
+              pointer: '/body/tier',
+              detail: `比事项默认时限（${tierLabel(item.defaultTier)}）更长，须填写理由`,
+            },
+          ],
         );
       const { key, retry } = await claimIdempotencyKey(db, req, who);
       const input: CaseInput = {

@@ -37,8 +37,13 @@ export const CaseSummary = Type.Object({
   result: Nullable(Type.String()),
   late: Type.Boolean(),
   lateMinutes: Nullable(Type.Integer()),
-  escalationLevel: Type.Integer(),
+  escalationLevel: Type.Integer({ description: '未关闭督办的最高级别：0 无督办，1 逾期督办，2 建议约谈' }),
   overdue: Type.Boolean(),
+  dueInForce: Type.String({
+    format: 'date-time',
+    description: '现行办理时限：联席会议办公室责成限时办结时为责成时限，否则同 dueAt',
+  }),
+  orderedDueAt: Nullable(Type.String({ format: 'date-time', description: '责成限时办结的时限（督办中）' })),
   createdAt: DateTime,
 });
 

@@ -78,12 +78,35 @@ const SUMMARY_COLUMNS = {
   late: cases.late,
   lateMinutes: cases.lateMinutes,
   escalationLevel: cases.escalationLevel,
+  routingNo: cases.routingNo,
+  deadlines: cases.deadlines,
   createdAt: cases.createdAt,
 } as const;
 
 type SummaryRow = Pick<CaseRow, keyof typeof SUMMARY_COLUMNS>;
 
+/**
+ * The deadline in force for the issuing unit now: the latest of its routing's deadlines (an office order
+ * replaces the missed one while the escalation is open), else the routing's own. `ordered` when the office
+ * set it (责成限时办结).
+ */
+export function deadlineInForce(
+  row: Pick<CaseRow, 'dueAt' | 'routingNo' | 'deadlines' | 'escalationLevel'>,
+): {
+  dueAt: Date;
+  ordered: boolean;
+} {
+  const own = ((row.deadlines ?? []) as { routingNo?: number; dueAt?: string; kind?: string }[]).filter(
+    (d) => d.routingNo === row.routingNo && typeof d.dueAt === 'string',
+  );
+  const last = own[own.length - 1];
+  if (last?.kind === 'ordered' && row.escalationLevel > 0)
+    return { dueAt: new Date(last.dueAt as string), ordered: true };
+  return { dueAt: row.dueAt, ordered: false };
+}
+
 export function summary(row: SummaryRow & { catalogName?: string | null }) {
+  const inForce = deadlineInForce(row);
   return {
     id: row.id,
     docNumber: row.docNumber,
@@ -106,6 +129,8 @@ export function summary(row: SummaryRow & { catalogName?: string | null }) {
     lateMinutes: row.lateMinutes,
     escalationLevel: row.escalationLevel,
     overdue: !row.completedAt && row.status !== 'returned' && row.dueAt.getTime() < Date.now(),
+    dueInForce: inForce.dueAt.toISOString(),
+    orderedDueAt: inForce.ordered ? inForce.dueAt.toISOString() : null,
     createdAt: row.createdAt.toISOString(),
   };
 }

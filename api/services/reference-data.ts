@@ -194,8 +194,10 @@ export async function handOverOpenCases(
   gateway: CaseGateway,
   log: FastifyBaseLogger,
   staffId: string,
+  /** What the liaison's notice (if any) is about: the absence (`absence:ID`); a leave otherwise. */
+  eventKey?: string,
 ): Promise<HandOverOutcome> {
-  const plan = await planHandOver(db, staffId);
+  const plan = await planHandOver(db, staffId, eventKey);
   const outcome: HandOverOutcome = {
     toStaffId: plan.to?.id ?? null,
     toName: plan.to?.name ?? null,

@@ -76,7 +76,7 @@ describe.each(databaseTargets())('notifications and the live stream on $name', (
   const auth: Record<string, string> = {};
   beforeAll(async () => {
     h = await createApiHarness(env, target, { events: createLocalLiveEvents() });
-    for (const u of ['req-a', 'req-b', 'iss-a', 'iss-a2']) auth[u] = await h.login(u);
+    for (const u of ['req-a', 'req-a-lia', 'req-b', 'iss-a', 'iss-a2']) auth[u] = await h.login(u);
     base = await h.app.listen({ host: '127.0.0.1', port: 0 });
   });
   afterAll(async () => {
@@ -114,22 +114,48 @@ describe.each(databaseTargets())('notifications and the live stream on $name', (
     const inbox = await call('iss-a', 'GET', '/api/v1/notifications');
     expect(inbox.statusCode, inbox.body).toBe(200);
     const mine = inbox.json().items.filter((n: { caseId: string }) => n.caseId === caseId);
-    expect(mine.map((n: { kind: string; scope: string }) => `${n.kind}:${n.scope}`).sort()).toEqual([
+    // One per person: the issuing unit's staff get the new task by name, not a second time as the unit.
+    expect(mine.map((n: { kind: string; scope: string }) => `${n.kind}:${n.scope}`)).toEqual([
       'new_task:personal',
-      'new_task:unit',
     ]);
     expect(mine.every((n: { readAt: string | null }) => n.readAt === null)).toBe(true);
     const unreadBefore = inbox.json().unreadCount;
-    expect(unreadBefore).toBeGreaterThanOrEqual(2);
+    expect(unreadBefore).toBeGreaterThanOrEqual(1);
 
-    const unitRow = mine.find((n: { scope: string }) => n.scope === 'unit');
-    const read = await call('iss-a', 'POST', `/api/v1/notifications/${encodeURIComponent(unitRow.id)}/read`);
+    const own = mine[0];
+    const readOwn = await call('iss-a', 'POST', `/api/v1/notifications/${encodeURIComponent(own.id)}/read`);
+    expect(readOwn.statusCode, readOwn.body).toBe(200);
+    expect((await call('iss-a', 'GET', '/api/v1/notifications')).json().unreadCount).toBe(unreadBefore - 1);
+    // The colleague has their own, still unread.
+    const colleagueTask = (await call('iss-a2', 'GET', '/api/v1/notifications?unreadOnly=true'))
+      .json()
+      .items.filter((n: { caseId: string }) => n.caseId === caseId);
+    expect(colleagueTask.map((n: { kind: string }) => n.kind)).toEqual(['new_task']);
+
+    // A unit-wide notification (the requesting unit's, when the case is returned) is read per person.
+    const returned = await h.app.inject({
+      method: 'POST',
+      url: `/api/v1/verifications/${caseId}/return`,
+      headers: { authorization: auth['iss-a'] ?? '' },
+      payload: { reason: '不属于本单位职责' },
+    });
+    expect(returned.statusCode, returned.body).toBe(200);
+    const requesterInbox = (await call('req-a', 'GET', '/api/v1/notifications')).json();
+    const unitRow = requesterInbox.items.find(
+      (n: { caseId: string; kind: string }) => n.caseId === caseId && n.kind === 'returned',
+    );
+    expect(unitRow).toMatchObject({
+      scope: 'unit',
+      title: '协查被退回',
+      message: '协查被退回：不属于本单位职责',
+    });
+    const read = await call('req-a', 'POST', `/api/v1/notifications/${encodeURIComponent(unitRow.id)}/read`);
     expect(read.statusCode, read.body).toBe(200);
-    const again = (await call('iss-a', 'GET', '/api/v1/notifications')).json();
-    expect(again.unreadCount).toBe(unreadBefore - 1);
+    const again = (await call('req-a', 'GET', '/api/v1/notifications')).json();
+    expect(again.unreadCount).toBe(requesterInbox.unreadCount - 1);
     expect(again.items.find((n: { id: string }) => n.id === unitRow.id).readAt).not.toBeNull();
     // The unit's notification is still unread for the colleague.
-    const colleague = (await call('iss-a2', 'GET', '/api/v1/notifications?unreadOnly=true')).json();
+    const colleague = (await call('req-a-lia', 'GET', '/api/v1/notifications?unreadOnly=true')).json();
     expect(colleague.items.some((n: { id: string }) => n.id === unitRow.id)).toBe(true);
 
     // Someone else's notification is not there to mark.
@@ -137,6 +163,7 @@ describe.each(databaseTargets())('notifications and the live stream on $name', (
       (await call('req-b', 'POST', `/api/v1/notifications/${encodeURIComponent(unitRow.id)}/read`))
         .statusCode,
     ).toBe(404);
+    expect((await start('notify-0001b')).statusCode).toBe(201); // a second task: two pages of one
     const page = (await call('iss-a', 'GET', '/api/v1/notifications?limit=1')).json();
     expect(page.items).toHaveLength(1);
     const next = (

@@ -8,7 +8,7 @@ import type { Worker } from '@temporalio/worker';
 import { createAbsenceActivities } from '../../activities/absence-activities.ts';
 import { createCalendarActivities } from '../../activities/calendar-activities.ts';
 import { createCalendarSource } from '../../activities/calendar-source.ts';
-import { createCaseActivities } from '../../activities/case-activities.ts';
+import { createCaseActivities, type Notifier } from '../../activities/case-activities.ts';
 import type { CaseDeadline } from '../../activities/opening.ts';
 import { type App, buildApp } from '../../api/app.ts';
 import { createBulkActivities } from '../../api/routes/case-actions.ts';
@@ -62,6 +62,8 @@ export async function createApiHarness(
     tuning?: WorkerTuning;
     /** METRICS_TOKEN of the app; TEST_METRICS_TOKEN unless given (`null`: none, `/metrics` refused). */
     metricsToken?: string | null;
+    /** Delivery beyond the in-app record (e.g. a webhook), after the live stream if there is one. */
+    notifier?: Notifier;
   } = {},
 ): Promise<ApiHarness> {
   const database = opts.database ?? (await target.open());
@@ -90,7 +92,8 @@ export async function createApiHarness(
         log: silentLog,
         metrics,
         // The worker feeds the app's live inbox stream, as in the embedded system.
-        ...(opts.events ? liveEventHooks(opts.events) : {}),
+        ...(opts.notifier ? { notifier: opts.notifier } : {}),
+        ...(opts.events ? liveEventHooks(opts.events, opts.notifier) : {}),
       }),
     },
     taskQueue,

@@ -190,6 +190,12 @@ run('web UI in a real browser against the embedded system', () => {
     await issuer.getByLabel('登记的户籍地址').fill('淄博市张店区人民西路 1 号');
     await screenshot(issuer, 'issuer-respond-form', true);
     await issuer.getByRole('button', { name: '提交反馈' }).click();
+    // The answer is repeated for confirmation before it is sent.
+    const confirmAnswer = await visible(issuer.getByRole('dialog'));
+    await eventually(async () =>
+      expect(await text(confirmAnswer.getByTestId('confirm-result'))).toBe('一致'),
+    );
+    await confirmAnswer.getByRole('button', { name: '提交反馈' }).click();
     await visible(issuer.locator('[data-status="answered"]'));
     await visible(issuer.getByTestId('answer').getByText('淄博市张店区人民西路 1 号'));
     await screenshot(issuer, 'issuer-answered');

@@ -5,7 +5,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, makeTelemetryFilterString, Runtime, type Worker } from '@temporalio/worker';
-import { asc, eq } from 'drizzle-orm';
+import { and, asc, eq } from 'drizzle-orm';
 import { expect } from 'vitest';
 import type { CalendarSource } from '../../activities/calendar-source.ts';
 import { createCaseActivities } from '../../activities/case-activities.ts';
@@ -373,11 +373,19 @@ export const escalationRows = (db: Db, caseId: string) =>
 const notificationRows = (db: Db, caseId: string) =>
   db.select().from(notifications).where(eq(notifications.caseId, caseId)).orderBy(asc(notifications.id));
 
-/** Recipients of the notifications written with event `seq`: staff IDs, and units as `unit:CODE`. */
+/**
+ * Recipients of the notifications written with event `seq` (those sent at the event's instant): staff
+ * IDs, and units as `unit:CODE`.
+ */
 export async function recipientsOf(db: Db, caseId: string, seq: number, kind?: string): Promise<string[]> {
+  const [event] = await db
+    .select()
+    .from(caseEvents)
+    .where(and(eq(caseEvents.caseId, caseId), eq(caseEvents.seq, seq)));
+  if (!event) return [];
   const rows = await notificationRows(db, caseId);
   return rows
-    .filter((r) => r.id.startsWith(`${caseId}:${seq}:`) && (!kind || r.kind === kind))
+    .filter((r) => r.createdAt.getTime() === event.at.getTime() && (!kind || r.kind === kind))
     .map((r) => r.recipientStaffId ?? `unit:${r.recipientUnit}`)
     .sort();
 }

@@ -67,7 +67,8 @@ afterAll(async () => {
 
 const realActivities = (calendar: TestCalendar) => realCaseActivities(database.db, calendar);
 
-const ISSUING_UNIT_GA = ['stf-iss-a', 'stf-iss-a-lia', 'stf-iss-a2', 'unit:ZB-GA'];
+/** The issuing unit's staff, each by name (no unit-wide row besides: one notification per person). */
+const ISSUING_UNIT_GA = ['stf-iss-a', 'stf-iss-a-lia', 'stf-iss-a2'];
 const plus = (iso: string, ms: number) => new Date(new Date(iso).getTime() + ms);
 
 async function eventOf(caseId: string, type: string, nth = 1) {

@@ -6,6 +6,7 @@ import {
   AlertOutlined,
   AppstoreOutlined,
   BarChartOutlined,
+  BellOutlined,
   BookOutlined,
   CalendarOutlined,
   FileAddOutlined,
@@ -46,7 +47,7 @@ import { LedgerPage } from './pages/Ledger.tsx';
 import { LetterPage } from './pages/Letter.tsx';
 import { LoginPage, PasswordPage } from './pages/Login.tsx';
 import { NewRequestPage } from './pages/NewRequest.tsx';
-import { NotificationBell } from './pages/Notifications.tsx';
+import { NotificationBell, NotificationsPage } from './pages/Notifications.tsx';
 import { CoverageBanner } from './pages/OfficialSchedule.tsx';
 import { OutboxPage } from './pages/Outbox.tsx';
 import { Link, match, navigate, useLocation } from './router.tsx';
@@ -92,6 +93,7 @@ function menuFor(s: Session, unit: { canRequest?: boolean; canIssue?: boolean } 
       { key: '/escalations', icon: <AlertOutlined />, label: t('督办事项') },
       { key: '/overview', icon: <BarChartOutlined />, label: t('概览') },
       { key: '/stats', icon: <FundOutlined />, label: t('考核统计') },
+      { key: '/notifications', icon: <BellOutlined />, label: t('消息中心') },
     ];
   const items: MenuEntry[] = [];
   // Without the units route, show everything; the API refuses what the unit may not do.
@@ -102,6 +104,7 @@ function menuFor(s: Session, unit: { canRequest?: boolean; canIssue?: boolean } 
     items.push({ key: '/ledger', icon: <BookOutlined />, label: t('台账') });
   }
   if (role === 'liaison') items.push({ key: '/admin/staff', icon: <TeamOutlined />, label: t('人员') });
+  items.push({ key: '/notifications', icon: <BellOutlined />, label: t('消息中心') });
   return items;
 }
 
@@ -277,6 +280,7 @@ function Routes({ session, onLang }: { session: Session | undefined; onLang: (l:
   else if (path === '/outbox') page = <OutboxPage />;
   else if (path === '/inbox') page = <InboxPage />;
   else if (path === '/ledger') page = <LedgerPage />;
+  else if (path === '/notifications') page = <NotificationsPage />;
   else if (detail) page = <CaseDetailPage id={detail.id as string} />;
   else if (path === '/escalations') page = <EscalationsPage />;
   else if (path === '/overview') page = <OverviewPage />;

@@ -1,13 +1,24 @@
 /** Shared pieces: error display, SLA and status tags, schema-driven forms and views, case cards. */
 import { Form as RjsfForm } from '@rjsf/antd';
-import type { ErrorSchema, RJSFSchema, RJSFValidationError, UiSchema } from '@rjsf/utils';
+import type { ErrorSchema, RJSFSchema, RJSFValidationError, UiSchema, WidgetProps } from '@rjsf/utils';
 import validator from '@rjsf/validator-ajv8';
-import { Alert, Button, type ButtonProps, Card, Descriptions, Empty, Space, Tag, Typography } from 'antd';
+import {
+  Alert,
+  Button,
+  type ButtonProps,
+  Card,
+  Descriptions,
+  Empty,
+  Select,
+  Space,
+  Tag,
+  Typography,
+} from 'antd';
 import { type ReactNode, useEffect, useState } from 'react';
 import { ApiError } from './api.ts';
 import { useUnits } from './data.ts';
 import { t } from './i18n.ts';
-import { RESULT_COLOR, resultLabel, STATUS_COLOR, statusLabel } from './labels.ts';
+import { escLevelLabel, RESULT_COLOR, resultLabel, STATUS_COLOR, statusLabel } from './labels.ts';
 import { Link, navigate } from './router.tsx';
 import { fmt, type SlaInput, slaState } from './time.ts';
 import type { CaseSummary, JsonObject } from './types.ts';
@@ -95,6 +106,45 @@ export function SlaTag({ c }: { c: SlaInput }) {
   );
 }
 
+/**
+ * The 督办 state at a glance: the escalation level of a case the office supervises, and whether it
+ * ordered a deadline (责成限时办结). Nothing for a case without an open escalation.
+ */
+export function SupervisionTag({ c }: { c: { escalationLevel: number; orderedDueAt?: string | null } }) {
+  if (!c.escalationLevel) return null;
+  return (
+    <Tag
+      color="red"
+      data-testid="supervision-tag"
+      data-level={c.escalationLevel}
+      style={{ whiteSpace: 'normal' }}
+    >
+      {t('督办')} · {t('第 {n} 级', { n: c.escalationLevel })}（{escLevelLabel(c.escalationLevel)}）
+      {c.orderedDueAt ? ` · ${t('已责成')}` : ''}
+    </Tag>
+  );
+}
+
+/** The deadline in force (the office's ordered one while it holds), with its SLA state and the 督办 tag. */
+export function DeadlineInForce({ c }: { c: SlaInput & { escalationLevel: number } }) {
+  return (
+    <div className="deadline-in-force" data-testid="deadline-in-force">
+      <div>
+        {fmt(c.dueInForce ?? c.dueAt)}
+        {c.orderedDueAt && (
+          <Typography.Text type="danger" style={{ marginInlineStart: 4 }}>
+            （{t('责成时限')}）
+          </Typography.Text>
+        )}
+      </div>
+      <Space size={4} wrap>
+        <SlaTag c={c} />
+        <SupervisionTag c={c} />
+      </Space>
+    </div>
+  );
+}
+
 export function StatusTag({ status }: { status: string }) {
   return (
     <Tag color={STATUS_COLOR[status] ?? 'default'} data-status={status}>
@@ -110,7 +160,16 @@ export function ResultTag({ result }: { result: string | null }) {
 
 // ─── JSON Schema templates ───────────────────────────────────────────────────────────────────────
 
-type SchemaProps = { title?: string; type?: string | string[]; enum?: unknown[] };
+type SchemaProps = {
+  title?: string;
+  type?: string | string[];
+  enum?: unknown[];
+  format?: string;
+  oneOf?: { const?: unknown; title?: string }[];
+  anyOf?: { const?: unknown; title?: string }[];
+  enumNames?: string[];
+  default?: unknown;
+};
 
 function propsOf(schema: JsonObject | null | undefined): Record<string, SchemaProps> {
   return ((schema?.properties as Record<string, SchemaProps> | undefined) ?? {}) as Record<
@@ -129,18 +188,45 @@ export function fieldOrder(schema: JsonObject | null | undefined): string[] {
   return [...required, ...keys.filter((k) => !required.includes(k)), '*'];
 }
 
-/** uiSchema for a catalog template: booleans as 是/否 radios, no submit button of rjsf's own. */
+/**
+ * uiSchema for a catalog template: yes/no fields and option lists as selects that start empty on
+ * 请选择 (nothing is chosen for the person), long texts as text areas.
+ */
 export function uiSchemaFor(schema: JsonObject, submitText: string): UiSchema {
   const ui: UiSchema = {
     'ui:submitButtonOptions': { submitText, props: { type: 'primary' } },
     'ui:order': fieldOrder(schema),
   };
   for (const [k, p] of Object.entries(propsOf(schema))) {
-    if (p.type === 'boolean') ui[k] = { 'ui:widget': 'radio', 'ui:enumNames': [t('是'), t('否')] };
+    if (p.type === 'boolean') ui[k] = { 'ui:widget': 'YesNoWidget', 'ui:placeholder': t('请选择') };
+    else if (p.enum || p.oneOf || p.anyOf) ui[k] = { 'ui:placeholder': t('请选择') };
     else if (p.type === 'string' && /备注|说明|情况/.test(p.title ?? '')) ui[k] = { 'ui:widget': 'textarea' };
   }
   return ui;
 }
+
+/** A yes/no field as a select that starts empty on 请选择: nothing is chosen for the person. */
+function YesNoWidget({ id, value, disabled, readonly, onChange, onBlur, onFocus, options }: WidgetProps) {
+  return (
+    <Select
+      id={id}
+      value={value === true ? 'yes' : value === false ? 'no' : undefined}
+      placeholder={String(options.placeholder ?? t('请选择'))}
+      disabled={disabled || readonly}
+      allowClear
+      onChange={(v?: string) => onChange(v === 'yes' ? true : v === 'no' ? false : undefined)}
+      onBlur={() => onBlur(id, value)}
+      onFocus={() => onFocus(id, value)}
+      options={[
+        { value: 'yes', label: t('是') },
+        { value: 'no', label: t('否') },
+      ]}
+      style={{ width: '100%' }}
+    />
+  );
+}
+
+const WIDGETS = { YesNoWidget };
 
 function zhMessage(e: RJSFValidationError): string {
   const p = (e.params ?? {}) as Record<string, unknown>;
@@ -196,6 +282,8 @@ export function SchemaForm({
   extraErrors,
   idPrefix,
   children,
+  onInvalid,
+  noDefaults,
 }: {
   schema: JsonObject;
   formData: JsonObject;
@@ -206,6 +294,13 @@ export function SchemaForm({
   extraErrors?: ErrorSchema;
   idPrefix: string;
   children?: ReactNode;
+  /** Told when a submit finds errors in the form (to flag the page's other fields in the same pass). */
+  onInvalid?: () => void;
+  /**
+   * Nothing filled in for the person: no template default, and not rjsf's own `false` for a required
+   * yes/no field (an answer must be chosen on purpose).
+   */
+  noDefaults?: boolean;
 }) {
   const { title: _title, ...rest } = schema as JsonObject & { title?: string };
   return (
@@ -214,26 +309,54 @@ export function SchemaForm({
       uiSchema={uiSchemaFor(schema, submitText)}
       formData={formData}
       validator={validator}
+      widgets={WIDGETS}
       idPrefix={idPrefix}
       showErrorList={false}
       transformErrors={transformErrors}
       extraErrors={extraErrors}
       noHtml5Validate
+      {...(noDefaults
+        ? { experimental_defaultFormStateBehavior: { emptyObjectFields: 'skipDefaults' as const } }
+        : {})}
       disabled={busy}
       onChange={(e) => onChange((e.formData ?? {}) as JsonObject)}
       onSubmit={(e) => onSubmit((e.formData ?? {}) as JsonObject)}
+      onError={() => onInvalid?.()}
     >
       {children}
     </RjsfForm>
   );
 }
 
-function valueText(v: unknown): string {
+/**
+ * A field's value as a person reads it (case page, letters, confirmations): 是/否, an option's title rather
+ * than its code, instants in Beijing time, lists joined with 、.
+ */
+export function fieldText(v: unknown, prop?: SchemaProps): string {
   if (v === true) return t('是');
   if (v === false) return t('否');
   if (v === null || v === undefined || v === '') return '—';
+  if (Array.isArray(v)) return v.map((x) => fieldText(x, undefined)).join('、') || '—';
   if (typeof v === 'object') return JSON.stringify(v);
+  const option = [...(prop?.oneOf ?? []), ...(prop?.anyOf ?? [])].find((o) => o.const === v);
+  if (option?.title) return option.title;
+  const i = prop?.enum?.indexOf(v) ?? -1;
+  if (i >= 0 && prop?.enumNames?.[i]) return prop.enumNames[i] as string;
+  if (typeof v === 'string' && (prop?.format === 'date-time' || /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(v)))
+    return fmt(v);
   return String(v);
+}
+
+/** The fields of a template with their titles and readable values, in the template's order. */
+export function fieldRows(
+  schema: JsonObject | null | undefined,
+  data: JsonObject | null | undefined,
+): [string, string][] {
+  if (!data) return [];
+  const props = propsOf(schema);
+  const ordered = fieldOrder(schema).filter((k) => k !== '*');
+  const keys = [...ordered.filter((k) => k in data), ...Object.keys(data).filter((k) => !(k in props))];
+  return keys.map((k) => [props[k]?.title ?? k, fieldText(data[k], props[k])]);
 }
 
 /** Fields of a case shown with the titles of their template, in the template's order. */
@@ -247,15 +370,17 @@ export function SchemaView({
   columns?: number;
 }) {
   if (!data || Object.keys(data).length === 0) return <Typography.Text type="secondary">—</Typography.Text>;
-  const props = propsOf(schema);
-  const ordered = fieldOrder(schema).filter((k) => k !== '*');
-  const keys = [...ordered.filter((k) => k in data), ...Object.keys(data).filter((k) => !(k in props))];
   return (
     <Descriptions
       size="small"
       bordered
       column={columns}
-      items={keys.map((k) => ({ key: k, label: props[k]?.title ?? k, children: valueText(data[k]) }))}
+      className="long-text-descriptions"
+      items={fieldRows(schema, data).map(([label, value], i) => ({
+        key: `${i}-${label}`,
+        label,
+        children: value,
+      }))}
     />
   );
 }
@@ -298,11 +423,11 @@ export function CaseCards({
             {units.name(c[unitField])}
           </div>
           <div className="card-line">
-            <SlaTag c={c} /> {c.result && <ResultTag result={c.result} />}
+            <SlaTag c={c} /> <SupervisionTag c={c} /> {c.result && <ResultTag result={c.result} />}
           </div>
           <div className="card-line">
-            <Typography.Text type="secondary">{t('时限')}：</Typography.Text>
-            {fmt(c.dueAt)}
+            <Typography.Text type="secondary">{c.orderedDueAt ? t('责成时限') : t('时限')}：</Typography.Text>
+            {fmt(c.dueInForce ?? c.dueAt)}
           </div>
           {actions && <div style={{ marginTop: 8 }}>{actions(c)}</div>}
         </Card>

@@ -497,6 +497,22 @@ const EN: Record<string, string> = {
   已约谈: 'Interviewed',
   市政府未予约谈: 'Interview declined',
   待跟进: 'Pending',
+  消息中心: 'Messages',
+  '操作失败，请重试': 'That did not work. Please try again.',
+  请选择: 'Select…',
+  确认提交反馈: 'Confirm the answer',
+  返回修改: 'Back to edit',
+  '反馈提交后不能修改，请核对：': 'An answer cannot be changed once sent. Please check:',
+  现行办理时限: 'Deadline in force',
+  '现行办理时限（责成限时办结）': 'Deadline in force (ordered by the office)',
+  原时限: 'Original deadline',
+  '未读 {n} 条': '{n} unread',
+  '已全部标记为已读（{n} 条）': 'Marked {n} as read',
+  没有未读通知: 'No unread notifications',
+  '暂无通知：新的任务、反馈和督办会出现在这里':
+    'No notifications yet: new tasks, answers and escalations appear here',
+  已读: 'Read',
+  未读: 'Unread',
 };
 
 export function t(zh: string, vars?: Record<string, string | number>): string {

@@ -36,6 +36,15 @@ export function fmt(iso: string | Date | null | undefined): string {
   return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}`;
 }
 
+/** `2026年11月23日 14:05` in Asia/Shanghai, for letters (a formal text reads dates the Chinese way). */
+export function fmtCn(iso: string | Date | null | undefined): string {
+  if (!iso) return '—';
+  const s = fmt(iso);
+  if (s === '—') return s;
+  const [y, m, d] = s.slice(0, 10).split('-');
+  return `${y}年${Number(m)}月${Number(d)}日 ${s.slice(11)}`;
+}
+
 /** `2026年11月23日` in Asia/Shanghai, for letters. */
 export function fmtDateCn(iso: string | Date | null | undefined): string {
   if (!iso) return '—';
@@ -102,6 +111,9 @@ export interface SlaInput {
   status: string;
   receivedAt: string;
   dueAt: string;
+  /** The deadline in force when the office ordered one (责成限时办结); counts instead of dueAt. */
+  dueInForce?: string;
+  orderedDueAt?: string | null;
   completedAt: string | null;
   flags: string[];
   late?: boolean;
@@ -110,7 +122,7 @@ export interface SlaInput {
 const OPEN_WITH_ISSUER = new Set(['awaiting_registration', 'registered']);
 
 export function slaState(c: SlaInput, now: Date = new Date()): SlaState {
-  const due = new Date(c.dueAt);
+  const due = new Date(c.dueInForce ?? c.dueAt);
   if (c.completedAt || !OPEN_WITH_ISSUER.has(c.status)) {
     if (c.status === 'returned') return { kind: 'paused', text: t('已退回') };
     return { kind: 'closed', text: c.late ? t('已超时') : t('已办结') };

@@ -24,6 +24,9 @@ export interface CaseSummary {
   lateMinutes: number | null;
   escalationLevel: number;
   overdue: boolean;
+  /** The deadline in force: the office's ordered one while an escalation has it, else dueAt. */
+  dueInForce?: string;
+  orderedDueAt?: string | null;
   createdAt: string;
 }
 

@@ -178,7 +178,7 @@ export function ActionModal({
             {f.kind === 'textarea' ? (
               <Input.TextArea rows={3} maxLength={f.max ?? 500} showCount />
             ) : f.kind === 'select' ? (
-              <Select allowClear={!f.required} options={f.options} />
+              <Select allowClear={!f.required} options={f.options} placeholder={t('请选择')} />
             ) : f.kind === 'radio' ? (
               <Radio.Group options={f.options} />
             ) : f.kind === 'files' ? (

@@ -29,7 +29,9 @@ import type { Attachment } from '../api.ts';
 import { api, currentSession, downloadAttachment, newIdempotencyKey, uploadAttachment } from '../api.ts';
 import {
   BackButton,
+  DeadlineInForce,
   fieldErrorsOf,
+  fieldRows,
   LinkButton,
   PageHeader,
   ProblemAlert,
@@ -38,6 +40,7 @@ import {
   SchemaView,
   SlaTag,
   StatusTag,
+  SupervisionTag,
 } from '../components.tsx';
 import { useApi, useUnits } from '../data.ts';
 import { t } from '../i18n.ts';
@@ -111,8 +114,28 @@ function timelineText(e: TimelineEntry, unitName: (c: string) => string): string
   return lines;
 }
 
+/**
+ * The response template without any default: an answer is legally significant, so every answer field
+ * starts empty (a yes/no field too) and is chosen on purpose.
+ */
+function withoutDefaults(schema: JsonObject | null | undefined): JsonObject {
+  const base = schema ?? { type: 'object', properties: {} };
+  const { default: _d, ...rest } = base as JsonObject & { default?: unknown };
+  const props = (rest.properties ?? {}) as Record<string, JsonObject>;
+  return {
+    ...rest,
+    properties: Object.fromEntries(
+      Object.entries(props).map(([k, p]) => {
+        const { default: _pd, ...prop } = p as JsonObject & { default?: unknown };
+        return [k, prop];
+      }),
+    ),
+  };
+}
+
 function RespondCard({ detail, onDone }: { detail: CaseDetail; onDone: () => void }) {
-  const { message } = App.useApp();
+  const { message, modal } = App.useApp();
+  const schema = withoutDefaults(detail.templates?.response);
   const [result, setResult] = useState<string>();
   const [resultError, setResultError] = useState<string>();
   const [fields, setFields] = useState<JsonObject>({});
@@ -138,12 +161,50 @@ function RespondCard({ detail, onDone }: { detail: CaseDetail; onDone: () => voi
     }
   };
 
-  const submit = async (values: JsonObject) => {
+  /** Repeats the answer (result, fields, files) and sends it only once confirmed. */
+  const confirm = (values: JsonObject) => {
     if (!result) {
       setResultError(t('请选择核验结果'));
       document.getElementById('respond-result')?.focus();
       return;
     }
+    modal.confirm({
+      title: t('确认提交反馈'),
+      okText: t('提交反馈'),
+      cancelText: t('返回修改'),
+      width: 520,
+      content: (
+        <div data-testid="respond-confirm">
+          <p>{t('反馈提交后不能修改，请核对：')}</p>
+          <Descriptions
+            size="small"
+            bordered
+            column={1}
+            className="long-text-descriptions"
+            items={[
+              {
+                key: 'result',
+                label: t('核验结果'),
+                children: <strong data-testid="confirm-result">{resultLabel(result)}</strong>,
+              },
+              ...fieldRows(schema, values).map(([label, value], i) => ({
+                key: `f${i}`,
+                label,
+                children: value,
+              })),
+              ...(files.length
+                ? [{ key: 'files', label: t('附件'), children: files.map((f) => f.fileName).join('、') }]
+                : []),
+            ]}
+          />
+        </div>
+      ),
+      onOk: () => submit(values),
+    });
+  };
+
+  const submit = async (values: JsonObject) => {
+    if (!result) return;
     setBusy(true);
     setError(undefined);
     try {
@@ -221,10 +282,14 @@ function RespondCard({ detail, onDone }: { detail: CaseDetail; onDone: () => voi
       </Form>
       <SchemaForm
         idPrefix="resp"
-        schema={detail.templates?.response ?? { type: 'object', properties: {} }}
+        schema={schema}
         formData={fields}
         onChange={setFields}
-        onSubmit={(d) => void submit(d)}
+        onSubmit={confirm}
+        onInvalid={() => {
+          if (!result) setResultError(t('请选择核验结果'));
+        }}
+        noDefaults
         submitText={t('提交反馈')}
         busy={busy}
         extraErrors={fieldErrorsOf(error)}
@@ -554,7 +619,8 @@ export function CaseDetailPage({ id }: { id: string }) {
       <PageHeader
         title={
           <span>
-            <span data-testid="doc-number">{c.docNumber}</span> <StatusTag status={c.status} />
+            <span data-testid="doc-number">{c.docNumber}</span> <StatusTag status={c.status} />{' '}
+            <SupervisionTag c={c} />
           </span>
         }
         extra={
@@ -574,6 +640,19 @@ export function CaseDetailPage({ id }: { id: string }) {
           </>
         }
       />
+      {(withIssuer || c.escalationLevel > 0) && (
+        <div className="case-deadline-strip" data-testid="case-deadline">
+          <Typography.Text type="secondary">
+            {c.orderedDueAt ? t('现行办理时限（责成限时办结）') : t('现行办理时限')}：
+          </Typography.Text>
+          <DeadlineInForce c={c} />
+          {c.orderedDueAt && (
+            <Typography.Text type="secondary" className="case-deadline-original">
+              {t('原时限')}：{fmt(c.dueAt)}
+            </Typography.Text>
+          )}
+        </div>
+      )}
       <ProblemAlert error={actionError} onClose={() => setActionError(undefined)} />
       {data.access === 'returned_part' && (
         <Alert
@@ -586,7 +665,7 @@ export function CaseDetailPage({ id }: { id: string }) {
       {!wide && actionCard}
       <Row gutter={16}>
         <Col xs={24} lg={16}>
-          <Card size="small" style={{ marginBottom: 16 }}>
+          <Card size="small" style={{ marginBottom: 16 }} data-testid="case-summary">
             <Descriptions
               size="small"
               column={{ xs: 1, sm: 2 }}
@@ -595,7 +674,12 @@ export function CaseDetailPage({ id }: { id: string }) {
                 { key: 'subject', label: t('核验对象'), children: c.subject },
                 { key: 'req', label: t('需求单位'), children: units.name(c.requestingUnit) },
                 { key: 'iss', label: t('出具单位'), children: units.name(c.issuingUnit) },
-                { key: 'purpose', label: t('用途'), children: c.purpose },
+                {
+                  key: 'purpose',
+                  label: t('用途'),
+                  span: 'filled',
+                  children: <span data-testid="case-purpose">{c.purpose}</span>,
+                },
                 { key: 'tier', label: t('时限档次'), children: tierLabel(c.tier) },
                 { key: 'received', label: t('收到时间'), children: fmt(c.receivedAt) },
                 {
@@ -603,7 +687,8 @@ export function CaseDetailPage({ id }: { id: string }) {
                   label: t('办理时限'),
                   children: (
                     <Space wrap size={4}>
-                      <span>{fmt(c.dueAt)}</span>
+                      <span>{fmt(c.dueInForce ?? c.dueAt)}</span>
+                      {c.orderedDueAt && <Tag color="red">{t('责成时限')}</Tag>}
                       <SlaTag c={c} />
                     </Space>
                   ),
@@ -729,6 +814,7 @@ export function CaseDetailPage({ id }: { id: string }) {
                 rowKey="id"
                 pagination={false}
                 scroll={{ x: 600 }}
+                className="long-text-table"
                 dataSource={data.escalations}
                 columns={[
                   { title: t('逾期级别'), dataIndex: 'level', render: (l: number) => escLevelLabel(l) },
@@ -747,9 +833,10 @@ export function CaseDetailPage({ id }: { id: string }) {
                   size="small"
                   rowKey="id"
                   pagination={false}
+                  className="long-text-table"
                   dataSource={data.ledger}
                   columns={[
-                    { title: t('日期'), dataIndex: 'at', render: (v: string) => fmt(v) },
+                    { title: t('日期'), dataIndex: 'at', className: 'nowrap', render: (v: string) => fmt(v) },
                     { title: t('类型'), dataIndex: 'kind', render: (v: string) => ledgerLabel(v) },
                     { title: t('说明'), dataIndex: 'note' },
                     { title: t('处理结果'), dataIndex: 'outcome', render: (v: string | null) => v ?? '—' },

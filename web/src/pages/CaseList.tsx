@@ -3,12 +3,12 @@ import { Button, Grid, Table, Typography } from 'antd';
 import type { ColumnsType } from 'antd/es/table';
 import { type ReactNode, useEffect, useRef, useState } from 'react';
 import { ApiError, api } from '../api.ts';
-import { CaseCards, ProblemAlert, ResultTag, SlaTag, StatusTag } from '../components.tsx';
+import { CaseCards, DeadlineInForce, ProblemAlert, ResultTag, StatusTag } from '../components.tsx';
 import { useUnits } from '../data.ts';
 import { t } from '../i18n.ts';
 import { useLive } from '../live.ts';
 import { Link } from '../router.tsx';
-import { fmt, slaState } from '../time.ts';
+import { slaState } from '../time.ts';
 import type { CaseList, CaseSummary } from '../types.ts';
 
 export interface CaseListProps {
@@ -94,12 +94,7 @@ export function CaseListView({ query, unitField, actions, onNew, testId }: CaseL
     {
       title: t('办理时限'),
       dataIndex: 'dueAt',
-      render: (v: string, c) => (
-        <div>
-          <div>{fmt(v)}</div>
-          <SlaTag c={c} />
-        </div>
-      ),
+      render: (_v: string, c) => <DeadlineInForce c={c} />,
     },
     { title: t('结果'), dataIndex: 'result', render: (v: string | null) => <ResultTag result={v} /> },
   ];

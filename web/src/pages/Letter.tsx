@@ -6,24 +6,15 @@
 import { PrinterOutlined } from '@ant-design/icons';
 import { Button, Space, Spin } from 'antd';
 import { currentSession } from '../api.ts';
-import { BackButton, fieldOrder, ProblemAlert } from '../components.tsx';
+import { BackButton, fieldRows, ProblemAlert } from '../components.tsx';
 import { useApi, useUnits } from '../data.ts';
 import { t } from '../i18n.ts';
 import { resultLabel, tierLabel } from '../labels.ts';
-import { durationText, fmt, fmtDateCn } from '../time.ts';
+import { durationText, fmtCn, fmtDateCn } from '../time.ts';
 import type { CaseDetail, JsonObject } from '../types.ts';
 
 function rowsOf(schema: JsonObject | undefined, data: JsonObject | null): [string, string][] {
-  if (!data) return [];
-  const props = (schema?.properties ?? {}) as Record<string, { title?: string }>;
-  const ordered = fieldOrder(schema).filter((k) => k !== '*');
-  const keys = [...ordered.filter((k) => k in data), ...Object.keys(data).filter((k) => !(k in props))];
-  return keys.map((k) => {
-    const v = data[k];
-    const text =
-      v === true ? '是' : v === false ? '否' : v === null || v === undefined || v === '' ? '—' : String(v);
-    return [props[k]?.title ?? k, text];
-  });
+  return fieldRows(schema, data);
 }
 
 export function LetterPage({ id, kind }: { id: string; kind: 'request' | 'response' }) {
@@ -77,7 +68,7 @@ export function LetterPage({ id, kind }: { id: string; kind: 'request' | 'respon
       <p className="letter-para">
         根据《淄博市证明事项核验实施办法（试行）》，我单位在办理“{c.purpose}”事项中，需核验申请人的
         {`“${c.catalogName ?? c.catalogCode}”`}信息。现请贵单位协助核验以下内容，并于{' '}
-        <strong>{fmt(c.dueAt)}</strong>
+        <strong>{fmtCn(c.dueAt)}</strong>
         {` 前（${tierLabel(c.tier)}）通过协查核验系统反馈。`}
       </p>
       <table className="letter-table">
@@ -102,12 +93,12 @@ export function LetterPage({ id, kind }: { id: string; kind: 'request' | 'respon
           ))}
           <tr>
             <th>发函时间</th>
-            <td>{fmt(c.receivedAt)}</td>
+            <td>{fmtCn(c.receivedAt)}</td>
           </tr>
           <tr>
             <th>办理时限</th>
             <td>
-              {fmt(c.dueAt)}（{tierLabel(c.tier)}）
+              {fmtCn(c.dueAt)}（{tierLabel(c.tier)}）
             </td>
           </tr>
         </tbody>
@@ -129,7 +120,7 @@ export function LetterPage({ id, kind }: { id: string; kind: 'request' | 'respon
       </div>
       <p className="letter-to">{units.name(to)}：</p>
       <p className="letter-para">
-        贵单位协查函（{c.docNumber}）收悉，我单位已于 {fmt(registered?.at ?? c.registeredAt)}{' '}
+        贵单位协查函（{c.docNumber}）收悉，我单位已于 {fmtCn(registered?.at ?? c.registeredAt)}{' '}
         登记受理。经核验，结果为“<strong data-testid="letter-result">{resultLabel(c.result)}</strong>
         ”，具体如下：
       </p>
@@ -156,7 +147,7 @@ export function LetterPage({ id, kind }: { id: string; kind: 'request' | 'respon
           <tr>
             <th>反馈时间</th>
             <td>
-              {fmt(answered?.at ?? c.completedAt)}
+              {fmtCn(answered?.at ?? c.completedAt)}
               {c.late && c.lateMinutes != null
                 ? `（逾期 ${durationText(c.lateMinutes)}，工作时间）`
                 : '（按时）'}
