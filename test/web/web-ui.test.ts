@@ -293,7 +293,9 @@ run('web UI in a real browser against the embedded system', () => {
     await visible(phone.getByRole('heading', { name: '待办任务' }));
     const card = phone.locator('.case-card', { hasText: doc2 });
     await visible(card);
-    await eventually(async () => expect(await text(card)).toContain('已超时'));
+    // The office ordered a deadline: the card shows it as the deadline in force, under 督办 (not 已超时).
+    await eventually(async () => expect(await text(card)).toContain(picked));
+    await visible(card.getByTestId('supervision-tag'));
     const width = await phone.evaluate(() => document.documentElement.scrollWidth);
     expect(width).toBeLessThanOrEqual(PHONE.width + 1); // no sideways scrolling
     await screenshot(phone, 'phone-inbox');
