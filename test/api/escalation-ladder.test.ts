@@ -17,13 +17,11 @@ import { type ApiHarness, createApiHarness, startBody, VALID_ID } from '../suppo
 import { databaseTargets } from '../support/databases.ts';
 import { createTimeSkippingEnv } from '../support/temporal.ts';
 
+/**
+ * One time-skipping server per database target: the cases' deadlines are worked out on the API's clock, so
+ * a server whose clock an earlier target's run has moved on would fire them at once (before registration).
+ */
 let env: TestWorkflowEnvironment;
-beforeAll(async () => {
-  env = await createTimeSkippingEnv();
-});
-afterAll(async () => {
-  await env?.teardown();
-});
 
 const MINUTE = 60_000;
 const BEIJING_TIME = /\d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2}/;
@@ -82,6 +80,7 @@ describe.each(databaseTargets())('the Art. 11 escalation ladder through the API 
       .where(and(eq(notifications.caseId, caseId), eq(notifications.kind, kind)));
 
   beforeAll(async () => {
+    env = await createTimeSkippingEnv();
     h = await createApiHarness(env, target);
     for (const who of ['req-a', 'iss-a', 'iss-a-lia', 'iss-a2', 'iss-b', 'office', 'admin', 'gov-review'])
       auth[who] = await h.login(who);
@@ -125,6 +124,7 @@ describe.each(databaseTargets())('the Art. 11 escalation ladder through the API 
 
   afterAll(async () => {
     await h?.close();
+    await env?.teardown();
   });
 
   it('stores who was responsible when the deadline was missed: the assignee and the liaison on duty', async () => {
