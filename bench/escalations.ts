@@ -118,12 +118,13 @@ function watchEscalations(h: ApiHarness, since: Date) {
 async function main() {
   const { env, server } = await benchTemporal();
   const target = benchDatabaseTarget();
+  const defaults = loadConfig({});
   const h = await createApiHarness(env, target, {
     caseDeadline: async ({ receivedAt }) => nextDeadline(receivedAt),
     // Tuned as a deployment with the defaults is (app/config.ts): the pool's size, the case cache's bound.
     tuning: workerTuning({
-      connections: target.name === 'postgres' ? loadConfig({}).dbPoolSize : 1,
-      cachedCases: loadConfig({}).workerCachedCases,
+      connections: target.name === 'postgres' ? defaults.dbPoolSize : 1,
+      cachedCases: defaults.workerCachedCases,
     }),
   });
   await h.app.listen({ host: '127.0.0.1', port: 0 });
