@@ -142,6 +142,56 @@ describe.each(databaseTargets())('assessment summaries on $name', (target) => {
     expect(histogramPercentile(new Map(), 0.5)).toBeNull();
   });
 
+  it("the database's median and p90 equal the nearest-rank definition, per unit and merged city-wide", async () => {
+    // Random histograms written straight into the summary (as the trigger would): both issuing units, two
+    // measures, in the day rows of two days and under '*'; a seeded generator so that a failure repeats.
+    let seed = 20261201;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const expected = new Map<string, Map<number, number>>();
+    const add = (key: string, bucket: number, n: number) => {
+      const h = expected.get(key) ?? new Map<number, number>();
+      h.set(bucket, (h.get(bucket) ?? 0) + n);
+      expected.set(key, h);
+    };
+    const days = ['2026-11-02', '2026-11-03'];
+    for (const unit of ['ZB-GA', 'ZB-MZ']) {
+      for (const measure of ['register', 'answer']) {
+        for (const day of days) {
+          for (let i = 0; i < 1 + random(12); i++) {
+            const bucket = random(70);
+            const n = 1 + random(9);
+            await database.db.execute(sql`
+              insert into stat_minutes (measure, span, start, unit, tier, bucket, n)
+              values (${measure}, 'day', ${day}, ${unit}, '*', ${bucket}, ${n})
+              on conflict on constraint stat_minutes_pk do update set n = stat_minutes.n + excluded.n`);
+            add(`${measure} ${unit}`, bucket, n);
+            if (measure === 'answer') add('answer city', bucket, n);
+          }
+        }
+      }
+    }
+    const want = (key: string) => ({
+      median: histogramPercentile(expected.get(key) ?? new Map(), 0.5),
+      p90: histogramPercentile(expected.get(key) ?? new Map(), 0.9),
+    });
+    const period = { from: days[0] as string, to: days[1] as string };
+    const stats = await unitStats(database.db, period, new Date(T + 7 * 86_400_000));
+    for (const unit of ['ZB-GA', 'ZB-MZ']) {
+      const row = stats.issuing.find((r) => r.unitId === unit);
+      expect(row?.registerMinutes, unit).toEqual(want(`register ${unit}`));
+      expect(row?.answerMinutes, unit).toEqual(want(`answer ${unit}`));
+    }
+    expect(stats.city.answerMinutes).toEqual(want('answer city'));
+    expect(stats.city.answerMinutes.median).not.toBeNull();
+    // The unit filter narrows the rows, not the city's figure.
+    const one = await unitStats(database.db, { ...period, unit: 'ZB-MZ' }, new Date(T + 7 * 86_400_000));
+    expect(one.issuing.map((r) => [r.unitId, r.answerMinutes])).toEqual([['ZB-MZ', want('answer ZB-MZ')]]);
+    expect(one.city.answerMinutes).toEqual(want('answer city'));
+  });
+
   it('repeated, stale and out-of-order projections change nothing; a repair and a delete move them back', async () => {
     const project = activities();
     const a = steps('stats-a', [

@@ -104,6 +104,10 @@ const UnitStatsSchema = Type.Object({
     answeredLate: Type.Integer(),
     onTimeRate: Rate,
     overdueNow: Type.Integer(),
+    answerMinutes: Type.Object(
+      { median: Minutes, p90: Minutes },
+      { description: '全市反馈用时（工作分钟）：合并全部承办单位的反馈，不受 unit 筛选影响' },
+    ),
   }),
   ranking: Type.Array(
     Type.Object({

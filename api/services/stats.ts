@@ -71,6 +71,8 @@ export interface UnitStats {
     answeredLate: number;
     onTimeRate: number | null;
     overdueNow: number;
+    /** Time to answer over every issuing unit's answers (whatever the unit filter). */
+    answerMinutes: Percentiles;
   };
   ranking: { rank: number; unitId: string; unitName: string; onTimeRate: number | null; received: number }[];
 }
@@ -118,6 +120,16 @@ export function histogramPercentile(histogram: Map<number, number>, p: number): 
     if (seen >= rank) return bucketFloor(bucket);
   }
   return null;
+}
+
+/** What `stat_minutes` rows merged over every unit are keyed by (no unit code has this form). */
+const CITY = '*city*';
+
+interface PercentileRow {
+  measure: string;
+  unit: string;
+  median: number | string | null;
+  p90: number | string | null;
 }
 
 const rate = (part: number, whole: number): number | null => (whole > 0 ? part / whole : null);
@@ -195,23 +207,28 @@ export async function unitStats(db: Db, q: StatsQuery, now: Date): Promise<UnitS
     .where(and(inPeriod(statCounts, q), q.tier ? eq(statCounts.tier, q.tier) : undefined))
     .groupBy(statCounts.side, statCounts.unit);
 
-  const minuteRowsQuery = db
-    .select({
-      measure: statMinutes.measure,
-      unit: statMinutes.unit,
-      bucket: statMinutes.bucket,
-      n: sql<string>`sum(${statMinutes.n})`,
-    })
-    .from(statMinutes)
-    .where(
-      and(
-        inPeriod(statMinutes, q),
-        // Without a tier, the '*' histogram (every tier) rather than three to merge.
-        eq(statMinutes.tier, q.tier ?? '*'),
-        q.unit ? eq(statMinutes.unit, q.unit) : undefined,
-      ),
+  // Median and p90 per (measure, unit), worked out in the database over the summed histograms: a month's
+  // and a year's histograms are tens of thousands of rows, which would otherwise all travel to Node. The
+  // grouping set without the unit is the city's (every issuing unit merged, whatever the unit filter).
+  const minuteRowsQuery = db.execute(sql`
+    WITH h AS (
+      SELECT ${statMinutes.measure} AS measure, coalesce(${statMinutes.unit}, ${CITY}) AS unit,
+        ${statMinutes.bucket} AS bucket, sum(${statMinutes.n}) AS n
+      FROM ${statMinutes}
+      WHERE ${and(inPeriod(statMinutes, q), eq(statMinutes.tier, q.tier ?? '*'))}
+      GROUP BY GROUPING SETS ((${statMinutes.measure}, ${statMinutes.unit}, ${statMinutes.bucket}),
+        (${statMinutes.measure}, ${statMinutes.bucket}))
+    ), c AS (
+      SELECT measure, unit, bucket,
+        sum(n) OVER (PARTITION BY measure, unit ORDER BY bucket) AS seen,
+        sum(n) OVER (PARTITION BY measure, unit) AS total
+      FROM h
+      WHERE ${q.unit ? sql`unit IN (${q.unit}, ${CITY})` : sql`true`}
     )
-    .groupBy(statMinutes.measure, statMinutes.unit, statMinutes.bucket);
+    SELECT measure, unit,
+      min(bucket) FILTER (WHERE seen >= greatest(1, ceil(0.5 * total))) AS median,
+      min(bucket) FILTER (WHERE seen >= greatest(1, ceil(0.9 * total))) AS p90
+    FROM c GROUP BY measure, unit`);
 
   const escalationRowsQuery = db
     .select({
@@ -230,13 +247,14 @@ export async function unitStats(db: Db, q: StatsQuery, now: Date): Promise<UnitS
     )
     .groupBy(statEscalations.unit, statEscalations.level, statEscalations.outcome);
 
-  // Overdue now: the open cases of the period whose deadline has passed (cases_status_due_idx).
+  // Overdue now: the open cases of the period whose deadline has passed, from cases_open_received_idx
+  // alone (the status list is written as the index's predicate so that the planner can match it).
   const overdueRowsQuery = db
     .select({ unit: cases.issuingUnit, tier: cases.tier, n: sql<string>`count(*)` })
     .from(cases)
     .where(
       and(
-        inArray(cases.status, ['awaiting_registration', 'registered']),
+        sql`${cases.status} IN ('awaiting_registration', 'registered')`,
         lt(cases.dueAt, now),
         gte(cases.createdAt, start),
         lt(cases.createdAt, end),
@@ -294,16 +312,12 @@ export async function unitStats(db: Db, q: StatsQuery, now: Date): Promise<UnitS
       if (n(r.received) > 0) requestingCodes.add(r.unit);
     }
   }
-  const histograms = new Map<string, Map<number, number>>();
-  for (const r of minuteRows) {
-    const key = `${r.measure}\u0000${r.unit}`;
-    const h = histograms.get(key) ?? new Map<number, number>();
-    h.set(r.bucket, (h.get(r.bucket) ?? 0) + n(r.n));
-    histograms.set(key, h);
-  }
+  const percentileRows = (minuteRows as unknown as { rows: PercentileRow[] }).rows;
+  const byMeasureUnit = new Map(percentileRows.map((r) => [`${r.measure}\u0000${r.unit}`, r]));
   const percentiles = (measure: string, unit: string): Percentiles => {
-    const h = histograms.get(`${measure}\u0000${unit}`) ?? new Map();
-    return { median: histogramPercentile(h, 0.5), p90: histogramPercentile(h, 0.9) };
+    const r = byMeasureUnit.get(`${measure}\u0000${unit}`);
+    const floor = (b: unknown) => (b === null || b === undefined ? null : bucketFloor(Number(b)));
+    return { median: floor(r?.median), p90: floor(r?.p90) };
   };
   const overdue = new Map<string, Record<Tier, number>>();
   let cityOverdue = 0;
@@ -404,6 +418,7 @@ export async function unitStats(db: Db, q: StatsQuery, now: Date): Promise<UnitS
       answeredLate: cityLate,
       onTimeRate: rate(cityOnTime, cityOnTime + cityLate),
       overdueNow: cityOverdue,
+      answerMinutes: percentiles('answer', CITY),
     },
     ranking,
   };

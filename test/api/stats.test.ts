@@ -327,7 +327,15 @@ describe.each(databaseTargets())('assessment figures on $name', (target) => {
       ledgerFollowUps: 1,
     }),
   ];
-  const CITY = { received: 10, answeredOnTime: 6, answeredLate: 2, onTimeRate: 0.75, overdueNow: 1 };
+  const CITY = {
+    received: 10,
+    answeredOnTime: 6,
+    answeredLate: 2,
+    onTimeRate: 0.75,
+    overdueNow: 1,
+    // Every issuing unit's answers merged: GA's 15, 20, 25, 50, 60, 90, 420 and MZ's 25 minutes.
+    answerMinutes: { median: 25, p90: 420 },
+  };
   const RANKING = [
     { rank: 1, unitId: 'ZB-MZ', unitName: '淄博市民政局', onTimeRate: 1, received: 1 },
     { rank: 2, unitId: 'ZB-GA', unitName: '淄博市公安局', onTimeRate: 5 / 7, received: 10 },
@@ -368,6 +376,7 @@ describe.each(databaseTargets())('assessment figures on $name', (target) => {
       answeredLate: 0,
       onTimeRate: null,
       overdueNow: 0,
+      answerMinutes: { median: null, p90: null },
     });
     expect(before.ranking).toEqual([]);
   });
@@ -391,6 +400,7 @@ describe.each(databaseTargets())('assessment figures on $name', (target) => {
       answeredLate: 0,
       onTimeRate: 1,
       overdueNow: 0,
+      answerMinutes: { median: 60, p90: 420 },
     });
     const mz = await ok(await units(office, `?from=${d0}&to=${d0}&unit=ZB-MZ`));
     expect(mz.issuing).toEqual([MZ]);

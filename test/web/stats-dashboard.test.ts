@@ -67,7 +67,14 @@ function unitsStats(from: string, to: string, unit: string | null) {
       period: { from, to },
       issuing: [],
       requesting: [],
-      city: { received: 0, answeredOnTime: 0, answeredLate: 0, onTimeRate: null, overdueNow: 0 },
+      city: {
+        received: 0,
+        answeredOnTime: 0,
+        answeredLate: 0,
+        onTimeRate: null,
+        overdueNow: 0,
+        answerMinutes: { median: null, p90: null },
+      },
       ranking: [],
     };
   const ga = issuingRow('ZB-GA', '淄博市公安局', {
@@ -100,7 +107,14 @@ function unitsStats(from: string, to: string, unit: string | null) {
         ledgerFollowUps: 1,
       },
     ],
-    city: { received: 12, answeredOnTime: 10, answeredLate: 2, onTimeRate: 10 / 12, overdueNow: 3 },
+    city: {
+      received: 12,
+      answeredOnTime: 10,
+      answeredLate: 2,
+      onTimeRate: 10 / 12,
+      overdueNow: 3,
+      answerMinutes: { median: 45, p90: 300 },
+    },
     ranking: [
       { rank: 1, unitId: 'ZB-MZ', unitName: '淄博市民政局', onTimeRate: 1, received: 4 },
       { rank: 2, unitId: 'ZB-GA', unitName: '淄博市公安局', onTimeRate: 0.75, received: 8 },
@@ -237,12 +251,12 @@ run('the office assessment dashboard in a real browser', () => {
     ]);
     expect(await text(page.getByTestId('stats-period'))).toContain(`${today.slice(0, 8)}01 至 ${today}`);
 
-    // KPI cards, percentages formatted; the median is estimated from the units' (25 min for 8, 300 for 4).
+    // KPI cards, percentages formatted; the median is the city's, as the API gives it.
     await eventually(async () => {
       expect(await text(page.getByTestId('kpi-ontime'))).toContain('83.3%');
       expect(await text(page.getByTestId('kpi-ontime'))).toContain('按时 10 件，逾期 2 件');
       expect(await text(page.getByTestId('kpi-overdue'))).toMatch(/当前超期\s*3\s*件/);
-      expect(await text(page.getByTestId('kpi-median'))).toContain('25 分钟');
+      expect(await text(page.getByTestId('kpi-median'))).toContain('45 分钟');
       expect(await text(page.getByTestId('kpi-received'))).toMatch(/受理量\s*12\s*件/);
     });
     // The ranking for 通报, in the API's order.

@@ -270,8 +270,8 @@ export interface UnitsStats {
     answeredLate: number;
     onTimeRate: number | null;
     overdueNow: number;
-    /** Not in the first contract; used when the API provides it. */
-    answerMinutes?: MinutesSummary;
+    /** Every issuing unit's answers merged (not affected by the unit filter). */
+    answerMinutes: MinutesSummary;
   };
   ranking: RankingRow[];
 }

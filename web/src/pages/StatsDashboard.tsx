@@ -106,28 +106,6 @@ export function workingDuration(minutes: number | null | undefined): string {
 const rateColor = (r: number | null) =>
   r === null ? 'default' : r >= 0.95 ? 'green' : r >= 0.8 ? 'orange' : 'red';
 
-/**
- * The city's median time to answer: the API's when it gives one; otherwise the median of the units'
- * medians, each weighted by its answered cases (an estimate, said so on the card).
- */
-function cityMedian(stats: UnitsStats): { value: number | null; estimated: boolean } {
-  const given = stats.city.answerMinutes?.median;
-  if (given !== undefined) return { value: given, estimated: false };
-  const samples = stats.issuing
-    .filter((r) => r.answerMinutes.median !== null)
-    .map((r) => ({ m: r.answerMinutes.median as number, w: r.answeredOnTime + r.answeredLate }))
-    .filter((s) => s.w > 0)
-    .sort((a, b) => a.m - b.m);
-  const total = samples.reduce((a, s) => a + s.w, 0);
-  if (!total) return { value: null, estimated: false };
-  let seen = 0;
-  for (const s of samples) {
-    seen += s.w;
-    if (seen * 2 >= total) return { value: s.m, estimated: stats.issuing.length > 1 };
-  }
-  return { value: null, estimated: false };
-}
-
 type RankingView = RankingRow & Partial<IssuingStats>;
 
 export default function StatsDashboardPage() {
@@ -166,7 +144,6 @@ export default function StatsDashboardPage() {
 
   const data = stats.data;
   const empty = data !== undefined && data.city.received === 0 && data.city.overdueNow === 0;
-  const median = data ? cityMedian(data) : undefined;
   const disabledDate = (d: Dayjs) => d.isAfter(todayBeijing(), 'day');
 
   return (
@@ -305,9 +282,12 @@ export default function StatsDashboardPage() {
             </Col>
             <Col xs={24} sm={12} lg={6}>
               <Card size="small" data-testid="kpi-median">
-                <Statistic title={t('办理用时中位数')} value={workingDuration(median?.value)} />
+                <Statistic
+                  title={t('办理用时中位数')}
+                  value={workingDuration(data.city.answerMinutes.median)}
+                />
                 <Typography.Text type="secondary" style={{ fontSize: 12 }}>
-                  {median?.estimated ? t('工作时间；按各单位中位数加权估算') : t('工作时间，自收到至反馈')}
+                  {t('工作时间，自收到至反馈，全市合并')}
                 </Typography.Text>
               </Card>
             </Col>
