@@ -122,15 +122,9 @@ export function histogramPercentile(histogram: Map<number, number>, p: number): 
   return null;
 }
 
-/** What `stat_minutes` rows merged over every unit are keyed by (no unit code has this form). */
+/** The key of the histograms merged over every unit (no unit code has this form). */
 const CITY = '*city*';
 
-interface PercentileRow {
-  measure: string;
-  unit: string;
-  median: number | string | null;
-  p90: number | string | null;
-}
 
 const rate = (part: number, whole: number): number | null => (whole > 0 ? part / whole : null);
 
@@ -207,28 +201,20 @@ export async function unitStats(db: Db, q: StatsQuery, now: Date): Promise<UnitS
     .where(and(inPeriod(statCounts, q), q.tier ? eq(statCounts.tier, q.tier) : undefined))
     .groupBy(statCounts.side, statCounts.unit);
 
-  // Median and p90 per (measure, unit), worked out in the database over the summed histograms: a month's
-  // and a year's histograms are tens of thousands of rows, which would otherwise all travel to Node. The
-  // grouping set without the unit is the city's (every issuing unit merged, whatever the unit filter).
-  const minuteRowsQuery = db.execute(sql`
-    WITH h AS (
-      SELECT ${statMinutes.measure} AS measure, coalesce(${statMinutes.unit}, ${CITY}) AS unit,
-        ${statMinutes.bucket} AS bucket, sum(${statMinutes.n}) AS n
-      FROM ${statMinutes}
-      WHERE ${and(inPeriod(statMinutes, q), eq(statMinutes.tier, q.tier ?? '*'))}
-      GROUP BY GROUPING SETS ((${statMinutes.measure}, ${statMinutes.unit}, ${statMinutes.bucket}),
-        (${statMinutes.measure}, ${statMinutes.bucket}))
-    ), c AS (
-      SELECT measure, unit, bucket,
-        sum(n) OVER (PARTITION BY measure, unit ORDER BY bucket) AS seen,
-        sum(n) OVER (PARTITION BY measure, unit) AS total
-      FROM h
-      WHERE ${q.unit ? sql`unit IN (${q.unit}, ${CITY})` : sql`true`}
-    )
-    SELECT measure, unit,
-      min(bucket) FILTER (WHERE seen >= greatest(1, ceil(0.5 * total))) AS median,
-      min(bucket) FILTER (WHERE seen >= greatest(1, ceil(0.9 * total))) AS p90
-    FROM c GROUP BY measure, unit`);
+  // The period's histograms summed per (measure, unit, bucket): a few thousand rows even for a year (the
+  // buckets are few), read from stat_minutes_period_idx alone. Every unit's, whatever the unit filter: the
+  // city's time to answer merges them all.
+  const minuteRowsQuery = db
+    .select({
+      measure: statMinutes.measure,
+      unit: statMinutes.unit,
+      bucket: statMinutes.bucket,
+      n: sql<string>`sum(${statMinutes.n})`,
+    })
+    .from(statMinutes)
+    // Without a tier, the '*' histogram (every tier) rather than three to merge.
+    .where(and(inPeriod(statMinutes, q), eq(statMinutes.tier, q.tier ?? '*')))
+    .groupBy(statMinutes.measure, statMinutes.unit, statMinutes.bucket);
 
   const escalationRowsQuery = db
     .select({
@@ -312,12 +298,19 @@ export async function unitStats(db: Db, q: StatsQuery, now: Date): Promise<UnitS
       if (n(r.received) > 0) requestingCodes.add(r.unit);
     }
   }
-  const percentileRows = (minuteRows as unknown as { rows: PercentileRow[] }).rows;
-  const byMeasureUnit = new Map(percentileRows.map((r) => [`${r.measure}\u0000${r.unit}`, r]));
+  const histograms = new Map<string, Map<number, number>>();
+  const count = (key: string, bucket: number, v: number) => {
+    const h = histograms.get(key) ?? new Map<number, number>();
+    h.set(bucket, (h.get(bucket) ?? 0) + v);
+    histograms.set(key, h);
+  };
+  for (const r of minuteRows) {
+    count(`${r.measure}\u0000${r.unit}`, r.bucket, n(r.n));
+    if (r.measure === 'answer') count(`answer\u0000${CITY}`, r.bucket, n(r.n));
+  }
   const percentiles = (measure: string, unit: string): Percentiles => {
-    const r = byMeasureUnit.get(`${measure}\u0000${unit}`);
-    const floor = (b: unknown) => (b === null || b === undefined ? null : bucketFloor(Number(b)));
-    return { median: floor(r?.median), p90: floor(r?.p90) };
+    const h = histograms.get(`${measure}\u0000${unit}`) ?? new Map();
+    return { median: histogramPercentile(h, 0.5), p90: histogramPercentile(h, 0.9) };
   };
   const overdue = new Map<string, Record<Tier, number>>();
   let cityOverdue = 0;
