@@ -3,6 +3,7 @@
  * problem+json errors, and the routes. Built from injected dependencies so tests build it per test and
  * use `inject`; `app/` decides where the dependencies come from.
  */
+import type { Notifier } from '../activities/case-activities.ts';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import rateLimit, { type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
@@ -54,7 +55,7 @@ import { Problem as ProblemRef } from './schemas/common.ts';
 import { bindAuditKey } from './services/audit.ts';
 import { type CaseGateway, withReadModel } from './services/case-gateway.ts';
 import { findCase } from './services/case-reads.ts';
-import { createLocalLiveEvents, type LiveEvents } from './services/live-events.ts';
+import { createLocalLiveEvents, type LiveEvents, liveEventHooks } from './services/live-events.ts';
 import { type AppMetrics, countingGateway, createAppMetrics, statusClass } from './services/metrics.ts';
 
 export interface ApiDeps {
@@ -82,6 +83,8 @@ export interface ApiDeps {
   rateLimitStore?: FastifyRateLimitStoreCtor;
   /** Live inbox events from the worker (see api/services/live-events.ts); in-process bus if absent. */
   events?: LiveEvents;
+  /** The delivery channel beyond in-app and live (the webhook), for the notices the API writes itself. */
+  notifier?: Notifier;
   /**
    * Whose X-Forwarded-For to believe (Fastify's `trustProxy`: true, or proxy addresses or CIDRs). Off by
    * default: trusting every proxy would let any client choose the address that rate limits and the audit
@@ -299,7 +302,9 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
     countingGateway(deps.gateway, metrics),
     async (id) => (await findCase(deps.db, id))?.status,
   );
+  const events = deps.events ?? createLocalLiveEvents();
   const caseDeps = {
+    notices: liveEventHooks(events, deps.notifier).notifier,
     db: deps.db,
     gateway,
     subjectKey: deps.subjectKey,
@@ -317,7 +322,7 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
   await app.register(adminCalendarRoutes, caseDeps);
   await app.register(adminCalendarOfficialRoutes, caseDeps);
   await app.register(attachmentRoutes, { db: deps.db });
-  await app.register(notificationRoutes, { db: deps.db, events: deps.events ?? createLocalLiveEvents() });
+  await app.register(notificationRoutes, { db: deps.db, events });
   await app.register(auditRoutes, { db: deps.db });
   await app.register(ledgerRoutes, { db: deps.db });
   await app.register(statsRoutes, { db: deps.db, clock });

@@ -213,6 +213,7 @@ export async function startApi(
       },
     },
     events: liveEventsFor(config, database, log),
+    notifier: config.notifyWebhookUrl ? webhookNotifier(config.notifyWebhookUrl, log) : undefined,
     metrics: processMetrics(),
     metricsToken: config.metrics.token,
   });

@@ -9,6 +9,7 @@
  * (`escalation_records`, `escalations.judged_*`) and the audit log: they decide nothing a case's timers
  * depend on. The city government's reviewer (`reviewer`) reads the list and the records, nothing else.
  */
+import type { NotificationRow } from '../../activities/case-activities.ts';
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { and, asc, desc, eq, gte, inArray, isNull, lt, ne, or, type SQL, sql } from 'drizzle-orm';
@@ -244,7 +245,10 @@ function recordViews(rows: RecordRow[]) {
   };
 }
 
-export const escalationRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = async (app, { db, gateway }) => {
+export const escalationRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = async (
+  app,
+  { db, gateway, notices: delivery },
+) => {
   /** The role check of an office route: a refusal is audited, then 403. */
   const allow = async (
     req: FastifyRequest,
@@ -700,31 +704,38 @@ export const escalationRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = async 
             await insertRecord(tx, who, e, 'level_raised', { reason, fromLevel: 1, toLevel: 2 });
             // The issuing unit's leaders, one notice each (the ids make a repeat impossible).
             const leaders = await unitLeaders(tx, e.issuingUnit);
-            if (leaders.length)
-              await tx
-                .insert(notifications)
-                .values(
-                  leaders.map((l) => ({
-                    id: `${e.id}:raised:${l.id}`,
-                    eventKey: `${e.id}:raised`,
-                    recipientKey: l.id,
-                    caseId: e.caseId,
-                    recipientStaffId: l.id,
-                    recipientUnit: null,
-                    kind: 'escalation_level2_leader',
-                    message: level2LeaderMessage(
-                      c.docNumber,
-                      e.missedDueAt.toISOString(),
-                      now.toISOString(),
-                      `逾期未反馈，经联席会议办公室认定造成不良影响（${reason}）`,
-                    ),
-                    createdAt: now,
-                  })),
-                )
-                .onConflictDoNothing();
-            return row;
+            const notices: NotificationRow[] = leaders.map((l) => ({
+              id: `${e.id}:raised:${l.id}`,
+              eventKey: `${e.id}:raised`,
+              recipientKey: l.id,
+              caseId: e.caseId,
+              recipientStaffId: l.id,
+              recipientUnit: null,
+              kind: 'escalation_level2_leader',
+              message: level2LeaderMessage(
+                c.docNumber,
+                e.missedDueAt.toISOString(),
+                now.toISOString(),
+                `逾期未反馈，经联席会议办公室认定造成不良影响（${reason}）`,
+              ),
+              createdAt: now,
+            }));
+            const written = notices.length
+              ? await tx
+                  .insert(notifications)
+                  .values(notices)
+                  .onConflictDoNothing()
+                  .returning({ id: notifications.id })
+              : [];
+            const notified = notices.filter((n) => written.some((w) => w.id === n.id));
+            return { row, notified };
           });
-          return view(updated, c);
+          // Committed: now the live stream and the webhook, best effort (the in-app records stand).
+          if (updated.notified.length && delivery)
+            await delivery
+              .deliver(updated.notified)
+              .catch((err) => req.log.warn({ err }, 'notification delivery failed'));
+          return view(updated.row, c);
         },
       ),
   );

@@ -2,6 +2,7 @@
  * Verification cases: start (协查函), list (inbox / outbox / escalated), detail with timeline, search by
  * subject ID. Reads are isolated by unit and audited; starts are idempotent on the client's key.
  */
+import type { Notifier } from '../../activities/case-activities.ts';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { eq } from 'drizzle-orm';
 import type { FastifyRequest } from 'fastify';
@@ -43,6 +44,11 @@ export interface CaseRouteDeps {
   contentCipher: ContentCipher;
   /** The new case's first deadline (the calendar's, or DEV_SLA_SECONDS's; api/app.ts). */
   caseDeadline: CaseDeadline;
+  /**
+   * Delivery of notices the API itself writes (the office's level-2 judgement): the live stream, then the
+   * configured channel, as the worker delivers a case's notices. Absent: the in-app records only.
+   */
+  notices?: Notifier;
 }
 
 /**

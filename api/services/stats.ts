@@ -125,7 +125,6 @@ export function histogramPercentile(histogram: Map<number, number>, p: number): 
 /** The key of the histograms merged over every unit (no unit code has this form). */
 const CITY = '*city*';
 
-
 const rate = (part: number, whole: number): number | null => (whole > 0 ? part / whole : null);
 
 // ─── The period ──────────────────────────────────────────────────────────────────────────────────

@@ -12,6 +12,8 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { NotificationRow } from '../../activities/case-activities.ts';
+import { createLocalLiveEvents, type LiveEvent } from '../../api/services/live-events.ts';
 import { attachments, auditLog, escalations, notifications } from '../../db/schema.ts';
 import { type ApiHarness, createApiHarness, startBody, VALID_ID } from '../support/api.ts';
 import { databaseTargets } from '../support/databases.ts';
@@ -79,9 +81,20 @@ describe.each(databaseTargets())('the Art. 11 escalation ladder through the API 
       .from(notifications)
       .where(and(eq(notifications.caseId, caseId), eq(notifications.kind, kind)));
 
+  /** What the live stream and the delivery channel (a webhook in the system) were given. */
+  const streamed: Extract<LiveEvent, { type: 'notification' }>[] = [];
+  const delivered: NotificationRow[] = [];
+
   beforeAll(async () => {
     env = await createTimeSkippingEnv();
-    h = await createApiHarness(env, target);
+    const events = createLocalLiveEvents();
+    events.subscribe((e) => {
+      if (e.type === 'notification') streamed.push(e);
+    });
+    h = await createApiHarness(env, target, {
+      events,
+      notifier: { deliver: async (rows) => void delivered.push(...rows) },
+    });
     for (const who of ['req-a', 'iss-a', 'iss-a-lia', 'iss-a2', 'iss-b', 'office', 'admin', 'gov-review'])
       auth[who] = await h.login(who);
 
@@ -251,6 +264,14 @@ describe.each(databaseTargets())('the Art. 11 escalation ladder through the API 
     // The agent who is not a leader gets none.
     const agent = await ok('iss-a', 'GET', '/api/v1/notifications');
     expect(agent.items.some((i: Json) => i.kind === 'escalation_level2_leader')).toBe(false);
+    // Delivered as the worker delivers a case's notices: live to the leaders' open pages, then the channel.
+    const sent = (list: { id: string }[]) =>
+      list
+        .filter((x) => notices.some((n) => n.id === x.id))
+        .map((x) => x.id)
+        .sort();
+    expect(sent(streamed)).toEqual(notices.map((x) => x.id).sort());
+    expect(sent(delivered)).toEqual(notices.map((x) => x.id).sort());
 
     // Rules: raised once; no hold after a raise.
     expect((await call('office', 'POST', escUrl(escId, 'raise'), { reason: '再次提级' })).statusCode).toBe(

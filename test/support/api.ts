@@ -120,6 +120,7 @@ export async function createApiHarness(
     },
     rateLimitPerMinute: 100_000,
     events: opts.events,
+    notifier: opts.notifier,
     metrics,
     ...(opts.metricsToken === null ? {} : { metricsToken: opts.metricsToken ?? TEST_METRICS_TOKEN }),
     ...(opts.clock ? { clock: opts.clock } : {}),
