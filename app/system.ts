@@ -159,7 +159,7 @@ export async function startWorker(
       ...activities,
       ...createCalendarActivities(database.db),
       ...createAbsenceActivities(database.db),
-      ...createBulkActivities({ db: database.db, auditKey: secrets.auditKey }),
+      ...createBulkActivities({ db: database.db, auditKey: secrets.auditKey, metrics: processMetrics() }),
     },
     payloadKey: secrets.payloadKeys,
     log,

@@ -4,6 +4,7 @@
  * then checks the case's state and refuses invalid transitions. The client's Idempotency-Key becomes
  * the Update ID, so a retried action is applied once. Every attempt, allowed or refused, is audited.
  */
+
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Context } from '@temporalio/activity';
@@ -54,6 +55,7 @@ import type { CaseRow } from '../services/case-reads.ts';
 import { findCase, summary } from '../services/case-reads.ts';
 import { catalogItemVersion, validateAgainst } from '../services/catalog.ts';
 import { claimIdempotencyKey } from '../services/idempotency.ts';
+import { type AppMetrics, countingGateway } from '../services/metrics.ts';
 import { actorOf, type CaseRouteDeps, caseRole, visibleCaseAs } from './verifications.ts';
 
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
@@ -378,7 +380,16 @@ async function performAs(
  * activity (or a repeated bulk request) applies it once. A refusal is the case's outcome, not a failure. The
  * Update goes through the worker's own client.
  */
-export function createBulkActivities({ db, auditKey }: { db: Db; auditKey: Buffer }): BulkActivities {
+export function createBulkActivities({
+  db,
+  auditKey,
+  metrics,
+}: {
+  db: Db;
+  auditKey: Buffer;
+  /** The process's metrics: a bulk batch's Updates count as the API's own do. */
+  metrics?: AppMetrics;
+}): BulkActivities {
   // Its audit rows are chained like the API's (a worker process has no API to bind the key).
   bindAuditKey(db, auditKey);
   const statusOf = async (id: string) => (await findCase(db, id))?.status;
@@ -387,7 +398,8 @@ export function createBulkActivities({ db, auditKey }: { db: Db; auditKey: Buffe
       const a = ACTIONS.find((x) => x.name === action);
       if (!a || !BULK_ACTIONS.includes(action))
         throw ApplicationFailure.nonRetryable(`no bulk action ${action}`, 'UnknownBulkAction');
-      const gateway = withReadModel(createCaseGateway(Context.current().client, ''), statusOf);
+      const direct = createCaseGateway(Context.current().client, '');
+      const gateway = withReadModel(metrics ? countingGateway(direct, metrics) : direct, statusOf);
       try {
         await performAs(
           db,

@@ -56,6 +56,11 @@ describe('bulk actions of a liaison', () => {
     });
     expect(byAgent.statusCode).toBe(403);
 
+    const registersOk = async () =>
+      (await h.metrics.caseUpdates.get()).values.find(
+        (v) => v.labels.kind === 'register' && v.labels.outcome === 'ok',
+      )?.value ?? 0;
+    const registeredBefore = await registersOk();
     const reg = await h.app.inject({
       method: 'POST',
       url: '/api/v1/verifications/bulk/register',
@@ -71,6 +76,8 @@ describe('bulk actions of a liaison', () => {
     }[];
     expect(regResults.map((r) => r.status)).toEqual([200, 200, 200, 404]);
     expect(regResults.map((r) => r.outcome)).toEqual(['ok', 'ok', 'ok', 'refused']);
+    // The batch's Updates count in the operators' metrics as the API's own do.
+    expect((await registersOk()) - registeredBefore).toBe(3);
     expect(regResults[0]?.case).toMatchObject({ status: 'registered', assigneeId: demoStaffId('iss-a-lia') });
 
     const again = await h.app.inject({

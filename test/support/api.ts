@@ -83,7 +83,7 @@ export async function createApiHarness(
     {
       ...createCalendarActivities(database.db),
       ...createAbsenceActivities(database.db),
-      ...createBulkActivities({ db: database.db, auditKey: TEST_AUDIT_KEY }),
+      ...createBulkActivities({ db: database.db, auditKey: TEST_AUDIT_KEY, metrics }),
       ...createCaseActivities({
         db: database.db,
         calendar,
