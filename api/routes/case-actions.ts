@@ -13,6 +13,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type Static, type TObject, Type } from 'typebox';
 import type { Db } from '../../db/client.ts';
 import { attachments, caseLedger, staff, units } from '../../db/schema.ts';
+import type { CryptoProfile } from '../../domain/crypto-profile.ts';
 import type {
   BulkActionName,
   BulkActivities,
@@ -378,9 +379,17 @@ async function performAs(
  * activity (or a repeated bulk request) applies it once. A refusal is the case's outcome, not a failure. The
  * Update goes through the worker's own client.
  */
-export function createBulkActivities({ db, auditKey }: { db: Db; auditKey: Buffer }): BulkActivities {
+export function createBulkActivities({
+  db,
+  auditKey,
+  cryptoProfile,
+}: {
+  db: Db;
+  auditKey: Buffer;
+  cryptoProfile?: CryptoProfile;
+}): BulkActivities {
   // Its audit rows are chained like the API's (a worker process has no API to bind the key).
-  bindAuditKey(db, auditKey);
+  bindAuditKey(db, auditKey, cryptoProfile);
   const statusOf = async (id: string) => (await findCase(db, id))?.status;
   return {
     async applyBulkAction({ bulkId, action, caseId, body, actor, sourceIp }) {
