@@ -263,7 +263,7 @@ function insertColumns(
     catalogVersion: s.catalog.version,
     subjectKind: input.subject.kind,
     subjectMasked: maskSubject(input.subject),
-    subjectIdHash: subjectIdHash(subjectKey, input.subject.idNumber),
+    subjectIdHash: subjectIdHash(subjectKey, input.subject.idNumber, cipher.profile),
     purpose: s.purpose,
     createdBy: s.createdBy,
     createdAt: new Date(s.createdAt),

@@ -25,6 +25,7 @@ import type { CalendarSource } from '../activities/calendar-source.ts';
 import { type CaseDeadline, deadlineWithReminders } from '../activities/opening.ts';
 import type { Db } from '../db/client.ts';
 import type { ContentCipher } from '../domain/content-cipher.ts';
+import type { CryptoProfile } from '../domain/crypto-profile.ts';
 import { BODY_LIMIT_BYTES, badInputAt, toProblem } from './errors.ts';
 import { clientErrorHandler, unsupportedCharset } from './http-guards.ts';
 import { isCalendarDate, isInstant } from './instant.ts';
@@ -67,6 +68,8 @@ export interface ApiDeps {
   subjectKey: Buffer;
   /** HMAC key of the audit chain (AUDIT_KEY), kept outside the database; bound to `db` for recordAudit. */
   auditKey: Buffer;
+  /** CRYPTO_PROFILE: `sm` MACs new audit rows with HMAC-SM3 (mac_version 3); HMAC-SHA-256 by default. */
+  cryptoProfile?: CryptoProfile;
   /** Opens the sealed case content of the read model (PAYLOAD_KEY; domain/content-cipher.ts). */
   contentCipher: ContentCipher;
   calendar: CalendarSource;
@@ -141,7 +144,7 @@ function buildValidators(externalSchemas: Record<string, unknown>) {
 }
 
 export async function buildApp(deps: ApiDeps): Promise<App> {
-  bindAuditKey(deps.db, deps.auditKey);
+  bindAuditKey(deps.db, deps.auditKey, deps.cryptoProfile);
   const app = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,

@@ -19,7 +19,11 @@ runMain(async () => {
     const secrets = loadSecrets(config);
     const database = await openAppDatabase(config, log);
     life.onStop('database', () => database.close());
-    const client = await connectClient({ ...config.temporal, address: temporalAddress }, secrets.payloadKeys);
+    const client = await connectClient(
+      { ...config.temporal, address: temporalAddress },
+      secrets.payloadKeys,
+      config.cryptoProfile,
+    );
     life.onStop('temporal client', () => client.connection.close());
     const app = await startApi(config, database, client, secrets, log);
     life.onStop('api', () => app.close());

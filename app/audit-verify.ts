@@ -5,6 +5,9 @@
  *   DATABASE_URL=postgres://… AUDIT_KEY=… AUDIT_ANCHOR_FILE=… npm run audit:verify   a deployment
  *   npm run audit:verify      the embedded PGlite under DATA_DIR (default ./data), its key and anchors
  *
+ * Rows MACed under either profile (HMAC-SHA-256, HMAC-SM3) verify in one chain; when old rows were purged
+ * (AUDIT_RETENTION_DAYS), the chain is verified from the newest purge checkpoint.
+ *
  * Exit 0: the chain is intact and every anchored row is still there. Exit 1: a row was changed, removed
  * or reordered, or the rows after an anchor were deleted (the first one is named). Exit 2: the database,
  * the key or the anchor file could not be read. PGlite is one process's files: stop `npm start` on that
@@ -17,6 +20,12 @@ import { type ChainReport, verifyAuditChain } from '../api/services/audit.ts';
 import { readAnchors } from '../api/services/audit-anchors.ts';
 import { type Database, openDatabase } from '../db/client.ts';
 import { DataDirBusyError, type DataDirLock, lockDataDir } from './data-dir.ts';
+
+const MAC_NAMES: Record<number, string> = {
+  1: 'legacy unkeyed SHA-256',
+  2: 'HMAC-SHA-256',
+  3: 'HMAC-SM3',
+};
 
 export interface AuditVerifyResult {
   exitCode: 0 | 1 | 2;
@@ -59,13 +68,19 @@ export async function auditVerify(env: Record<string, string | undefined>): Prom
     const anchorNote = anchors.length
       ? `${anchors.length} anchors in ${anchorFile}, the last at id ${anchors[anchors.length - 1]?.id}`
       : `NO anchors in ${anchorFile}: deleted rows at the end could not be detected`;
+    const versions = Object.entries(report.byVersion ?? {})
+      .map(([v, n]) => `${n} ${MAC_NAMES[Number(v)] ?? `mac_version ${v}`}`)
+      .join(', ');
+    const start = report.checkpoint
+      ? `; older rows purged by ${report.checkpoint.purgedBy} at ${report.checkpoint.at}, verified from the checkpoint after id ${report.checkpoint.throughId}`
+      : '';
     return report.ok
       ? {
           exitCode: 0,
           report,
           message:
-            `audit:verify: OK, the audit chain is intact (${report.rows} rows, ${report.legacyRows} of them ` +
-            `legacy unkeyed; ${anchorNote}; ${where})`,
+            `audit:verify: OK, the audit chain is intact (${report.rows} rows${versions ? `: ${versions}` : ''}` +
+            `${start}; ${anchorNote}; ${where})`,
         }
       : {
           exitCode: 1,

@@ -92,16 +92,16 @@ export async function runReconcile(argv: string[], env: Record<string, string | 
       address = embedded.address;
     }
     database = await openAppDatabase(config, log);
-    bindAuditKey(database.db, secrets.auditKey);
+    bindAuditKey(database.db, secrets.auditKey, config.cryptoProfile);
     // Embedded: nothing else serves the cases while the system is stopped, so the snapshot queries need a worker.
     if (embedded) worker = await startWorker(config, address, database, secrets, log);
-    client = await connectClient({ ...config.temporal, address }, secrets.payloadKeys);
+    client = await connectClient({ ...config.temporal, address }, secrets.payloadKeys, config.cryptoProfile);
     const report = await reconcileCases(
       {
         db: database.db,
         client,
         subjectKey: secrets.subjectKey,
-        contentCipher: createContentCipher(secrets.payloadKeys),
+        contentCipher: createContentCipher(secrets.payloadKeys, { profile: config.cryptoProfile }),
       },
       { by: args.by, dryRun: args.dryRun, taskQueue: config.temporal.taskQueue },
     );

@@ -3,6 +3,7 @@
  * naming the variable, so a misconfigured deployment fails loudly instead of half-working.
  */
 import path from 'node:path';
+import { CRYPTO_PROFILES, type CryptoProfile } from '../domain/crypto-profile.ts';
 
 export interface TemporalConnectionConfig {
   /** host:port of an external Temporal frontend; absent in the embedded default (we start a dev server). */
@@ -41,6 +42,18 @@ export interface AppConfig {
   auditAnchorFile: string;
   /** How often the API anchors the audit chain (seconds). */
   auditAnchorSeconds: number;
+  /**
+   * CRYPTO_PROFILE: `default` (AES-256-GCM, HMAC-SHA-256) or `sm` (SM4, HMAC-SM3; 密评). Decides what new data
+   * is written with; data written under either profile stays readable.
+   */
+  cryptoProfile: CryptoProfile;
+  /**
+   * AUDIT_RETENTION_DAYS: audit rows older than this many days are purged (a checkpoint keeps the chain
+   * verifiable); at least 183 (six months, 网络安全法 Art. 21), 183 by default.
+   */
+  auditRetentionDays: number;
+  /** AUDIT_PURGE_HOURS: how often the worker runs the purge (hours; 0 = never, only `npm run audit:purge`). */
+  auditPurgeHours: number;
   /** Demo users and demo data are seeded only in the embedded default (or when explicitly asked). */
   seedDemo: boolean;
   /**
@@ -248,6 +261,19 @@ export function loadConfig(env: Env = process.env): AppConfig {
       `must be a whole number from 1 to 3600, got "${anchorRaw}"`,
     );
   }
+  const profileRaw = nonEmpty(env, 'CRYPTO_PROFILE') ?? 'default';
+  if (!CRYPTO_PROFILES.includes(profileRaw as CryptoProfile))
+    throw new ConfigError(
+      'CRYPTO_PROFILE',
+      `must be default (AES-256-GCM, HMAC-SHA-256) or sm (SM4, HMAC-SM3), got "${profileRaw}"`,
+    );
+  const retentionRaw = nonEmpty(env, 'AUDIT_RETENTION_DAYS');
+  if (retentionRaw !== undefined && Number.isInteger(Number(retentionRaw)) && Number(retentionRaw) < 183)
+    throw new ConfigError(
+      'AUDIT_RETENTION_DAYS',
+      `must be at least 183 days: audit logs are kept for no less than six months (网络安全法 Art. 21), got "${retentionRaw}"`,
+    );
+  const auditRetentionDays = wholeNumberFrom(env, 'AUDIT_RETENTION_DAYS', 183, 183, 36_500);
   const trustProxy = nonEmpty(env, 'TRUST_PROXY')
     ?.split(',')
     .map((p) => p.trim())
@@ -294,6 +320,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
       nonEmpty(env, 'AUDIT_ANCHOR_FILE') ?? path.join(dataDir, 'audit-anchors.log'),
     ),
     auditAnchorSeconds,
+    cryptoProfile: profileRaw as CryptoProfile,
+    auditRetentionDays,
+    auditPurgeHours: wholeNumberFrom(env, 'AUDIT_PURGE_HOURS', 24, 0, 24 * 31),
     seedDemo: boolFrom(env, 'SEED_DEMO', mode === 'embedded'),
   };
 }

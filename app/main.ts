@@ -51,7 +51,11 @@ runMain(async () => {
     worker.done.catch((err) => void life.fail(err, 'worker stopped unexpectedly'));
 
     await webAssets;
-    const client = await connectClient({ ...config.temporal, address }, secrets.payloadKeys);
+    const client = await connectClient(
+      { ...config.temporal, address },
+      secrets.payloadKeys,
+      config.cryptoProfile,
+    );
     life.onStop('temporal client', () => client.connection.close());
     const app = await startApi(config, database, client, secrets, log);
     life.onStop('api', () => app.close());

@@ -15,6 +15,7 @@ import type { CaseDeadline } from '../activities/opening.ts';
 import { type App, buildApp } from '../api/app.ts';
 import { createBulkActivities } from '../api/routes/case-actions.ts';
 import { startAuditAnchoring } from '../api/services/audit-anchors.ts';
+import { startAuditPurge } from '../api/services/audit-retention.ts';
 import { resumePendingRetimes } from '../api/services/calendar-changes.ts';
 import { createCaseGateway } from '../api/services/case-gateway.ts';
 import { resealLegacyContent } from '../api/services/content-reseal.ts';
@@ -34,7 +35,7 @@ import { createContentCipher } from '../domain/content-cipher.ts';
 import type { CaseActivities } from '../workflows/activity-contract.ts';
 import type { AppConfig } from './config.ts';
 import { type MetricsServer, startMetricsServer } from './metrics-server.ts';
-import { AesGcmPayloadCodec } from './payload-codec.ts';
+import { PayloadCipherCodec } from './payload-codec.ts';
 import type { Secrets } from './secrets.ts';
 import { connectWorker, createCaseWorker, type WorkerTuning } from './temporal.ts';
 
@@ -139,7 +140,7 @@ export async function startWorker(
     db: database.db,
     calendar: createCalendarSource(database.db),
     subjectKey: secrets.subjectKey,
-    contentCipher: createContentCipher(secrets.payloadKeys),
+    contentCipher: createContentCipher(secrets.payloadKeys, { profile: config.cryptoProfile }),
     log: log.child({ component: 'activities' }),
     metrics: processMetrics(),
     // Live inbox pushes first, then the configured delivery channel (webhook), if any.
@@ -159,9 +160,15 @@ export async function startWorker(
       ...activities,
       ...createCalendarActivities(database.db),
       ...createAbsenceActivities(database.db),
-      ...createBulkActivities({ db: database.db, auditKey: secrets.auditKey, metrics: processMetrics() }),
+      ...createBulkActivities({
+        db: database.db,
+        auditKey: secrets.auditKey,
+        cryptoProfile: config.cryptoProfile,
+        metrics: processMetrics(),
+      }),
     },
     payloadKey: secrets.payloadKeys,
+    cryptoProfile: config.cryptoProfile,
     log,
     metrics: processMetrics(),
     tuning: workerTuning({
@@ -170,11 +177,21 @@ export async function startWorker(
     }),
   });
   const done = worker.run();
+  // Audit retention (AUDIT_RETENTION_DAYS): the worker purges the old rows now and then; several workers
+  // take turns under the audit writers' lock, and a purge with nothing older than the cut-off does nothing.
+  const purge = config.auditPurgeHours
+    ? startAuditPurge(database.db, {
+        retentionDays: config.auditRetentionDays,
+        intervalMs: config.auditPurgeHours * 3_600_000,
+        log: log.child({ component: 'audit' }),
+      })
+    : undefined;
   return {
     worker,
     connection,
     done,
     stop: async () => {
+      purge?.stop();
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await done.catch(() => {});
       await connection.close();
@@ -195,14 +212,15 @@ export async function startApi(
     db: database.db,
     gateway,
     jwtSecret: secrets.jwtSecret,
-    payloadCodec: new AesGcmPayloadCodec(secrets.payloadKeys),
+    payloadCodec: new PayloadCipherCodec(secrets.payloadKeys, { profile: config.cryptoProfile }),
     rateLimitPerMinute: config.rateLimitPerMinute,
     // Several API processes on one PostgreSQL share their counters; the embedded system is one process.
     ...(config.databaseUrl ? { rateLimitStore: pgRateLimitStore(database.db) } : {}),
     trustProxy: config.trustProxy,
     subjectKey: secrets.subjectKey,
     auditKey: secrets.auditKey,
-    contentCipher: createContentCipher(secrets.payloadKeys),
+    cryptoProfile: config.cryptoProfile,
+    contentCipher: createContentCipher(secrets.payloadKeys, { profile: config.cryptoProfile }),
     calendar: createCalendarSource(database.db),
     ...(config.devSlaSeconds ? { caseDeadline: demoSlaDeadline(config.devSlaSeconds) } : {}),
     readiness: {
@@ -219,7 +237,10 @@ export async function startApi(
   });
   app.addHook('onClose', () => liveEventsFor(config, database, log).close());
   // Case content written before encryption at rest is sealed in the background (reads work meanwhile).
-  resealLegacyContent(database.db, createContentCipher(secrets.payloadKeys))
+  resealLegacyContent(
+    database.db,
+    createContentCipher(secrets.payloadKeys, { profile: config.cryptoProfile }),
+  )
     .then((n) => n && log.info({ cases: n }, 'sealed the plain case content of older cases'))
     .catch((err) => log.error({ err }, 'could not seal the case content of older cases'));
   // The newest audit row goes outside the database now and then, and once more on the way out.

@@ -25,19 +25,26 @@ import {
 } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { type AppMetrics, activityFailureInterceptor } from '../api/services/metrics.ts';
+import type { CryptoProfile } from '../domain/crypto-profile.ts';
 import type { AbsenceActivities } from '../workflows/absence-hand-over.ts';
 import type { CaseActivities } from '../workflows/activity-contract.ts';
 import type { CalendarActivities } from '../workflows/calendar-retime.ts';
 import type { TemporalConnectionConfig } from './config.ts';
-import { AesGcmPayloadCodec } from './payload-codec.ts';
+import { PayloadCipherCodec } from './payload-codec.ts';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 const FAILURE_CONVERTER_PATH = fileURLToPath(new URL('../workflows/failure-converter.ts', import.meta.url));
 
-/** `payloadKeys`: one key, or the ring with the current key first. */
-export function dataConverter(payloadKeys: Buffer | readonly Buffer[]): DataConverter {
+/**
+ * `payloadKeys`: one key, or the ring with the current key first; `profile`: the cipher new payloads are
+ * encrypted with (CRYPTO_PROFILE; either cipher decodes).
+ */
+export function dataConverter(
+  payloadKeys: Buffer | readonly Buffer[],
+  profile: CryptoProfile = 'default',
+): DataConverter {
   return {
-    payloadCodecs: [new AesGcmPayloadCodec(payloadKeys)],
+    payloadCodecs: [new PayloadCipherCodec(payloadKeys, { profile })],
     failureConverterPath: FAILURE_CONVERTER_PATH,
   };
 }
@@ -59,9 +66,14 @@ function connectionOptions(cfg: TemporalConnectionConfig & { address: string }) 
 export async function connectClient(
   cfg: TemporalConnectionConfig & { address: string },
   payloadKey: Buffer | readonly Buffer[],
+  profile: CryptoProfile = 'default',
 ): Promise<Client> {
   const connection = await Connection.connect(connectionOptions(cfg));
-  return new Client({ connection, namespace: cfg.namespace, dataConverter: dataConverter(payloadKey) });
+  return new Client({
+    connection,
+    namespace: cfg.namespace,
+    dataConverter: dataConverter(payloadKey, profile),
+  });
 }
 
 let bundlePromise: Promise<WorkflowBundleOption> | undefined;
@@ -159,6 +171,8 @@ export interface CaseWorkerOptions {
   /** The case workflow's activities, and the calendar re-timing workflow's where this worker runs those. */
   activities: CaseActivities & Partial<CalendarActivities & AbsenceActivities>;
   payloadKey: Buffer | readonly Buffer[];
+  /** CRYPTO_PROFILE: the cipher of the payloads it writes (default AES-256-GCM). */
+  cryptoProfile?: CryptoProfile;
   log?: Logger;
   /** Slots and cache (app/system.ts derives them from the configuration); the SDK's defaults otherwise. */
   tuning?: WorkerTuning;
@@ -179,7 +193,7 @@ export async function createCaseWorker(opts: CaseWorkerOptions): Promise<Worker>
     taskQueue: opts.taskQueue,
     workflowBundle: await workflowBundle(opts.log),
     activities: opts.activities,
-    dataConverter: dataConverter(opts.payloadKey),
+    dataConverter: dataConverter(opts.payloadKey, opts.cryptoProfile),
     ...(opts.metrics ? { interceptors: { activity: [activityFailureInterceptor(opts.metrics)] } } : {}),
   });
 }

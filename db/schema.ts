@@ -459,11 +459,44 @@ export const auditLog = pgTable(
     prevHash: text('prev_hash').notNull(),
     /** The row's MAC (column name kept from the unkeyed scheme). */
     hash: text('hash').notNull(),
-    /** 1 = legacy unkeyed SHA-256 (rows written before AUDIT_KEY); 2 = HMAC-SHA-256 with AUDIT_KEY. */
+    /**
+     * 1 = legacy unkeyed SHA-256 (rows written before AUDIT_KEY); 2 = HMAC-SHA-256 with AUDIT_KEY;
+     * 3 = HMAC-SM3 with AUDIT_KEY (CRYPTO_PROFILE=sm).
+     */
     macVersion: smallint('mac_version').notNull().default(1),
   },
-  (t) => [index('audit_log_case_idx').on(t.caseId), index('audit_log_actor_idx').on(t.actorId, t.at)],
+  (t) => [
+    index('audit_log_case_idx').on(t.caseId),
+    index('audit_log_actor_idx').on(t.actorId, t.at),
+    // The retention purge finds the first row still within AUDIT_RETENTION_DAYS.
+    index('audit_log_at_idx').on(t.at),
+  ],
 );
+
+/**
+ * Where the audit chain now starts (AUDIT_RETENTION_DAYS): each purge of old audit rows records the last
+ * purged row (id, MAC, time, MAC version), MACed with the audit key itself, so the verifier starts from the
+ * newest checkpoint's MAC instead of the genesis, and nobody without the key can forge a later start.
+ */
+export const auditCheckpoints = pgTable('audit_checkpoints', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  /** When the purge ran. */
+  at: tstz('at').notNull(),
+  /** The last purged row: the first remaining row's prev_hash is its MAC. */
+  throughId: bigint('through_id', { mode: 'number' }).notNull(),
+  throughHash: text('through_hash').notNull(),
+  throughAt: tstz('through_at').notNull(),
+  throughMacVersion: smallint('through_mac_version').notNull(),
+  /** Rows this purge removed, the cut-off instant and the retention in force. */
+  purgedRows: bigint('purged_rows', { mode: 'number' }).notNull(),
+  cutoff: tstz('cutoff').notNull(),
+  retentionDays: integer('retention_days').notNull(),
+  /** Who ran it: a staff id (`npm run audit:purge -- --by`) or `scheduler` (the worker's job). */
+  purgedBy: text('purged_by').notNull(),
+  /** 2 = HMAC-SHA-256, 3 = HMAC-SM3 with the audit key, over the fields above. */
+  macVersion: smallint('mac_version').notNull(),
+  mac: text('mac').notNull(),
+});
 
 /**
  * A client's Idempotency-Key for a start or an action, per unit: the case ID and Update IDs derive from

@@ -4,6 +4,7 @@
  * plaintext being searchable in the database.
  */
 import { createHmac } from 'node:crypto';
+import { CRYPTO_PROFILES, type CryptoProfile, hmacSm3 } from './crypto-profile.ts';
 
 const ID_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
 const ID_CHECK = '10X98765432';
@@ -55,7 +56,17 @@ export function maskSubject(subject: { kind: 'person' | 'company'; name: string;
   return `${maskName(subject.name, subject.kind)}（${maskIdNumber(subject.idNumber)}）`;
 }
 
-/** Keyed hash (HMAC-SHA-256) of a normalised ID: equal IDs match, the table alone reveals nothing. */
-export function subjectIdHash(key: Buffer, idNumber: string): string {
-  return createHmac('sha256', key).update(idNumber.trim().toUpperCase()).digest('hex');
+/**
+ * Keyed hash of a normalised ID: equal IDs match, the table alone reveals nothing. HMAC-SHA-256, or HMAC-SM3
+ * under the SM profile (CRYPTO_PROFILE=sm).
+ */
+export function subjectIdHash(key: Buffer, idNumber: string, profile: CryptoProfile = 'default'): string {
+  const normalised = idNumber.trim().toUpperCase();
+  if (profile === 'sm') return hmacSm3(key, normalised).toString('hex');
+  return createHmac('sha256', key).update(normalised).digest('hex');
+}
+
+/** The ID's hash under every profile: a search finds cases written before and after a profile switch. */
+export function subjectIdHashes(key: Buffer, idNumber: string): string[] {
+  return CRYPTO_PROFILES.map((p) => subjectIdHash(key, idNumber, p));
 }

@@ -14,6 +14,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type Static, type TObject, Type } from 'typebox';
 import type { Db } from '../../db/client.ts';
 import { attachments, caseLedger, staff, units } from '../../db/schema.ts';
+import type { CryptoProfile } from '../../domain/crypto-profile.ts';
 import type {
   BulkActionName,
   BulkActivities,
@@ -384,14 +385,16 @@ export function createBulkActivities({
   db,
   auditKey,
   metrics,
+  cryptoProfile,
 }: {
   db: Db;
   auditKey: Buffer;
   /** The process's metrics: a bulk batch's Updates count as the API's own do. */
   metrics?: AppMetrics;
+  cryptoProfile?: CryptoProfile;
 }): BulkActivities {
   // Its audit rows are chained like the API's (a worker process has no API to bind the key).
-  bindAuditKey(db, auditKey);
+  bindAuditKey(db, auditKey, cryptoProfile);
   const statusOf = async (id: string) => (await findCase(db, id))?.status;
   return {
     async applyBulkAction({ bulkId, action, caseId, body, actor, sourceIp }) {

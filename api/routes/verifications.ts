@@ -11,7 +11,7 @@ import { allocateDocNumber, type CaseDeadline } from '../../activities/opening.t
 import type { Db } from '../../db/client.ts';
 import { units } from '../../db/schema.ts';
 import type { ContentCipher } from '../../domain/content-cipher.ts';
-import { isValidCreditCode, isValidResidentId, subjectIdHash } from '../../domain/personal-data.ts';
+import { isValidCreditCode, isValidResidentId, subjectIdHashes } from '../../domain/personal-data.ts';
 import {
   type Actor,
   type CaseInput,
@@ -308,7 +308,7 @@ export const verificationRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = asyn
       const who = staffOf(req);
       if (who.unitKind === 'office' || who.role === 'admin')
         throw forbidden('只有需求单位或出具单位可以按证件号码查找');
-      const hash = subjectIdHash(subjectKey, req.body.idNumber);
+      const hash = subjectIdHashes(subjectKey, req.body.idNumber);
       await recordAudit(db, {
         actorId: who.id,
         actorUnit: who.unitCode,

@@ -147,7 +147,8 @@ export interface ListFilters {
   createdFrom?: string;
   createdTo?: string;
   docNumber?: string;
-  subjectIdHash?: string;
+  /** One hash, or the ID's hash under each crypto profile (any matches). */
+  subjectIdHash?: string | string[];
   open?: boolean;
   cursor?: string;
   limit: number;
@@ -176,7 +177,8 @@ export async function listCases(db: Db, who: StaffContext, f: ListFilters) {
   if (f.createdFrom) where.push(sql`${cases.createdAt} >= ${new Date(f.createdFrom)}`);
   if (f.createdTo) where.push(lt(cases.createdAt, new Date(f.createdTo)));
   if (f.docNumber) where.push(eq(cases.docNumber, f.docNumber));
-  if (f.subjectIdHash) where.push(eq(cases.subjectIdHash, f.subjectIdHash));
+  if (typeof f.subjectIdHash === 'string') where.push(eq(cases.subjectIdHash, f.subjectIdHash));
+  else if (f.subjectIdHash) where.push(inArray(cases.subjectIdHash, f.subjectIdHash));
   const after = f.cursor !== undefined ? decodeCursor(f.cursor) : undefined;
   if (after)
     // A row-value comparison, which PostgreSQL turns into one index range condition on (due_at, id).

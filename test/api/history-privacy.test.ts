@@ -18,7 +18,7 @@ import { createCalendarSource } from '../../activities/calendar-source.ts';
 import { createCaseActivities } from '../../activities/case-activities.ts';
 import { type App, buildApp } from '../../api/app.ts';
 import { createCaseGateway } from '../../api/services/case-gateway.ts';
-import { AesGcmPayloadCodec } from '../../app/payload-codec.ts';
+import { PayloadCipherCodec } from '../../app/payload-codec.ts';
 import { auditLog } from '../../db/schema.ts';
 import type { CaseActivities } from '../../workflows/activity-contract.ts';
 import { TEST_JWT_SECRET, VALID_ID } from '../support/api.ts';
@@ -109,7 +109,7 @@ beforeAll(async () => {
     contentCipher: TEST_CONTENT_CIPHER,
     calendar,
     readiness: { database: async () => {}, pendingMigrations: async () => 0, temporal: async () => {} },
-    payloadCodec: new AesGcmPayloadCodec(TEST_PAYLOAD_KEY),
+    payloadCodec: new PayloadCipherCodec(TEST_PAYLOAD_KEY),
   });
   for (const u of ['req-a', 'iss-a', 'office', 'admin']) {
     const res = await app.inject({
@@ -395,7 +395,7 @@ describe('Temporal history of a case', () => {
     });
     expect(res.statusCode, res.body).toBe(200);
     const [enc] = res.json().payloads;
-    const [back] = await new AesGcmPayloadCodec(TEST_PAYLOAD_KEY).decode([
+    const [back] = await new PayloadCipherCodec(TEST_PAYLOAD_KEY).decode([
       {
         metadata: Object.fromEntries(
           Object.entries(enc.metadata as Record<string, string>).map(([k, v]) => [

@@ -20,7 +20,7 @@ import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, buildApp } from '../../api/app.ts';
 import { type CaseGateway, caseWorkflowId, createCaseGateway } from '../../api/services/case-gateway.ts';
-import { AesGcmPayloadCodec } from '../../app/payload-codec.ts';
+import { PayloadCipherCodec } from '../../app/payload-codec.ts';
 import { auditLog, caseEvents, cases, escalations } from '../../db/schema.ts';
 import { demoStaffId } from '../../db/seed.ts';
 import type { CaseInput } from '../../workflows/definitions.ts';
@@ -402,7 +402,7 @@ beforeAll(async () => {
     contentCipher: TEST_CONTENT_CIPHER,
     calendar: { current: async () => ({}) } as never,
     readiness: { database: async () => {}, pendingMigrations: async () => 0, temporal: async () => {} },
-    payloadCodec: new AesGcmPayloadCodec(TEST_PAYLOAD_KEY),
+    payloadCodec: new PayloadCipherCodec(TEST_PAYLOAD_KEY),
   });
   for (const r of ROLES) auth[r] = await h.login(r);
   ref = await FIXTURES.fresh();

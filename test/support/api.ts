@@ -19,12 +19,14 @@ import { dataConverter, type WorkerTuning } from '../../app/temporal.ts';
 import { pendingMigrations } from '../../db/migrate.ts';
 import { DEMO_PASSWORD } from '../../db/seed.ts';
 import { createContentCipher } from '../../domain/content-cipher.ts';
+import type { CryptoProfile } from '../../domain/crypto-profile.ts';
 import type { DatabaseTarget, TestDatabase } from './databases.ts';
 import {
   caseWorker,
   silentLog,
   TEST_AUDIT_KEY,
   TEST_CONTENT_CIPHER,
+  TEST_PAYLOAD_KEY,
   TEST_SUBJECT_KEY,
   uniqueTaskQueue,
 } from './temporal.ts';
@@ -53,6 +55,8 @@ export async function createApiHarness(
     wrapGateway?: (gateway: CaseGateway) => CaseGateway;
     /** Another payload key ring than the tests' one key (current first): client, worker and content. */
     payloadKeys?: Buffer[];
+    /** CRYPTO_PROFILE of this generation (payloads, content, audit MACs); `default` unless given. */
+    cryptoProfile?: CryptoProfile;
     /** An open database to use (and leave open), and the task queue: a second "generation" of the system. */
     database?: TestDatabase;
     taskQueue?: string;
@@ -70,20 +74,25 @@ export async function createApiHarness(
   const taskQueue = opts.taskQueue ?? uniqueTaskQueue('api');
   const calendar = createCalendarSource(database.db);
   const metrics = createAppMetrics();
-  const contentCipher = opts.payloadKeys ? createContentCipher(opts.payloadKeys) : TEST_CONTENT_CIPHER;
-  const client = opts.payloadKeys
-    ? new Client({
-        connection: env.connection,
-        namespace: env.namespace ?? 'default',
-        dataConverter: dataConverter(opts.payloadKeys),
-      })
-    : env.client;
+  const profile = opts.cryptoProfile ?? 'default';
+  const contentCipher =
+    opts.payloadKeys || opts.cryptoProfile
+      ? createContentCipher(opts.payloadKeys ?? TEST_PAYLOAD_KEY, { profile })
+      : TEST_CONTENT_CIPHER;
+  const client =
+    opts.payloadKeys || opts.cryptoProfile
+      ? new Client({
+          connection: env.connection,
+          namespace: env.namespace ?? 'default',
+          dataConverter: dataConverter(opts.payloadKeys ?? TEST_PAYLOAD_KEY, profile),
+        })
+      : env.client;
   const worker = await caseWorker(
     env,
     {
       ...createCalendarActivities(database.db),
       ...createAbsenceActivities(database.db),
-      ...createBulkActivities({ db: database.db, auditKey: TEST_AUDIT_KEY, metrics }),
+      ...createBulkActivities({ db: database.db, auditKey: TEST_AUDIT_KEY, metrics, cryptoProfile: profile }),
       ...createCaseActivities({
         db: database.db,
         calendar,
@@ -100,6 +109,7 @@ export async function createApiHarness(
     opts.payloadKeys,
     opts.tuning,
     metrics,
+    profile,
   );
   const running = worker.run();
   const app = await buildApp({
@@ -109,6 +119,7 @@ export async function createApiHarness(
     jwtSecret: TEST_JWT_SECRET,
     subjectKey: TEST_SUBJECT_KEY,
     auditKey: TEST_AUDIT_KEY,
+    cryptoProfile: profile,
     contentCipher,
     calendar,
     readiness: {

@@ -9,6 +9,7 @@ import type { AppMetrics } from '../../api/services/metrics.ts';
 import { createCaseWorker, dataConverter, type WorkerTuning } from '../../app/temporal.ts';
 import { temporalBinaries } from '../../app/temporal-tools.ts';
 import { createContentCipher } from '../../domain/content-cipher.ts';
+import type { CryptoProfile } from '../../domain/crypto-profile.ts';
 import type { AbsenceActivities } from '../../workflows/absence-hand-over.ts';
 import type { CaseActivities } from '../../workflows/activity-contract.ts';
 import type { BulkActivities } from '../../workflows/bulk-action.ts';
@@ -51,9 +52,11 @@ export async function caseWorker(
   payloadKeys: Buffer | readonly Buffer[] = TEST_PAYLOAD_KEY,
   tuning?: WorkerTuning,
   metrics?: AppMetrics,
+  cryptoProfile?: CryptoProfile,
 ): Promise<Worker> {
   return createCaseWorker({
     metrics,
+    cryptoProfile,
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
     taskQueue,
