@@ -26,6 +26,7 @@ import { type ReactNode, useState } from 'react';
 import { ApiError, api, currentSession, isMissingRoute } from '../api.ts';
 import { MissingRoute, PageHeader, ProblemAlert } from '../components.tsx';
 import { useApi } from '../data.ts';
+import { EmptyHint } from '../empty-states.tsx';
 import { t } from '../i18n.ts';
 import { roleLabel, TIERS, tierLabel } from '../labels.ts';
 import { fmt } from '../time.ts';
@@ -154,7 +155,7 @@ function UnitsSection() {
           style={{ marginBottom: 16 }}
           type={report.data.violations.length ? 'error' : report.data.warnings.length ? 'warning' : 'success'}
           showIcon
-          title={`${t('人员配备检查（第六条：至少 1 名联络员、2 名代办员）')}：${report.data.checkedUnits} ${t('个单位')}`}
+          title={`${t('人员配备检查（第六条：至少 1 名联络员、2 名经办人）')}：${report.data.checkedUnits} ${t('个单位')}`}
           description={
             <ul style={{ margin: 0, paddingInlineStart: 20 }}>
               {report.data.violations.map((v) => (
@@ -195,7 +196,7 @@ function UnitsSection() {
           },
           { title: t('联系方式'), dataIndex: 'contact', render: (v: string | null) => v ?? '—' },
           {
-            title: `${t('联络员')} / ${t('代办员')}（${t('在册')} → ${t('今日在岗')}）`,
+            title: `${t('联络员')} / ${t('经办人')}（${t('在册')} → ${t('今日在岗')}）`,
             key: 'staffing',
             render: (_v, u) => {
               const st = staffing(u.code);
@@ -798,6 +799,7 @@ interface Settings {
   offHoursReceipt: 'next-opening' | 'as-is';
   libraryCoveredYears: number[];
   updatedBy: string;
+  updatedByName: string | null;
   updatedAt: string;
 }
 
@@ -993,7 +995,16 @@ function CalendarSection() {
           size="small"
           pagination={false}
           dataSource={days.data?.items ?? []}
-          locale={{ emptyText: t('暂无数据') }}
+          locale={{
+            emptyText: (
+              <EmptyHint
+                title={t('本年度没有管理员设定的日期')}
+                hint={t(
+                  '其余日期按国务院放假安排或周末规则。临时闭馆或调休时，在上方“设定某日上班或休息”中添加。',
+                )}
+              />
+            ),
+          }}
           columns={[
             { title: t('日期'), dataIndex: 'date' },
             {
@@ -1085,7 +1096,9 @@ function CalendarSection() {
               <Input placeholder="2027" />
             </Form.Item>
             <Typography.Paragraph type="secondary">
-              {t('上次修改')}：{fmt(settings.data.updatedAt)}（{settings.data.updatedBy}）
+              {settings.data.updatedByName
+                ? `${t('上次修改')}：${fmt(settings.data.updatedAt)}（${settings.data.updatedByName}）`
+                : t('尚未修改，现为系统默认设置')}
             </Typography.Paragraph>
             <Button type="primary" htmlType="submit">
               {t('保存')}

@@ -671,7 +671,18 @@ export function CaseDetailPage({ id }: { id: string }) {
               column={{ xs: 1, sm: 2 }}
               items={[
                 { key: 'item', label: t('事项'), children: c.catalogName ?? c.catalogCode },
-                { key: 'subject', label: t('核验对象'), children: c.subject },
+                {
+                  key: 'subject',
+                  label: t('核验对象'),
+                  // The same subject as the content below (masked or in full, by the one rule of the API).
+                  children: (
+                    <span data-testid="case-subject">
+                      {data.content?.subject
+                        ? `${data.content.subject.name}（${data.content.subject.idNumber}）`
+                        : c.subject}
+                    </span>
+                  ),
+                },
                 { key: 'req', label: t('需求单位'), children: units.name(c.requestingUnit) },
                 { key: 'iss', label: t('出具单位'), children: units.name(c.issuingUnit) },
                 {
@@ -745,13 +756,17 @@ export function CaseDetailPage({ id }: { id: string }) {
                     {
                       key: 'n',
                       label: data.content.subject.kind === 'company' ? t('企业名称') : t('姓名'),
-                      children: data.content.subject.name,
+                      children: <span data-testid="content-subject-name">{data.content.subject.name}</span>,
                     },
                     {
                       key: 'i',
                       label:
                         data.content.subject.kind === 'company' ? t('统一社会信用代码') : t('公民身份号码'),
-                      children: <span className="mono">{data.content.subject.idNumber}</span>,
+                      children: (
+                        <span className="mono" data-testid="content-subject-id">
+                          {data.content.subject.idNumber}
+                        </span>
+                      ),
                     },
                   ]}
                 />
