@@ -178,11 +178,17 @@ export function propsOf(schema: JsonObject | null | undefined): Record<string, S
 }
 
 /**
- * Required fields first, then the rest in the template's order. (Templates stored as PostgreSQL jsonb
- * come back with their keys sorted by length, so the template's own order is not reliable.)
+ * The designer's order (`x-order`) when the template has one; else required fields first, then the rest
+ * in the template's order. (Templates stored as PostgreSQL jsonb come back with their keys sorted by
+ * length, so the template's own order is not reliable.)
  */
 export function fieldOrder(schema: JsonObject | null | undefined): string[] {
   const keys = Object.keys(propsOf(schema));
+  // The order set in the template designer (admin/TemplateDesigner.tsx), when there is one.
+  const designed = Array.isArray(schema?.['x-order'])
+    ? (schema['x-order'] as unknown[]).filter((k): k is string => typeof k === 'string' && keys.includes(k))
+    : [];
+  if (designed.length) return [...designed, ...keys.filter((k) => !designed.includes(k)), '*'];
   const required = ((schema?.required as string[] | undefined) ?? []).filter((k) => keys.includes(k));
   return [...required, ...keys.filter((k) => !required.includes(k)), '*'];
 }

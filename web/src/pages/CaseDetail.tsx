@@ -43,6 +43,7 @@ import {
   SupervisionTag,
 } from '../components.tsx';
 import { useApi, useUnits } from '../data.ts';
+import { FilePicker } from '../file-picker.tsx';
 import { t } from '../i18n.ts';
 import {
   CHANNELS,
@@ -145,7 +146,7 @@ function RespondCard({ detail, onDone }: { detail: CaseDetail; onDone: () => voi
   const [files, setFiles] = useState<Attachment[]>([]);
   const [uploading, setUploading] = useState(false);
 
-  const upload = async (list: FileList | null) => {
+  const upload = async (list: File[] | null) => {
     if (!list?.length) return;
     setUploading(true);
     setError(undefined);
@@ -250,18 +251,12 @@ function RespondCard({ detail, onDone }: { detail: CaseDetail; onDone: () => voi
           htmlFor="respond-files"
           extra={t('PDF、OFD、JPEG 或 PNG，每个不超过 10 MB，最多 10 个')}
         >
-          <input
+          <FilePicker
             id="respond-files"
-            type="file"
-            multiple
-            accept=".pdf,.ofd,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png"
-            disabled={busy || uploading || files.length >= 10}
-            onChange={(e) => {
-              void upload(e.target.files);
-              e.target.value = '';
-            }}
+            disabled={busy || files.length >= 10}
+            busy={uploading}
+            onFiles={(list) => void upload(list)}
           />
-          {uploading && <Spin size="small" style={{ marginInlineStart: 8 }} />}
           {files.length > 0 && (
             <ul style={{ margin: '8px 0 0', paddingInlineStart: 20 }}>
               {files.map((f) => (
