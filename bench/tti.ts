@@ -25,6 +25,8 @@ import { percentile, runBench } from './support.ts';
 
 const args = process.argv.slice(2);
 const RUNS = Number(args.find((a) => a.startsWith('--runs='))?.slice('--runs='.length) ?? 7);
+/** The CPU slow-down (CDP); 4 by default, as the issue asks. */
+const RATE = Number(args.find((a) => a.startsWith('--rate='))?.slice('--rate='.length) ?? 4);
 const builds = args
   .filter((a) => !a.startsWith('--'))
   .map((a) => {
@@ -36,6 +38,8 @@ if (!builds.length) builds.push({ label: 'after', dir: path.join(PROJECT_ROOT, '
 interface Figures {
   label: string;
   runs: number[];
+  /** The same loads without throttling: what the machine itself takes (a loaded machine shows here). */
+  unthrottled: number[];
   jsFiles: number;
   jsWireBytes: number;
   jsBytes: number;
@@ -72,9 +76,9 @@ async function seed(baseUrl: string): Promise<void> {
 }
 
 /** One cold load of /inbox on a throttled CPU; returns the milliseconds until it answered a click. */
-async function coldLoad(page: Page, cdp: CDPSession): Promise<number> {
+async function coldLoad(page: Page, cdp: CDPSession, rate = RATE): Promise<number> {
   await cdp.send('Network.clearBrowserCache');
-  await cdp.send('Emulation.setCPUThrottlingRate', { rate: 4 });
+  await cdp.send('Emulation.setCPUThrottlingRate', { rate });
   try {
     const t0 = Date.now();
     await page.goto('/inbox', { waitUntil: 'commit' });
@@ -126,12 +130,14 @@ async function measure(label: string, dir: string): Promise<Figures> {
     const figures: Figures = {
       label,
       runs: [first],
+      unthrottled: [],
       jsFiles: seen.length,
       jsWireBytes: [...wire.values()].reduce((a, b) => a + b, 0),
       jsBytes,
       encodings: [...new Set(seen.map(([, s]) => s.encoding))].join(', '),
     };
     for (let i = 1; i < RUNS; i++) figures.runs.push(await coldLoad(page, cdp));
+    for (let i = 0; i < Math.min(3, RUNS); i++) figures.unthrottled.push(await coldLoad(page, cdp, 1));
     console.log(label, JSON.stringify(figures));
     await context.close();
     return figures;
@@ -156,11 +162,13 @@ runBench(async () => {
       percentile(f.runs, 0.5),
       Math.min(...f.runs),
       Math.max(...f.runs),
+      percentile(f.unthrottled, 0.5),
       f.jsFiles,
       kb(f.jsBytes),
       kb(f.jsWireBytes),
       f.encodings,
       percentile(f.runs, 0.5) <= 1000 ? 'met' : 'missed',
+      `load average ${os.loadavg()[0]?.toFixed(1)}`,
     ].join(' | '),
   );
   appendFileSync(
@@ -169,10 +177,10 @@ runBench(async () => {
       '',
       `## tti — ${new Date().toISOString()} — ${os.cpus().length} cores, Node ${process.version}, Chromium (playwright-core)`,
       '',
-      `\`npx tsx bench/tti.ts ${args.join(' ')}\`: the issuer's inbox (8 open cases), cold cache, CPU throttled 4× (CDP), ${RUNS} loads each. TTI = reload → rows on screen and a click on the 未登记 filter handled. Target: ≤ 1000 ms.`,
+      `\`npx tsx bench/tti.ts ${args.join(' ')}\`: the issuer's inbox (8 open cases), cold cache, CPU throttled ${RATE}× (CDP), ${RUNS} loads each (and 3 unthrottled). TTI = reload → rows on screen and a click on the 未登记 filter handled. Target: ≤ 1000 ms.`,
       '',
-      '| build | TTI p50 ms | min ms | max ms | JS files | JS size | JS on the wire | content-encoding | target |',
-      '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+      '| build | TTI p50 ms | min ms | max ms | unthrottled p50 ms | JS files | JS size | JS on the wire | content-encoding | target | machine |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
       ...rows.map((r) => `| ${r} |`),
       '',
     ].join('\n'),

@@ -15,6 +15,7 @@ import { useEffect, useState } from 'react';
 import { fieldOrder, SchemaForm } from '../../components.tsx';
 import { t } from '../../i18n.ts';
 import type { JsonObject } from '../../types.ts';
+import { jsonProblem } from './json-text.ts';
 
 export type FieldType = 'text' | 'number' | 'date' | 'select' | 'boolean';
 
@@ -115,24 +116,6 @@ export function fieldProblems(fields: FieldDef[]): string[] {
       out.push(`${n}：${t('单选至少需要两个选项')}`);
   });
   return out;
-}
-
-/** A JSON text's problem in Chinese (line and column), or undefined when it is a JSON object. */
-export function jsonProblem(text: string): string | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (e) {
-    const m = /position (\d+)/.exec((e as Error).message);
-    if (!m) return t('JSON 格式有误：请检查括号、引号和逗号是否成对、完整');
-    const upTo = text.slice(0, Number(m[1]));
-    const line = upTo.split('\n').length;
-    const column = upTo.length - upTo.lastIndexOf('\n');
-    return t('JSON 格式有误：第 {line} 行第 {column} 列附近，请检查括号、引号和逗号', { line, column });
-  }
-  if (!value || typeof value !== 'object' || Array.isArray(value))
-    return t('模板须为 JSON 对象（以 { 开头、} 结尾）');
-  return undefined;
 }
 
 const newKey = (fields: FieldDef[]) => {
