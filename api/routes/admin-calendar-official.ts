@@ -13,7 +13,7 @@ import {
   officialScheduleKey,
 } from '../../activities/calendar-source.ts';
 import type { Db } from '../../db/client.ts';
-import { systemMeta } from '../../db/schema.ts';
+import { staff, systemMeta } from '../../db/schema.ts';
 import {
   parseScheduleTable,
   type ScheduleDay,
@@ -136,6 +136,7 @@ export const adminCalendarOfficialRoutes: FastifyPluginAsyncTypebox<{
                 year: Type.Integer(),
                 days: Type.Integer({ description: '列出的天数' }),
                 importedBy: Type.String(),
+                importedByName: Type.Union([Type.String(), Type.Null()], { description: '导入人姓名' }),
                 importedAt: Type.String({ format: 'date-time' }),
               }),
             ),
@@ -147,11 +148,15 @@ export const adminCalendarOfficialRoutes: FastifyPluginAsyncTypebox<{
     async (req) => {
       requireRole(req, 'admin');
       const records = Object.values(await loadOfficialSchedules(db)).sort((a, b) => a.year - b.year);
+      const people = new Map(
+        (await db.select({ id: staff.id, name: staff.displayName }).from(staff)).map((p) => [p.id, p.name]),
+      );
       return {
         items: records.map((r) => ({
           year: r.year,
           days: r.days.length,
           importedBy: r.importedBy,
+          importedByName: people.get(r.importedBy) ?? null,
           importedAt: r.importedAt,
         })),
       };

@@ -12,7 +12,7 @@ import { and, asc, eq, gte, lte } from 'drizzle-orm';
 import { Type } from 'typebox';
 import { loadCalendar } from '../../activities/calendar-source.ts';
 import type { Db } from '../../db/client.ts';
-import { calendarDays, calendarSettings } from '../../db/schema.ts';
+import { calendarDays, calendarSettings, staff } from '../../db/schema.ts';
 import {
   DEFAULT_OFFICE_HOURS,
   dayKind,
@@ -115,6 +115,9 @@ const SettingsView = Type.Intersect([
     }),
     libraryCoveredYears: Type.Array(Type.Integer()),
     updatedBy: Type.String(),
+    updatedByName: Nullable(
+      Type.String({ description: '上次修改人的姓名；从未修改过（系统默认设置）时为 null' }),
+    ),
     updatedAt: DateTime,
   }),
 ]);
@@ -165,6 +168,10 @@ async function settingsView(db: Db) {
     offHoursReceipt: s?.offHoursReceipt === 'as-is' ? ('as-is' as const) : ('next-opening' as const),
     libraryCoveredYears: library.coveredYears,
     updatedBy: s?.updatedBy ?? 'system',
+    updatedByName: s?.updatedBy
+      ? ((await db.select({ n: staff.displayName }).from(staff).where(eq(staff.id, s.updatedBy)))[0]?.n ??
+        null)
+      : null,
     updatedAt: (s?.updatedAt ?? new Date(0)).toISOString(),
   };
 }

@@ -39,7 +39,7 @@ const Role = Type.Union(
   ],
   {
     description:
-      'liaison 联络员、agent 代办员（部门）；supervisor 督办、admin 管理员（联席办）；reviewer 市政府督查（只读查阅督办）',
+      'liaison 联络员、agent 经办人（部门）；supervisor 督办、admin 管理员（联席办）；reviewer 市政府督查（只读查阅督办）',
   },
 );
 const StaffId = Type.String({ minLength: 1, maxLength: 128 });
@@ -95,7 +95,7 @@ async function unitForRole(db: Db, unitCode: string, role: StaffRole, pointer: s
   if (!fits)
     throw unprocessable(
       unit.kind === 'department'
-        ? '部门的人员只能是联络员或代办员'
+        ? '部门的人员只能是联络员或经办人'
         : '联席会议办公室的人员只能是督办人员、管理员或市政府督查',
       [{ pointer: '/body/role', detail: '角色与单位类型不符' }],
     );
@@ -442,8 +442,8 @@ export const adminStaffRoutes: FastifyPluginAsyncTypebox<{ db: Db; gateway: Case
               !partner.active ||
               !DEPARTMENT_ROLES.includes(partner.role)
             )
-              throw unprocessable('A/B角须是本单位另一名在岗的代办员或联络员', [
-                { pointer: '/body/partnerId', detail: '不是本单位在岗的代办员或联络员' },
+              throw unprocessable('A/B角须是本单位另一名在岗的经办人或联络员', [
+                { pointer: '/body/partnerId', detail: '不是本单位在岗的经办人或联络员' },
               ]);
           }
           return db.transaction(async (tx) => {
@@ -492,8 +492,8 @@ export const adminStaffRoutes: FastifyPluginAsyncTypebox<{ db: Db; gateway: Case
           if (staffId !== null) {
             const [person] = await db.select().from(staff).where(eq(staff.id, staffId));
             if (!person || person.unitCode !== unit.code || !person.active || person.role !== 'agent')
-              throw unprocessable('联络员B角须是本单位在岗的代办员', [
-                { pointer: '/body/staffId', detail: '不是本单位在岗的代办员' },
+              throw unprocessable('联络员B角须是本单位在岗的经办人', [
+                { pointer: '/body/staffId', detail: '不是本单位在岗的经办人' },
               ]);
           }
           await db.update(units).set({ backupLiaisonId: staffId }).where(eq(units.code, unit.code));

@@ -42,7 +42,7 @@ const UnitView = Type.Object({
   canRequest: Type.Boolean(),
   canIssue: Type.Boolean(),
   contact: Nullable(Type.String()),
-  backupLiaisonId: Nullable(Type.String({ description: '联络员B角（本单位代办员，联络员缺岗时代行）' })),
+  backupLiaisonId: Nullable(Type.String({ description: '联络员B角（本单位经办人，联络员缺岗时代行）' })),
   createdAt: Type.String({ format: 'date-time' }),
 });
 
@@ -174,7 +174,7 @@ export const adminUnitRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app
       schema: {
         tags: ['管理：单位'],
         summary:
-          '人员配备检查（第六条：每个成员单位至少 1 名联络员、2 名代办员）：在册人数与当日在岗人数（北京时间）',
+          '人员配备检查（第六条：每个成员单位至少 1 名联络员、2 名经办人）：在册人数与当日在岗人数（北京时间）',
         security: [{ bearer: [] }],
         querystring: Type.Object(
           {
@@ -209,7 +209,7 @@ export const adminUnitRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app
                 code: Type.String(),
                 name: Type.String(),
                 liaisons: Type.Integer({ description: '在册联络员' }),
-                agents: Type.Integer({ description: '在册代办员' }),
+                agents: Type.Integer({ description: '在册经办人' }),
                 available: Counts,
                 problems: Type.Array(Type.String()),
               }),

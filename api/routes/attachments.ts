@@ -115,7 +115,7 @@ export const attachmentRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (ap
     async (req, reply) => {
       const who = staffOf(req);
       if (who.role !== 'agent' && who.role !== 'liaison')
-        throw forbidden('只有部门的联络员或代办员可以上传附件');
+        throw forbidden('只有部门的联络员或经办人可以上传附件');
       const body = req.body;
       if (!Buffer.isBuffer(body) || body.length === 0) throw unsupported();
       const mediaType = sniffMediaType(body);

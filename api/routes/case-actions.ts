@@ -267,7 +267,7 @@ const ACTIONS = [
         !['agent', 'liaison'].includes(target.role) ||
         !target.active
       ) {
-        throw unprocessable('只能转派给本单位在岗的代办员或联络员', [
+        throw unprocessable('只能转派给本单位在岗的经办人或联络员', [
           { pointer: '/body/toStaffId', detail: '不是本单位的承办人' },
         ]);
       }

@@ -103,7 +103,7 @@ export const ledgerRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, {
         (who.role !== 'agent' && who.role !== 'liaison') ||
         !unit?.canRequest
       )
-        throw forbidden('只有需求单位的联络员或代办员可以查看本单位台账');
+        throw forbidden('只有需求单位的联络员或经办人可以查看本单位台账');
       const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
       if (q.cursor !== undefined && !after)
         throw badRequest('翻页游标无效，请从第一页重新查询', [

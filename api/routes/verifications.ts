@@ -123,7 +123,7 @@ export const verificationRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = asyn
     async (req, reply) => {
       const who = staffOf(req);
       if (who.role !== 'agent' && who.role !== 'liaison')
-        throw forbidden('只有需求单位的联络员或代办员可以发起协查（第五条）');
+        throw forbidden('只有需求单位的联络员或经办人可以发起协查（第五条）');
       const [unit] = await db.select().from(units).where(eq(units.code, who.unitCode));
       if (!unit?.canRequest) throw forbidden('本单位不是协查需求单位');
       const body = req.body;

@@ -3,6 +3,7 @@
  * `web/dist`, with a fallback to `index.html` for every other GET that is not under /api/, so the
  * single-page application's own paths (/cases/…, /inbox, /letters/…) survive a reload or a bookmark.
  * Hashed assets are cached for a year; index.html is never cached, so a new build is picked up at once.
+ * JavaScript and CSS go out precompressed (brotli, else gzip) when the browser accepts it.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -11,7 +12,9 @@ import fastifyStatic from '@fastify/static';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { Problem } from '../problem.ts';
 
-export const WEB_DIST_DIR = fileURLToPath(new URL('../../web/dist', import.meta.url));
+/** The built web application; WEB_DIST_DIR serves another build (bench/tti.ts compares two builds). */
+export const WEB_DIST_DIR =
+  process.env.WEB_DIST_DIR || fileURLToPath(new URL('../../web/dist', import.meta.url));
 
 const NOT_BUILT = `<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>协查核验</title>
 <body style="font-family:sans-serif;max-width:40rem;margin:4rem auto;line-height:1.6">
@@ -30,6 +33,10 @@ export const webRoutes: FastifyPluginAsync<{ distDir?: string }> = async (app, o
       root,
       wildcard: false,
       index: false,
+      // The build writes `x.br` and `x.gz` next to every text asset (web/vite.config.ts): sent as is to
+      // browsers that accept them (content-encoding br or gzip, vary: accept-encoding), never compressed
+      // per request.
+      preCompressed: true,
       setHeaders(reply, file) {
         reply.header(
           'cache-control',

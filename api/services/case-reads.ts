@@ -16,7 +16,7 @@ import {
   staff,
 } from '../../db/schema.ts';
 import type { ContentCipher } from '../../domain/content-cipher.ts';
-import { maskIdNumber } from '../../domain/personal-data.ts';
+import { maskIdNumber, maskName } from '../../domain/personal-data.ts';
 import type { DeadlineRecord } from '../../workflows/definitions.ts';
 import type { StaffContext } from '../plugins/auth.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
@@ -223,12 +223,20 @@ export interface CaseContent {
   [k: string]: unknown;
 }
 
-/** The content with the ID number masked, unless `full`. */
+/**
+ * The content with the subject masked (name and ID number, as lists show it: 张* / 3703****1234), unless
+ * `full`. One rule for the whole case page: whoever sees the subject masked in the list and the case's
+ * header sees it masked in the content too, until revealed.
+ */
 export function viewOfContent(content: CaseContent, full: boolean): CaseContent {
   if (full || !content.subject) return content;
   return {
     ...content,
-    subject: { ...content.subject, idNumber: maskIdNumber(content.subject.idNumber) },
+    subject: {
+      ...content.subject,
+      name: maskName(content.subject.name, content.subject.kind),
+      idNumber: maskIdNumber(content.subject.idNumber),
+    },
     idNumberMasked: true,
   };
 }

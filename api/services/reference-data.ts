@@ -106,7 +106,7 @@ export async function staffingReport(db: Db, date: ShanghaiDate = shanghaiDateOf
     if (registered.liaisons < MIN_LIAISONS)
       problems.push(`联络员不足：${registered.liaisons} 人（至少 ${MIN_LIAISONS} 人）`);
     if (registered.agents < MIN_AGENTS)
-      problems.push(`代办员不足：${registered.agents} 人（至少 ${MIN_AGENTS} 人）`);
+      problems.push(`经办人不足：${registered.agents} 人（至少 ${MIN_AGENTS} 人）`);
     if (registered.liaisons >= MIN_LIAISONS && today.liaisons < MIN_LIAISONS) {
       if (backupLiaison?.availableToday)
         warnings.push({
@@ -122,7 +122,7 @@ export async function staffingReport(db: Db, date: ShanghaiDate = shanghaiDateOf
         );
     }
     if (registered.agents >= MIN_AGENTS && today.agents < MIN_AGENTS)
-      problems.push(`${date} 在岗代办员不足：${today.agents} 人（至少 ${MIN_AGENTS} 人）`);
+      problems.push(`${date} 在岗经办人不足：${today.agents} 人（至少 ${MIN_AGENTS} 人）`);
     unitsOut.push({ code: u.code, name: u.name, registered, available: today, backupLiaison, problems });
     if (problems.length)
       violations.push({
@@ -139,7 +139,7 @@ export async function staffingReport(db: Db, date: ShanghaiDate = shanghaiDateOf
       warnings.push({
         code: u.code,
         name: u.name,
-        detail: `未设置在岗A/B角的代办员：${unpaired.map((a) => a.name).join('、')}`,
+        detail: `未设置在岗A/B角的经办人：${unpaired.map((a) => a.name).join('、')}`,
       });
     if (!backupRow)
       warnings.push({

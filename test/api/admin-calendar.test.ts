@@ -241,6 +241,8 @@ describe.each(databaseTargets())('the working calendar through the API on $name'
     expect(summer.statusCode, summer.body).toBe(200);
     expect(summer.json().retime.signalled).toBeGreaterThanOrEqual(2);
     expect(summer.json().settings.updatedBy).toBe('stf-admin');
+    // Who changed it, by name (the page shows the name, never the id or "system").
+    expect(summer.json().settings.updatedByName).toBe('杨帆');
     // The hours before today are kept: the change is a period from today.
     expect(summer.json().settings.officeHoursPeriods).toMatchObject([
       { from: null, current: false },

@@ -76,6 +76,8 @@ describe.each(databaseTargets())('personal data at rest on $name', (target) => {
       const res = await read(who);
       expect(res.statusCode, res.body).toBe(200);
       expect(res.json().content.subject.idNumber, who).toBe(MASKED_ID);
+      // The name too, as the lists and the case's header show it (one rule on the case page).
+      expect(res.json().content.subject.name, who).toBe('张*');
       expect(res.json().content.idNumberMasked).toBe(true);
       expect(res.body).not.toContain(VALID_ID);
     }

@@ -162,7 +162,10 @@ run('web UI in a real browser against the embedded system', () => {
     expect(docNumber).toMatch(/^淄人社协〔\d{4}〕\d+号$/);
     await visible(requester.locator('[data-status="awaiting_registration"]'));
     await visible(requester.locator('[data-event="created"]'));
-    await eventually(async () => expect(await requester.getByText('张*').first().isVisible()).toBe(true)); // masked subject
+    // The sender handles the case: the subject in full, in the header as in the content (one rule, issue 14).
+    await eventually(async () =>
+      expect(await text(requester.getByTestId('case-subject'))).toMatch(/^张三（\d{17}[\dX]）$/),
+    );
     await screenshot(requester, 'request-sent');
     timings.sent = Date.now() - started;
 

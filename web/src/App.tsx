@@ -40,18 +40,26 @@ import { resetSharedData, useUnits } from './data.ts';
 import { type Lang, lang, setLang, t } from './i18n.ts';
 import { roleLabel } from './labels.ts';
 import { useLiveMode } from './live.ts';
-import { CaseDetailPage } from './pages/CaseDetail.tsx';
-import { EscalationsPage } from './pages/Escalations.tsx';
 import { InboxPage } from './pages/Inbox.tsx';
-import { LedgerPage } from './pages/Ledger.tsx';
-import { LetterPage } from './pages/Letter.tsx';
 import { LoginPage, PasswordPage } from './pages/Login.tsx';
-import { NewRequestPage } from './pages/NewRequest.tsx';
 import { NotificationBell, NotificationsPage } from './pages/Notifications.tsx';
 import { CoverageBanner } from './pages/OfficialSchedule.tsx';
 import { OutboxPage } from './pages/Outbox.tsx';
 import { Link, match, navigate, useLocation } from './router.tsx';
 
+// A clerk's first load is the shell and the inbox/outbox lists; every other page (forms with @rjsf and
+// ajv, letters, escalations, administration, charts with ECharts) loads when it is opened.
+const CaseDetailPage = lazy(() =>
+  import('./pages/CaseDetail.tsx').then((m) => ({ default: m.CaseDetailPage })),
+);
+const EscalationsPage = lazy(() =>
+  import('./pages/Escalations.tsx').then((m) => ({ default: m.EscalationsPage })),
+);
+const LedgerPage = lazy(() => import('./pages/Ledger.tsx').then((m) => ({ default: m.LedgerPage })));
+const LetterPage = lazy(() => import('./pages/Letter.tsx').then((m) => ({ default: m.LetterPage })));
+const NewRequestPage = lazy(() =>
+  import('./pages/NewRequest.tsx').then((m) => ({ default: m.NewRequestPage })),
+);
 const OverviewPage = lazy(() => import('./pages/Overview.tsx'));
 const AdminPage = lazy(() => import('./pages/Admin.tsx'));
 // The assessment dashboard and its charts (ECharts) load only when the office opens it.
@@ -271,7 +279,11 @@ function Routes({ session, onLang }: { session: Session | undefined; onLang: (l:
   }
   const letter = match('/cases/:id/letter/:kind', path);
   if (letter)
-    return <LetterPage id={letter.id as string} kind={letter.kind === 'response' ? 'response' : 'request'} />;
+    return (
+      <Suspense fallback={<Spin />}>
+        <LetterPage id={letter.id as string} kind={letter.kind === 'response' ? 'response' : 'request'} />
+      </Suspense>
+    );
 
   let page: ReactNode;
   const detail = match('/cases/:id', path);

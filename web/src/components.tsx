@@ -1,7 +1,5 @@
 /** Shared pieces: error display, SLA and status tags, schema-driven forms and views, case cards. */
-import { Form as RjsfForm } from '@rjsf/antd';
-import type { ErrorSchema, RJSFSchema, RJSFValidationError, UiSchema, WidgetProps } from '@rjsf/utils';
-import validator from '@rjsf/validator-ajv8';
+import type { ErrorSchema } from '@rjsf/utils';
 import {
   Alert,
   Button,
@@ -9,18 +7,19 @@ import {
   Card,
   Descriptions,
   Empty,
-  Select,
+  Skeleton,
   Space,
   Tag,
   Typography,
 } from 'antd';
-import { type ReactNode, useEffect, useState } from 'react';
+import { lazy, type ReactNode, Suspense, useEffect, useState } from 'react';
 import { ApiError } from './api.ts';
 import { useUnits } from './data.ts';
 import { t } from './i18n.ts';
 import { escLevelLabel, RESULT_COLOR, resultLabel, STATUS_COLOR, statusLabel } from './labels.ts';
 import { Link, navigate } from './router.tsx';
-import { fmt, type SlaInput, slaState } from './time.ts';
+import type { SchemaFormProps } from './schema-form.tsx';
+import { fmt, fmtCn, fmtDateCn, type SlaInput, slaState } from './time.ts';
 import type { CaseSummary, JsonObject } from './types.ts';
 
 /** Re-renders every `ms` so countdowns move. */
@@ -160,7 +159,7 @@ export function ResultTag({ result }: { result: string | null }) {
 
 // ─── JSON Schema templates ───────────────────────────────────────────────────────────────────────
 
-type SchemaProps = {
+export type SchemaProps = {
   title?: string;
   type?: string | string[];
   enum?: unknown[];
@@ -171,7 +170,7 @@ type SchemaProps = {
   default?: unknown;
 };
 
-function propsOf(schema: JsonObject | null | undefined): Record<string, SchemaProps> {
+export function propsOf(schema: JsonObject | null | undefined): Record<string, SchemaProps> {
   return ((schema?.properties as Record<string, SchemaProps> | undefined) ?? {}) as Record<
     string,
     SchemaProps
@@ -179,83 +178,20 @@ function propsOf(schema: JsonObject | null | undefined): Record<string, SchemaPr
 }
 
 /**
- * Required fields first, then the rest in the template's order. (Templates stored as PostgreSQL jsonb
- * come back with their keys sorted by length, so the template's own order is not reliable.)
+ * The designer's order (`x-order`) when the template has one; else required fields first, then the rest
+ * in the template's order. (Templates stored as PostgreSQL jsonb come back with their keys sorted by
+ * length, so the template's own order is not reliable.)
  */
 export function fieldOrder(schema: JsonObject | null | undefined): string[] {
   const keys = Object.keys(propsOf(schema));
+  // The order set in the template designer (admin/TemplateDesigner.tsx), when there is one.
+  const designed = Array.isArray(schema?.['x-order'])
+    ? (schema['x-order'] as unknown[]).filter((k): k is string => typeof k === 'string' && keys.includes(k))
+    : [];
+  if (designed.length) return [...designed, ...keys.filter((k) => !designed.includes(k)), '*'];
   const required = ((schema?.required as string[] | undefined) ?? []).filter((k) => keys.includes(k));
   return [...required, ...keys.filter((k) => !required.includes(k)), '*'];
 }
-
-/**
- * uiSchema for a catalog template: yes/no fields and option lists as selects that start empty on
- * 请选择 (nothing is chosen for the person), long texts as text areas.
- */
-export function uiSchemaFor(schema: JsonObject, submitText: string): UiSchema {
-  const ui: UiSchema = {
-    'ui:submitButtonOptions': { submitText, props: { type: 'primary' } },
-    'ui:order': fieldOrder(schema),
-  };
-  for (const [k, p] of Object.entries(propsOf(schema))) {
-    if (p.type === 'boolean') ui[k] = { 'ui:widget': 'YesNoWidget', 'ui:placeholder': t('请选择') };
-    else if (p.enum || p.oneOf || p.anyOf) ui[k] = { 'ui:placeholder': t('请选择') };
-    else if (p.type === 'string' && /备注|说明|情况/.test(p.title ?? '')) ui[k] = { 'ui:widget': 'textarea' };
-  }
-  return ui;
-}
-
-/** A yes/no field as a select that starts empty on 请选择: nothing is chosen for the person. */
-function YesNoWidget({ id, value, disabled, readonly, onChange, onBlur, onFocus, options }: WidgetProps) {
-  return (
-    <Select
-      id={id}
-      value={value === true ? 'yes' : value === false ? 'no' : undefined}
-      placeholder={String(options.placeholder ?? t('请选择'))}
-      disabled={disabled || readonly}
-      allowClear
-      onChange={(v?: string) => onChange(v === 'yes' ? true : v === 'no' ? false : undefined)}
-      onBlur={() => onBlur(id, value)}
-      onFocus={() => onFocus(id, value)}
-      options={[
-        { value: 'yes', label: t('是') },
-        { value: 'no', label: t('否') },
-      ]}
-      style={{ width: '100%' }}
-    />
-  );
-}
-
-const WIDGETS = { YesNoWidget };
-
-function zhMessage(e: RJSFValidationError): string {
-  const p = (e.params ?? {}) as Record<string, unknown>;
-  switch (e.name) {
-    case 'required':
-      return '必填';
-    case 'minLength':
-      return Number(p.limit) <= 1 ? '必填' : `至少 ${p.limit} 个字符`;
-    case 'maxLength':
-      return `不能超过 ${p.limit} 个字符`;
-    case 'type':
-      return '类型不正确';
-    case 'enum':
-      return '请从选项中选择';
-    case 'format':
-      return '格式不正确';
-    case 'pattern':
-      return '格式不正确';
-    case 'minimum':
-      return `不能小于 ${p.limit}`;
-    case 'maximum':
-      return `不能大于 ${p.limit}`;
-    default:
-      return e.message ?? '不符合要求';
-  }
-}
-
-const transformErrors = (errors: RJSFValidationError[]) =>
-  errors.map((e) => ({ ...e, message: t(zhMessage(e)) }));
 
 /** Server field errors (`/body/fields/x`) as rjsf extra errors on the form's fields. */
 export function fieldErrorsOf(error: unknown, prefix = '/body/fields/'): ErrorSchema | undefined {
@@ -271,79 +207,39 @@ export function fieldErrorsOf(error: unknown, prefix = '/body/fields/'): ErrorSc
   return Object.keys(out).length ? (out as ErrorSchema) : undefined;
 }
 
-/** A form generated from a catalog item's JSON Schema template (@rjsf/antd, validated with ajv8). */
-export function SchemaForm({
-  schema,
-  formData,
-  onChange,
-  onSubmit,
-  submitText,
-  busy,
-  extraErrors,
-  idPrefix,
-  children,
-  onInvalid,
-  noDefaults,
-}: {
-  schema: JsonObject;
-  formData: JsonObject;
-  onChange: (d: JsonObject) => void;
-  onSubmit: (d: JsonObject) => void;
-  submitText: string;
-  busy?: boolean;
-  extraErrors?: ErrorSchema;
-  idPrefix: string;
-  children?: ReactNode;
-  /** Told when a submit finds errors in the form (to flag the page's other fields in the same pass). */
-  onInvalid?: () => void;
-  /**
-   * Nothing filled in for the person: no template default, and not rjsf's own `false` for a required
-   * yes/no field (an answer must be chosen on purpose).
-   */
-  noDefaults?: boolean;
-}) {
-  const { title: _title, ...rest } = schema as JsonObject & { title?: string };
+/**
+ * A form generated from a catalog item's JSON Schema template (@rjsf/antd, validated with ajv8), loaded
+ * on demand: @rjsf and ajv are in a chunk of their own (`forms`), not in a clerk's first load.
+ */
+const LazySchemaForm = lazy(() => import('./schema-form.tsx'));
+
+export function SchemaForm(props: SchemaFormProps) {
   return (
-    <RjsfForm
-      schema={rest as RJSFSchema}
-      uiSchema={uiSchemaFor(schema, submitText)}
-      formData={formData}
-      validator={validator}
-      widgets={WIDGETS}
-      idPrefix={idPrefix}
-      showErrorList={false}
-      transformErrors={transformErrors}
-      extraErrors={extraErrors}
-      noHtml5Validate
-      {...(noDefaults
-        ? { experimental_defaultFormStateBehavior: { emptyObjectFields: 'skipDefaults' as const } }
-        : {})}
-      disabled={busy}
-      onChange={(e) => onChange((e.formData ?? {}) as JsonObject)}
-      onSubmit={(e) => onSubmit((e.formData ?? {}) as JsonObject)}
-      onError={() => onInvalid?.()}
-    >
-      {children}
-    </RjsfForm>
+    <Suspense fallback={<Skeleton active paragraph={{ rows: 4 }} />}>
+      <LazySchemaForm {...props} />
+    </Suspense>
   );
 }
 
-/**
- * A field's value as a person reads it (case page, letters, confirmations): 是/否, an option's title rather
- * than its code, instants in Beijing time, lists joined with 、.
- */
-export function fieldText(v: unknown, prop?: SchemaProps): string {
+export function fieldText(v: unknown, prop?: SchemaProps, style: 'screen' | 'letter' = 'screen'): string {
   if (v === true) return t('是');
   if (v === false) return t('否');
   if (v === null || v === undefined || v === '') return '—';
-  if (Array.isArray(v)) return v.map((x) => fieldText(x, undefined)).join('、') || '—';
+  if (Array.isArray(v)) return v.map((x) => fieldText(x, undefined, style)).join('、') || '—';
   if (typeof v === 'object') return JSON.stringify(v);
   const option = [...(prop?.oneOf ?? []), ...(prop?.anyOf ?? [])].find((o) => o.const === v);
   if (option?.title) return option.title;
   const i = prop?.enum?.indexOf(v) ?? -1;
   if (i >= 0 && prop?.enumNames?.[i]) return prop.enumNames[i] as string;
+  // Letters read dates the Chinese way (2026年12月1日), as their own dates do; screens the short way.
   if (typeof v === 'string' && (prop?.format === 'date-time' || /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(v)))
-    return fmt(v);
+    return style === 'letter' ? fmtCn(v) : fmt(v);
+  if (
+    typeof v === 'string' &&
+    style === 'letter' &&
+    (prop?.format === 'date' || /^\d{4}-\d{2}-\d{2}$/.test(v))
+  )
+    return fmtDateCn(v);
   return String(v);
 }
 
@@ -351,12 +247,13 @@ export function fieldText(v: unknown, prop?: SchemaProps): string {
 export function fieldRows(
   schema: JsonObject | null | undefined,
   data: JsonObject | null | undefined,
+  style: 'screen' | 'letter' = 'screen',
 ): [string, string][] {
   if (!data) return [];
   const props = propsOf(schema);
   const ordered = fieldOrder(schema).filter((k) => k !== '*');
   const keys = [...ordered.filter((k) => k in data), ...Object.keys(data).filter((k) => !(k in props))];
-  return keys.map((k) => [props[k]?.title ?? k, fieldText(data[k], props[k])]);
+  return keys.map((k) => [props[k]?.title ?? k, fieldText(data[k], props[k], style)]);
 }
 
 /** Fields of a case shown with the titles of their template, in the template's order. */
@@ -390,13 +287,16 @@ export function CaseCards({
   items,
   unitField,
   actions,
+  empty,
 }: {
   items: CaseSummary[];
   unitField: 'issuingUnit' | 'requestingUnit';
   actions?: (c: CaseSummary) => ReactNode;
+  /** What an empty list says (what it means, what to do next). */
+  empty?: ReactNode;
 }) {
   const units = useUnits();
-  if (!items.length) return <Empty description={t('暂无数据')} />;
+  if (!items.length) return empty ?? <Empty description={t('暂无数据')} />;
   return (
     <Space orientation="vertical" style={{ width: '100%' }} size={12}>
       {items.map((c) => (

@@ -222,7 +222,7 @@ const EN: Record<string, string> = {
   名称: 'Name',
   角色: 'Role',
   联络员: 'Liaison',
-  代办员: 'Agent',
+  经办人: 'Agent',
   督办员: 'Supervisor',
   管理员: 'Administrator',
   'A/B 角': 'A/B partner',
@@ -257,7 +257,7 @@ const EN: Record<string, string> = {
   上次修改: 'Last changed',
   个单位: 'units',
   事项编码: 'Service item code',
-  '人员配备检查（第六条：至少 1 名联络员、2 名代办员）':
+  '人员配备检查（第六条：至少 1 名联络员、2 名经办人）':
     'Staffing check (Art. 6: at least 1 liaison and 2 agents)',
   代: 'for',
   件在办协查已转交: 'open cases handed over to',

@@ -92,7 +92,7 @@ export const EVENT_COLOR: Record<string, string> = {
 
 const ROLE: Record<string, string> = {
   liaison: '联络员',
-  agent: '代办员',
+  agent: '经办人',
   supervisor: '督办员',
   admin: '管理员',
   reviewer: '市政府督查',

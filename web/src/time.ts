@@ -45,10 +45,11 @@ export function fmtCn(iso: string | Date | null | undefined): string {
   return `${y}年${Number(m)}月${Number(d)}日 ${s.slice(11)}`;
 }
 
-/** `2026年11月23日` in Asia/Shanghai, for letters. */
+/** `2026年11月23日` in Asia/Shanghai, for letters; a calendar date (`2026-11-23`) as it is. */
 export function fmtDateCn(iso: string | Date | null | undefined): string {
   if (!iso) return '—';
-  const s = fmt(iso);
+  const s = typeof iso === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(iso) ? iso : fmt(iso);
+  if (s === '—') return s;
   const [y, m, d] = s.slice(0, 10).split('-');
   return `${y}年${Number(m)}月${Number(d)}日`;
 }

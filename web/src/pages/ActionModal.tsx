@@ -1,8 +1,9 @@
 /** A small form in a dialog for one case action (reason, unit, tier, channel…), with problem display. */
-import { App, Button, Form, Input, Modal, Radio, Select, Spin } from 'antd';
+import { App, Button, Form, Input, Modal, Radio, Select } from 'antd';
 import { useEffect, useState } from 'react';
 import { ApiError, type Attachment, api, newIdempotencyKey, uploadAttachment } from '../api.ts';
 import { ProblemAlert } from '../components.tsx';
+import { FilePicker } from '../file-picker.tsx';
 import { t } from '../i18n.ts';
 
 export interface ActionField {
@@ -46,7 +47,7 @@ function FilesInput({
   const [files, setFiles] = useState<Attachment[]>([]);
   const [uploading, setUploading] = useState(false);
   const ids = value ?? [];
-  const upload = async (list: FileList | null) => {
+  const upload = async (list: File[] | null) => {
     if (!list?.length) return;
     setUploading(true);
     try {
@@ -62,18 +63,12 @@ function FilesInput({
   };
   return (
     <div>
-      <input
+      <FilePicker
         id={id}
-        type="file"
-        multiple
-        accept=".pdf,.ofd,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png"
-        disabled={uploading || ids.length >= 10}
-        onChange={(e) => {
-          void upload(e.target.files);
-          e.target.value = '';
-        }}
+        disabled={ids.length >= 10}
+        busy={uploading}
+        onFiles={(list) => void upload(list)}
       />
-      {uploading && <Spin size="small" style={{ marginInlineStart: 8 }} />}
       {ids.length > 0 && (
         <ul style={{ margin: '8px 0 0', paddingInlineStart: 20 }}>
           {files

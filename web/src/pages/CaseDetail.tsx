@@ -43,6 +43,7 @@ import {
   SupervisionTag,
 } from '../components.tsx';
 import { useApi, useUnits } from '../data.ts';
+import { FilePicker } from '../file-picker.tsx';
 import { t } from '../i18n.ts';
 import {
   CHANNELS,
@@ -145,7 +146,7 @@ function RespondCard({ detail, onDone }: { detail: CaseDetail; onDone: () => voi
   const [files, setFiles] = useState<Attachment[]>([]);
   const [uploading, setUploading] = useState(false);
 
-  const upload = async (list: FileList | null) => {
+  const upload = async (list: File[] | null) => {
     if (!list?.length) return;
     setUploading(true);
     setError(undefined);
@@ -250,18 +251,12 @@ function RespondCard({ detail, onDone }: { detail: CaseDetail; onDone: () => voi
           htmlFor="respond-files"
           extra={t('PDF、OFD、JPEG 或 PNG，每个不超过 10 MB，最多 10 个')}
         >
-          <input
+          <FilePicker
             id="respond-files"
-            type="file"
-            multiple
-            accept=".pdf,.ofd,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png"
-            disabled={busy || uploading || files.length >= 10}
-            onChange={(e) => {
-              void upload(e.target.files);
-              e.target.value = '';
-            }}
+            disabled={busy || files.length >= 10}
+            busy={uploading}
+            onFiles={(list) => void upload(list)}
           />
-          {uploading && <Spin size="small" style={{ marginInlineStart: 8 }} />}
           {files.length > 0 && (
             <ul style={{ margin: '8px 0 0', paddingInlineStart: 20 }}>
               {files.map((f) => (
@@ -671,7 +666,18 @@ export function CaseDetailPage({ id }: { id: string }) {
               column={{ xs: 1, sm: 2 }}
               items={[
                 { key: 'item', label: t('事项'), children: c.catalogName ?? c.catalogCode },
-                { key: 'subject', label: t('核验对象'), children: c.subject },
+                {
+                  key: 'subject',
+                  label: t('核验对象'),
+                  // The same subject as the content below (masked or in full, by the one rule of the API).
+                  children: (
+                    <span data-testid="case-subject">
+                      {data.content?.subject
+                        ? `${data.content.subject.name}（${data.content.subject.idNumber}）`
+                        : c.subject}
+                    </span>
+                  ),
+                },
                 { key: 'req', label: t('需求单位'), children: units.name(c.requestingUnit) },
                 { key: 'iss', label: t('出具单位'), children: units.name(c.issuingUnit) },
                 {
@@ -745,13 +751,17 @@ export function CaseDetailPage({ id }: { id: string }) {
                     {
                       key: 'n',
                       label: data.content.subject.kind === 'company' ? t('企业名称') : t('姓名'),
-                      children: data.content.subject.name,
+                      children: <span data-testid="content-subject-name">{data.content.subject.name}</span>,
                     },
                     {
                       key: 'i',
                       label:
                         data.content.subject.kind === 'company' ? t('统一社会信用代码') : t('公民身份号码'),
-                      children: <span className="mono">{data.content.subject.idNumber}</span>,
+                      children: (
+                        <span className="mono" data-testid="content-subject-id">
+                          {data.content.subject.idNumber}
+                        </span>
+                      ),
                     },
                   ]}
                 />

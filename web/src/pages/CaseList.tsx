@@ -5,6 +5,7 @@ import { type ReactNode, useEffect, useRef, useState } from 'react';
 import { ApiError, api } from '../api.ts';
 import { CaseCards, DeadlineInForce, ProblemAlert, ResultTag, StatusTag } from '../components.tsx';
 import { useUnits } from '../data.ts';
+import { ListEmpty } from '../empty-states.tsx';
 import { t } from '../i18n.ts';
 import { useLive } from '../live.ts';
 import { Link } from '../router.tsx';
@@ -108,6 +109,7 @@ export function CaseListView({ query, unitField, actions, onNew, testId }: CaseL
           items={items}
           unitField={unitField}
           actions={actions ? (c) => actions(c, reload) : undefined}
+          empty={loading ? undefined : <ListEmpty list={testId} query={query} />}
         />
       ) : (
         <Table<CaseSummary>
@@ -119,7 +121,7 @@ export function CaseListView({ query, unitField, actions, onNew, testId }: CaseL
           pagination={false}
           rowClassName={(c) => `sla-row sla-${slaState(c).kind}`}
           scroll={{ x: 900 }}
-          locale={{ emptyText: t('暂无数据') }}
+          locale={{ emptyText: <ListEmpty list={testId} query={query} /> }}
         />
       )}
       {cursor && (

@@ -25,6 +25,7 @@ import { useEffect, useState } from 'react';
 import { api, currentSession, newIdempotencyKey } from '../api.ts';
 import { PageHeader, ProblemAlert, StatusTag } from '../components.tsx';
 import { useApi, useUnits } from '../data.ts';
+import { EmptyHint } from '../empty-states.tsx';
 import { t } from '../i18n.ts';
 import { escLevelLabel, escStatusLabel } from '../labels.ts';
 import { useLive } from '../live.ts';
@@ -260,7 +261,14 @@ export function EscalationsPage() {
         scroll={{ x: 1100 }}
         size={screens.md === false ? 'small' : 'middle'}
         rowClassName={(e) => `esc-row esc-level-${e.effectiveLevel}`}
-        locale={{ emptyText: t('暂无数据') }}
+        locale={{
+          emptyText: (
+            <EmptyHint
+              title={t('没有符合条件的督办事项')}
+              hint={t('超过办理时限仍未反馈的协查会自动升级并出现在这里；若设了筛选条件，请放宽后再查。')}
+            />
+          ),
+        }}
         columns={[
           {
             title: t('文号'),

@@ -8,6 +8,7 @@ import { useEffect, useState } from 'react';
 import { api, isMissingRoute } from '../api.ts';
 import { MissingRoute, PageHeader, ProblemAlert, ResultTag } from '../components.tsx';
 import { useCatalog, useUnits } from '../data.ts';
+import { EmptyHint } from '../empty-states.tsx';
 import { t } from '../i18n.ts';
 import { LEDGER_KINDS, ledgerLabel } from '../labels.ts';
 import { Link } from '../router.tsx';
@@ -126,6 +127,14 @@ export function LedgerPage() {
         pagination={false}
         dataSource={items}
         scroll={{ x: 900 }}
+        locale={{
+          emptyText: (
+            <EmptyHint
+              title={t('台账中没有记录')}
+              hint={t('核验结果与申报不一致、需要补正或另行处理时，在协查详情页点击“记录台账”（第八条）。')}
+            />
+          ),
+        }}
         columns={[
           { title: t('记录时间'), dataIndex: 'at', render: (v: string) => fmt(v), width: 150 },
           { title: t('类别'), dataIndex: 'kind', render: (v: string) => ledgerLabel(v), width: 120 },

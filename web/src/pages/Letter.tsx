@@ -13,8 +13,9 @@ import { resultLabel, tierLabel } from '../labels.ts';
 import { durationText, fmtCn, fmtDateCn } from '../time.ts';
 import type { CaseDetail, JsonObject } from '../types.ts';
 
+/** The fields as a letter prints them: dates in the letter's own format (fmtCn / fmtDateCn). */
 function rowsOf(schema: JsonObject | undefined, data: JsonObject | null): [string, string][] {
-  return fieldRows(schema, data);
+  return fieldRows(schema, data, 'letter');
 }
 
 export function LetterPage({ id, kind }: { id: string; kind: 'request' | 'response' }) {

@@ -71,12 +71,21 @@ export function OfficialScheduleCard() {
   const { message } = App.useApp();
   const coverage = useApi<Coverage>('/api/v1/calendar/coverage');
   const imported = useApi<{
-    items: { year: number; days: number; importedBy: string; importedAt: string }[];
+    items: {
+      year: number;
+      days: number;
+      importedBy: string;
+      importedByName: string | null;
+      importedAt: string;
+    }[];
   }>('/api/v1/admin/calendar/official');
   const [year, setYear] = useState<number | null>(null);
   const [table, setTable] = useState('');
   const [preview, setPreview] = useState<Preview>();
   const [error, setError] = useState<unknown>();
+  // Next year in Beijing time; warned about whenever it lacks its official schedule (not only in the
+  // last 60 days, as the banner on every page is).
+  const nextYear = coverage.data ? Number(fmt(new Date()).slice(0, 4)) + 1 : undefined;
   const target = year ?? coverage.data?.gap?.year ?? new Date().getFullYear() + 1;
 
   const run = async (apply: boolean) => {
@@ -115,6 +124,19 @@ export function OfficialScheduleCard() {
           '国务院办公厅公布放假安排后，在此粘贴全年的放假日和调休上班日。导入前该年度的时限按法定节假日推定（暂定）。',
         )}
       </Typography.Paragraph>
+      {nextYear && !coverage.data?.coveredYears.includes(nextYear) && (
+        <Alert
+          type="warning"
+          showIcon
+          data-testid="next-year-warning"
+          style={{ marginBottom: 12 }}
+          title={t('{y} 年度尚无官方放假安排', { y: nextYear })}
+          description={t(
+            '该年度的办结时限暂按法定节假日和周末推定，可能与实际放假安排不符。国务院办公厅公布后，请在下方选择 {y} 年度，粘贴放假日和调休上班日，预览差异后导入。',
+            { y: nextYear },
+          )}
+        />
+      )}
       <ProblemAlert error={error} onClose={() => setError(undefined)} />
       <Space direction="vertical" style={{ width: '100%' }}>
         <Space wrap>
@@ -199,7 +221,10 @@ export function OfficialScheduleCard() {
         {imported.data?.items.length ? (
           <Typography.Text type="secondary">
             {imported.data.items
-              .map((i) => `${i.year}：${i.days} ${t('天')}，${fmt(i.importedAt)}（${i.importedBy}）`)
+              .map(
+                (i) =>
+                  `${i.year}：${i.days} ${t('天')}，${fmt(i.importedAt)}（${i.importedByName ?? t('系统')}）`,
+              )
               .join('；')}
           </Typography.Text>
         ) : null}

@@ -11,6 +11,7 @@ import { CanvasRenderer } from 'echarts/renderers';
 import { useEffect, useMemo, useRef } from 'react';
 import { PageHeader, ProblemAlert } from '../components.tsx';
 import { useApi, useUnits } from '../data.ts';
+import { EmptyHint } from '../empty-states.tsx';
 import { t } from '../i18n.ts';
 import { useLive } from '../live.ts';
 import type { CaseList } from '../types.ts';
@@ -111,7 +112,14 @@ export default function OverviewPage() {
           pagination={false}
           dataSource={rows}
           style={{ marginTop: 12 }}
-          locale={{ emptyText: t('暂无数据') }}
+          locale={{
+            emptyText: (
+              <EmptyHint
+                title={t('期间内没有协查')}
+                hint={t('各单位发起和办理协查后，这里按出具单位汇总件数与按时率。')}
+              />
+            ),
+          }}
           columns={[
             { title: t('出具单位'), dataIndex: 'name' },
             { title: t('在办'), dataIndex: 'open', align: 'right' },
