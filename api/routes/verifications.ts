@@ -10,7 +10,8 @@ import { allocateDocNumber, type CaseDeadline } from '../../activities/opening.t
 import type { Db } from '../../db/client.ts';
 import { units } from '../../db/schema.ts';
 import type { ContentCipher } from '../../domain/content-cipher.ts';
-import { isValidCreditCode, isValidResidentId, subjectIdHash } from '../../domain/personal-data.ts';
+import { subjectIdError } from '../../domain/identifiers.ts';
+import { subjectIdHash } from '../../domain/personal-data.ts';
 import {
   type Actor,
   type CaseInput,
@@ -96,6 +97,8 @@ export async function visibleCaseAs(
   return { row, who, access };
 }
 
+const subjectKindLabel = (k: string) => (k === 'company' ? '企业' : '个人');
+
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
 
 export const verificationRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = async (
@@ -136,24 +139,21 @@ export const verificationRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = asyn
         throw unprocessable('不能向本单位发起协查', [
           { pointer: '/body/issuingUnit', detail: '不能是本单位' },
         ]);
-      const idOk =
-        body.subject.kind === 'person'
-          ? isValidResidentId(body.subject.idNumber)
-          : isValidCreditCode(body.subject.idNumber);
-      if (!idOk) {
+      const idError = subjectIdError(body.subject.kind, body.subject.idNumber);
+      if (idError) {
         throw unprocessable(
           body.subject.kind === 'person'
             ? '公民身份号码无效（校验位不符）'
             : '统一社会信用代码无效（校验位不符）',
-          [
-            {
-              pointer: '/body/subject/idNumber',
-              detail:
-                body.subject.kind === 'person' ? '不是有效的公民身份号码' : '不是有效的统一社会信用代码',
-            },
-          ],
+          [{ pointer: '/body/subject/idNumber', detail: idError }],
         );
       }
+      // A person-only item (户籍, 无犯罪记录 …) does not take a company as its subject, and the reverse.
+      const kinds = item.subjectKinds ?? ['person', 'company'];
+      if (!kinds.includes(body.subject.kind))
+        throw unprocessable(`「${item.name}」的核验对象只能是${kinds.map(subjectKindLabel).join('或')}`, [
+          { pointer: '/body/subject/kind', detail: `可选：${kinds.map(subjectKindLabel).join('、')}` },
+        ]);
       const fieldErrors = validateAgainst(item.requestSchema, body.fields, '/body/fields');
       if (fieldErrors.length)
         throw unprocessable(

@@ -455,6 +455,8 @@ export function EscalationDrawer({
                       <Form.Item name={[f.name, 'kind']} initialValue="reference">
                         <Select
                           style={{ width: 110 }}
+                          aria-label={t('材料类型')}
+                          placeholder={t('请选择')}
                           options={[
                             { value: 'reference', label: t('文号') },
                             { value: 'attachment', label: t('本案附件') },
@@ -564,6 +566,7 @@ export function EscalationDrawer({
           <Form.Item name="outcome" label={t('约谈结果')}>
             <Select
               allowClear
+              placeholder={t('请选择')}
               options={INTERVIEW_OUTCOMES.map((o) => ({ value: o, label: interviewOutcomeLabel(o) }))}
             />
           </Form.Item>
