@@ -214,8 +214,11 @@ function post(m: TabMessage): void {
 
 const live = (s: Session | undefined): s is Session => !!s && new Date(s.expiresAt).getTime() > Date.now();
 
-/** How long a tab without a session waits for another tab's answer before showing the login page. */
-const HANDOVER_WAIT_MS = 800;
+/**
+ * How long a tab without a session waits for the answer of a tab known to hold one (a tab busy rendering a
+ * page answers when it is done) before showing the login page.
+ */
+const HANDOVER_WAIT_MS = 5000;
 let askNonce: string | undefined;
 const handoverListeners = new Set<() => void>();
 
@@ -248,17 +251,51 @@ channel?.addEventListener('message', (ev: MessageEvent<TabMessage>) => {
   }
 });
 
+// Which tabs hold a session is known without asking: each holds a shared Web Lock while it has one (released
+// with the session or the tab). A new tab waits for an answer only when such a tab exists (a busy tab may
+// take a moment to answer), and goes to the login page at once when none does.
+const HOLDER_LOCK = 'xiecha.session-holder';
+let releaseHolder: (() => void) | undefined;
+
+function holdPresence(has: boolean): void {
+  if (has && !releaseHolder && navigator.locks) {
+    const held = new Promise<void>((resolve) => {
+      releaseHolder = resolve;
+    });
+    void navigator.locks.request(HOLDER_LOCK, { mode: 'shared' }, () => held).catch(() => {});
+  } else if (!has && releaseHolder) {
+    releaseHolder();
+    releaseHolder = undefined;
+  }
+}
+holdPresence(!!session);
+onSessionChange((s) => holdPresence(!!s));
+
+async function anotherTabHoldsASession(): Promise<boolean> {
+  if (!navigator.locks) return true; // unknown: ask and wait
+  try {
+    const { held = [] } = await navigator.locks.query();
+    return held.some((l) => l.name === HOLDER_LOCK);
+  } catch {
+    return true;
+  }
+}
+
 // A tab opened without a session (not the login page itself) asks the other tabs first.
 if (!session && channel && !window.location.pathname.startsWith('/login')) {
   const nonce = crypto.randomUUID();
   askNonce = nonce;
-  post({ type: 'ask', nonce });
-  setTimeout(() => {
+  const giveUp = () => {
     if (askNonce !== nonce) return;
     if (!session && sessionStorage.getItem(FLASH_KEY) === null)
       setFlash(startReason ?? t('本浏览器中没有已登录的标签页，请登录'));
     finishHandover();
-  }, HANDOVER_WAIT_MS);
+  };
+  void anotherTabHoldsASession().then((exists) => {
+    if (!exists) return giveUp();
+    post({ type: 'ask', nonce });
+    setTimeout(giveUp, HANDOVER_WAIT_MS);
+  });
 } else if (!session && startReason) {
   setFlash(startReason);
 }
