@@ -122,7 +122,14 @@ export function NotificationBell() {
       ) : (
         <Empty description={t('暂无通知')} image={Empty.PRESENTED_IMAGE_SIMPLE} />
       )}
-      <Space style={{ marginTop: 8, width: '100%', justifyContent: 'space-between' }}>
+      <Space
+        style={{
+          marginTop: 8,
+          width: '100%',
+          justifyContent: 'space-between',
+          ...(phone ? { padding: '0 12px', boxSizing: 'border-box' as const } : {}),
+        }}
+      >
         <Link to="/notifications" onClick={() => setOpen(false)}>
           {t('消息中心')}
         </Link>
