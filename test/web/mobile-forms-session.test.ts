@@ -210,7 +210,7 @@ run('issue 14 in a real browser: phone width, forms, one session across tabs', (
     const phone = await open(PHONE);
     await login(phone, 'iss-a');
     await visible(phone.getByRole('heading', { name: '待办任务' }));
-    const main = phone.locator('.app-main');
+    const main = phone.locator('.app-content');
     const before = await main.boundingBox();
     expect(before?.x).toBe(0);
     expect(before?.width).toBe(PHONE.width);
@@ -286,7 +286,7 @@ run('issue 14 in a real browser: phone width, forms, one session across tabs', (
     await visible(page.getByLabel('核查期间'));
 
     // A person-only item does not offer 企业.
-    const kinds = page.getByTestId('subject-kind');
+    const kinds = page.locator('.ant-form-item', { hasText: '核验对象类型' });
     await visible(kinds.getByText('个人'));
     expect(await kinds.getByText('企业').count()).toBe(0);
 
