@@ -3,7 +3,7 @@
  * problem+json errors, and the routes. Built from injected dependencies so tests build it per test and
  * use `inject`; `app/` decides where the dependencies come from.
  */
-import type { Notifier } from '../activities/case-activities.ts';
+
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import rateLimit, { type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
@@ -22,6 +22,7 @@ import Fastify, {
 } from 'fastify';
 import type { Logger } from 'pino';
 import type { CalendarSource } from '../activities/calendar-source.ts';
+import type { Notifier } from '../activities/case-activities.ts';
 import { type CaseDeadline, deadlineWithReminders } from '../activities/opening.ts';
 import type { Db } from '../db/client.ts';
 import type { ContentCipher } from '../domain/content-cipher.ts';

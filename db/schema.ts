@@ -117,6 +117,11 @@ export const catalogItems = pgTable(
     requestSchema: jsonb('request_schema').$type<Record<string, unknown>>().notNull(),
     /** JSON Schema of the response letter's fields (反馈函), Art. 4. */
     responseSchema: jsonb('response_schema').$type<Record<string, unknown>>().notNull(),
+    /** Who may be the subject: a person (公民身份号码), a company (统一社会信用代码), or either. */
+    subjectKinds: jsonb('subject_kinds')
+      .$type<('person' | 'company')[]>()
+      .notNull()
+      .default(sql`'["person","company"]'::jsonb`),
     active: boolean('active').notNull().default(true),
     createdAt: tstz('created_at').notNull().defaultNow(),
   },

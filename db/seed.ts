@@ -178,7 +178,10 @@ const DEMO_CATALOG = [
       type: 'object',
       required: ['spouseName'],
       additionalProperties: false,
-      properties: { spouseName: text('配偶姓名'), yearHint: { type: 'string', title: '登记年份（大致）' } },
+      properties: {
+        spouseName: text('配偶姓名'),
+        yearHint: { type: 'integer', title: '登记年份（大致）', minimum: 1949, maximum: 1995 },
+      },
     },
     responseSchema: {
       type: 'object',
@@ -224,7 +227,8 @@ export async function seedDemo(db: Db): Promise<{ created: boolean }> {
         .where(eq(units.code, code));
     await tx
       .insert(catalogItems)
-      .values(DEMO_CATALOG.map((c) => ({ version: 1, ...c })))
+      // Every demo item is about a person (a resident ID), never a company.
+      .values(DEMO_CATALOG.map((c) => ({ version: 1, subjectKinds: ['person' as const], ...c })))
       .onConflictDoNothing();
     await tx
       .insert(systemMeta)

@@ -1,38 +1,12 @@
 /**
  * Personal identifiers (Art. 12): validation of resident ID numbers (GB 11643) and unified social credit
- * codes (GB 32100), masking for lists, and a keyed hash so an exact ID finds its cases without the
- * plaintext being searchable in the database.
+ * codes (GB 32100) (in `identifiers.ts`, shared with the web application), masking for lists, and a keyed
+ * hash so an exact ID finds its cases without the plaintext being searchable in the database.
  */
 import { createHmac } from 'node:crypto';
 import { CRYPTO_PROFILES, type CryptoProfile, hmacSm3 } from './crypto-profile.ts';
 
-const ID_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-const ID_CHECK = '10X98765432';
-
-/** 18-character resident ID number with a valid GB 11643 check character and a real birth date. */
-export function isValidResidentId(id: string): boolean {
-  if (!/^\d{17}[\dX]$/.test(id)) return false;
-  const birth = id.slice(6, 14);
-  const y = Number(birth.slice(0, 4));
-  const m = Number(birth.slice(4, 6));
-  const d = Number(birth.slice(6, 8));
-  const date = new Date(Date.UTC(y, m - 1, d));
-  if (y < 1900 || date.getUTCFullYear() !== y || date.getUTCMonth() !== m - 1 || date.getUTCDate() !== d)
-    return false;
-  const sum = ID_WEIGHTS.reduce((acc, w, i) => acc + w * Number(id[i]), 0);
-  return ID_CHECK[sum % 11] === id[17];
-}
-
-const USCC_CHARS = '0123456789ABCDEFGHJKLMNPQRTUWXY';
-const USCC_WEIGHTS = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
-
-/** 18-character unified social credit code with a valid GB 32100 check character. */
-export function isValidCreditCode(code: string): boolean {
-  if (!/^[0-9A-HJ-NP-RTUWXY]{2}\d{6}[0-9A-HJ-NP-RTUWXY]{10}$/.test(code)) return false;
-  const sum = USCC_WEIGHTS.reduce((acc, w, i) => acc + w * USCC_CHARS.indexOf(code[i] as string), 0);
-  const check = USCC_CHARS[(31 - (sum % 31)) % 31];
-  return check === code[17];
-}
+export { isValidCreditCode, isValidResidentId } from './identifiers.ts';
 
 export function maskIdNumber(id: string): string {
   return id.length <= 8

@@ -31,6 +31,14 @@ const ItemFields = {
   exemptionMethod: Type.String({ minLength: 2, maxLength: 100, description: '免提交方式，如 部门核验' }),
   requestSchema: Type.Record(Type.String(), Type.Unknown(), { description: '协查函模板（JSON Schema）' }),
   responseSchema: Type.Record(Type.String(), Type.Unknown(), { description: '反馈函模板（JSON Schema）' }),
+  subjectKinds: Type.Optional(
+    Type.Array(Type.Union([Type.Literal('person'), Type.Literal('company')]), {
+      minItems: 1,
+      maxItems: 2,
+      uniqueItems: true,
+      description: '核验对象类型（person 个人、company 企业）；新增时缺省为两者，新版本缺省沿用上一版',
+    }),
+  ),
 };
 const VersionBody = Type.Object(ItemFields, { additionalProperties: false });
 const CreateBody = Type.Object({ code: ItemCode, ...ItemFields }, { additionalProperties: false });
@@ -49,10 +57,24 @@ async function checkItem(db: Db, b: Static<typeof VersionBody>) {
     );
 }
 
-async function insertVersion(db: Db, code: string, version: number, b: Static<typeof VersionBody>) {
+async function insertVersion(
+  db: Db,
+  code: string,
+  version: number,
+  b: Static<typeof VersionBody>,
+  previousKinds?: ('person' | 'company')[],
+) {
+  const subjectKinds = b.subjectKinds ?? previousKinds;
   const [row] = await db
     .insert(catalogItems)
-    .values({ code, version, ...b, serviceItemCode: b.serviceItemCode ?? null, active: true })
+    .values({
+      code,
+      version,
+      ...b,
+      ...(subjectKinds ? { subjectKinds } : {}),
+      serviceItemCode: b.serviceItemCode ?? null,
+      active: true,
+    })
     .onConflictDoNothing()
     .returning();
   if (!row) throw conflict('该事项刚被他人修改，请刷新后重试', 'catalog_version_conflict');
@@ -156,12 +178,16 @@ export const adminCatalogRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (
       auditedWrite(db, req, 'admin.catalog.version', { code: req.params.code }, async () => {
         requireRole(req, 'admin');
         const [latest] = await db
-          .select({ version: max(catalogItems.version) })
+          .select({ version: catalogItems.version, subjectKinds: catalogItems.subjectKinds })
           .from(catalogItems)
-          .where(eq(catalogItems.code, req.params.code));
-        if (!latest?.version) throw notFound('证明事项不存在');
+          .where(eq(catalogItems.code, req.params.code))
+          .orderBy(desc(catalogItems.version))
+          .limit(1);
+        if (!latest) throw notFound('证明事项不存在');
         await checkItem(db, req.body);
-        return reply.code(201).send(await insertVersion(db, req.params.code, latest.version + 1, req.body));
+        return reply
+          .code(201)
+          .send(await insertVersion(db, req.params.code, latest.version + 1, req.body, latest.subjectKinds));
       }),
   );
 

@@ -30,6 +30,9 @@ export const CatalogItemView = Type.Object({
   exemptionMethod: Type.String({ description: '免提交方式' }),
   requestSchema: Json,
   responseSchema: Json,
+  subjectKinds: Type.Array(Type.Union([Type.Literal('person'), Type.Literal('company')]), {
+    description: '核验对象类型：person 个人（公民身份号码），company 企业（统一社会信用代码）',
+  }),
   active: Type.Boolean(),
   createdAt: Type.String({ format: 'date-time' }),
 });
@@ -49,6 +52,7 @@ export async function catalogViews(db: Db, items: CatalogItem[]) {
     exemptionMethod: i.exemptionMethod,
     requestSchema: i.requestSchema,
     responseSchema: i.responseSchema,
+    subjectKinds: i.subjectKinds,
     active: i.active,
     createdAt: i.createdAt.toISOString(),
   }));

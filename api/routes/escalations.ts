@@ -9,12 +9,13 @@
  * (`escalation_records`, `escalations.judged_*`) and the audit log: they decide nothing a case's timers
  * depend on. The city government's reviewer (`reviewer`) reads the list and the records, nothing else.
  */
-import type { NotificationRow } from '../../activities/case-activities.ts';
+
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { and, asc, desc, eq, gte, inArray, isNull, lt, ne, or, type SQL, sql } from 'drizzle-orm';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import type { NotificationRow } from '../../activities/case-activities.ts';
 import { level2LeaderMessage, unitLeaders } from '../../activities/case-activities.ts';
 import type { Db } from '../../db/client.ts';
 import { attachments, cases, escalationRecords, escalations, notifications } from '../../db/schema.ts';

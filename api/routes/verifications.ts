@@ -2,16 +2,18 @@
  * Verification cases: start (协查函), list (inbox / outbox / escalated), detail with timeline, search by
  * subject ID. Reads are isolated by unit and audited; starts are idempotent on the client's key.
  */
-import type { Notifier } from '../../activities/case-activities.ts';
+
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { eq } from 'drizzle-orm';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import type { Notifier } from '../../activities/case-activities.ts';
 import { allocateDocNumber, type CaseDeadline } from '../../activities/opening.ts';
 import type { Db } from '../../db/client.ts';
 import { units } from '../../db/schema.ts';
 import type { ContentCipher } from '../../domain/content-cipher.ts';
-import { isValidCreditCode, isValidResidentId, subjectIdHashes } from '../../domain/personal-data.ts';
+import { subjectIdError } from '../../domain/identifiers.ts';
+import { subjectIdHashes } from '../../domain/personal-data.ts';
 import {
   type Actor,
   type CaseInput,
@@ -102,6 +104,8 @@ export async function visibleCaseAs(
   return { row, who, access };
 }
 
+const subjectKindLabel = (k: string) => (k === 'company' ? '企业' : '个人');
+
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
 
 export const verificationRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = async (
@@ -142,24 +146,21 @@ export const verificationRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = asyn
         throw unprocessable('不能向本单位发起协查', [
           { pointer: '/body/issuingUnit', detail: '不能是本单位' },
         ]);
-      const idOk =
-        body.subject.kind === 'person'
-          ? isValidResidentId(body.subject.idNumber)
-          : isValidCreditCode(body.subject.idNumber);
-      if (!idOk) {
+      const idError = subjectIdError(body.subject.kind, body.subject.idNumber);
+      if (idError) {
         throw unprocessable(
           body.subject.kind === 'person'
             ? '公民身份号码无效（校验位不符）'
             : '统一社会信用代码无效（校验位不符）',
-          [
-            {
-              pointer: '/body/subject/idNumber',
-              detail:
-                body.subject.kind === 'person' ? '不是有效的公民身份号码' : '不是有效的统一社会信用代码',
-            },
-          ],
+          [{ pointer: '/body/subject/idNumber', detail: idError }],
         );
       }
+      // A person-only item (户籍, 无犯罪记录 …) does not take a company as its subject, and the reverse.
+      const kinds = item.subjectKinds ?? ['person', 'company'];
+      if (!kinds.includes(body.subject.kind))
+        throw unprocessable(`「${item.name}」的核验对象只能是${kinds.map(subjectKindLabel).join('或')}`, [
+          { pointer: '/body/subject/kind', detail: `可选：${kinds.map(subjectKindLabel).join('、')}` },
+        ]);
       const fieldErrors = validateAgainst(item.requestSchema, body.fields, '/body/fields');
       if (fieldErrors.length)
         throw unprocessable(

@@ -295,6 +295,14 @@ describe.each(databaseTargets())('bad input on $name', (target) => {
       expect: { status: 422, pointer: '/body/subject/idNumber', detail: /统一社会信用代码/ },
     },
     {
+      name: 'a company as the subject of an item about persons only (户籍)',
+      request: () =>
+        start(
+          startBody({ subject: { kind: 'company', name: '淄博某某有限公司', idNumber: VALID_CREDIT_CODE } }),
+        ),
+      expect: { status: 422, pointer: '/body/subject/kind', detail: /只能是个人/ },
+    },
+    {
       name: 'unknown catalog item',
       request: () => start(startBody({ catalogCode: 'NO-SUCH-ITEM' })),
       expect: { status: 422, pointer: '/body/catalogCode', detail: /未知的证明事项/ },

@@ -13,6 +13,7 @@ import {
   FundOutlined,
   InboxOutlined,
   LogoutOutlined,
+  MenuOutlined,
   SendOutlined,
   TeamOutlined,
   UserOutlined,
@@ -20,7 +21,9 @@ import {
 import {
   App as AntApp,
   Button,
+  Card,
   ConfigProvider,
+  Drawer,
   Layout,
   Menu,
   Result,
@@ -35,7 +38,18 @@ import zhCN from 'antd/locale/zh_CN';
 import dayjs from 'dayjs';
 import 'dayjs/locale/zh-cn';
 import { lazy, type ReactNode, Suspense, useEffect, useState } from 'react';
-import { api, currentSession, onSessionChange, type Session, setFlash, setSession } from './api.ts';
+import {
+  announceLogout,
+  api,
+  currentSession,
+  handoverPending,
+  onHandoverChange,
+  onSessionChange,
+  type Session,
+  setFlash,
+  setSession,
+} from './api.ts';
+import { useMediaQuery } from './components.tsx';
 import { resetSharedData, useUnits } from './data.ts';
 import { type Lang, lang, setLang, t } from './i18n.ts';
 import { roleLabel } from './labels.ts';
@@ -69,6 +83,16 @@ function useSession(): Session | undefined {
   const [s, set] = useState(currentSession);
   useEffect(() => onSessionChange(set), []);
   return s;
+}
+
+/** True while this tab asks the browser's other tabs for their session (api.ts). */
+function useHandoverPending(): boolean {
+  const [pending, set] = useState(handoverPending);
+  useEffect(() => {
+    set(handoverPending());
+    return onHandoverChange(() => set(handoverPending()));
+  }, []);
+  return pending;
 }
 
 /** Where a person starts: the issuing inbox, the own requests, the escalations, or administration. */
@@ -155,8 +179,12 @@ function Shell({
   const unit = units.get(session.staff.unitCode);
   const items = menuFor(session, unit);
   const selected = items.map((i) => i.key).filter((k) => path.startsWith(k));
-  const [collapsed, setCollapsed] = useState(false);
-  const [narrow, setNarrow] = useState(false);
+  // Below 992 px the menu is a drawer over the page (a phone keeps its whole width for the page).
+  const narrow = useMediaQuery('(max-width: 991px)');
+  const [menuOpen, setMenuOpen] = useState(false);
+  useEffect(() => {
+    if (!narrow) setMenuOpen(false);
+  }, [narrow]);
 
   const logout = async () => {
     try {
@@ -164,52 +192,74 @@ function Shell({
     } catch {
       // the local session ends anyway
     }
+    // The server revoked every token of the person: the other tabs of this browser sign out too.
+    announceLogout(session.staff.id);
     setSession(undefined);
     resetSharedData();
     setFlash(t('您已退出登录'));
     navigate('/login');
   };
 
+  const menu = (
+    <>
+      <div className="brand">
+        <Link to="/" style={{ color: 'inherit' }} onClick={() => setMenuOpen(false)}>
+          {t('协查核验系统')}
+        </Link>
+      </div>
+      <nav aria-label={t('主菜单')}>
+        <Menu
+          theme="dark"
+          mode="inline"
+          selectedKeys={selected}
+          items={items.map((i) => ({
+            key: i.key,
+            icon: i.icon,
+            label: (
+              <Link to={i.key} onClick={() => setMenuOpen(false)}>
+                {i.label}
+              </Link>
+            ),
+          }))}
+        />
+      </nav>
+    </>
+  );
+
   return (
-    <Layout style={{ minHeight: '100vh' }}>
-      <Layout.Sider
-        breakpoint="lg"
-        collapsedWidth={0}
-        collapsed={collapsed}
-        onCollapse={setCollapsed}
-        onBreakpoint={(b) => {
-          setNarrow(b);
-          setCollapsed(b);
-        }}
-        width={200}
-        theme="dark"
-        className="app-sider"
-        zeroWidthTriggerStyle={{ top: 10 }}
-      >
-        <div className="brand">
-          <Link to="/" style={{ color: 'inherit' }}>
-            {t('协查核验系统')}
-          </Link>
-        </div>
-        <nav aria-label="主菜单">
-          <Menu
-            theme="dark"
-            mode="inline"
-            selectedKeys={selected}
-            items={items.map((i) => ({
-              key: i.key,
-              icon: i.icon,
-              label: (
-                <Link to={i.key} onClick={() => narrow && setCollapsed(true)}>
-                  {i.label}
-                </Link>
-              ),
-            }))}
-          />
-        </nav>
-      </Layout.Sider>
-      <Layout>
+    <Layout style={{ minHeight: '100vh' }} hasSider={!narrow}>
+      {narrow ? (
+        <Drawer
+          open={menuOpen}
+          onClose={() => setMenuOpen(false)}
+          placement="left"
+          size={240}
+          closable={false}
+          className="app-menu-drawer"
+          styles={{ body: { padding: 0, background: '#001529' } }}
+          title={null}
+          aria-label={t('主菜单')}
+        >
+          {menu}
+        </Drawer>
+      ) : (
+        <Layout.Sider width={200} theme="dark" className="app-sider">
+          {menu}
+        </Layout.Sider>
+      )}
+      <Layout className="app-main">
         <Layout.Header className="app-header">
+          {narrow && (
+            <Button
+              type="text"
+              icon={<MenuOutlined />}
+              aria-label={t('打开菜单')}
+              aria-expanded={menuOpen}
+              data-testid="menu-button"
+              onClick={() => setMenuOpen(true)}
+              className="menu-button"
+            />
+          )}
           <div className="header-user">
             <UserOutlined aria-hidden />
             <span data-testid="who">{session.staff.name}</span>
@@ -221,7 +271,12 @@ function Shell({
             <LiveIndicator />
             <NotificationBell />
             <LangSwitch onChange={onLang} />
-            <Button size="small" icon={<LogoutOutlined />} onClick={() => void logout()}>
+            <Button
+              size="small"
+              icon={<LogoutOutlined />}
+              aria-label={t('退出登录')}
+              onClick={() => void logout()}
+            >
               <span className="hide-narrow">{t('退出登录')}</span>
             </Button>
           </Space>
@@ -265,7 +320,19 @@ function Home({ session }: { session: Session }) {
 
 function Routes({ session, onLang }: { session: Session | undefined; onLang: (l: Lang) => void }) {
   const { path } = useLocation();
+  const asking = useHandoverPending();
   if (path === '/login') return <LoginPage />;
+  if (!session && asking)
+    return (
+      <div className="login-page" data-testid="session-handover">
+        <Card className="login-card">
+          <Space>
+            <Spin />
+            <Typography.Text>{t('正在从本浏览器已登录的标签页获取登录状态…')}</Typography.Text>
+          </Space>
+        </Card>
+      </div>
+    );
   if (!session) {
     // Not signed in: the login page, then back here.
     const here = window.location.pathname + window.location.search;

@@ -47,11 +47,18 @@ const FLASH_KEY = 'xiecha.flash';
 
 type Listener = (s: Session | undefined) => void;
 const listeners = new Set<Listener>();
+/** Why this tab has no session at start, when it had one that ran out. */
+let startReason: string | undefined;
 let session: Session | undefined = (() => {
   try {
     const raw = sessionStorage.getItem(SESSION_KEY);
     const s = raw ? (JSON.parse(raw) as Session) : undefined;
-    return s && new Date(s.expiresAt).getTime() > Date.now() ? s : undefined;
+    if (s && new Date(s.expiresAt).getTime() <= Date.now()) {
+      sessionStorage.removeItem(SESSION_KEY);
+      startReason = t('登录已过期，请重新登录');
+      return undefined;
+    }
+    return s;
   } catch {
     return undefined;
   }
@@ -59,7 +66,7 @@ let session: Session | undefined = (() => {
 
 export const currentSession = (): Session | undefined => session;
 
-export function setSession(next: Session | undefined): void {
+function keep(next: Session | undefined): void {
   session = next;
   try {
     if (next) sessionStorage.setItem(SESSION_KEY, JSON.stringify(next));
@@ -68,6 +75,12 @@ export function setSession(next: Session | undefined): void {
     // storage unavailable: the session lasts for this page only
   }
   for (const l of listeners) l(next);
+}
+
+export function setSession(next: Session | undefined): void {
+  keep(next);
+  // A renewed token (refresh, password change) reaches the person's other tabs; see below.
+  if (next) post({ type: 'renewed', session: next });
 }
 
 export function onSessionChange(l: Listener): () => void {
@@ -171,6 +184,126 @@ export const api = {
 /** Is this route served? (routes added by other work may not exist yet; 404 without a problem code) */
 export const isMissingRoute = (e: unknown): boolean =>
   e instanceof ApiError && (e.status === 404 || e.status === 405) && /没有这个地址/.test(e.detail);
+
+// ─── One session for the tabs of one browser (BroadcastChannel hand-over) ────────────────────────
+//
+// The token stays where it was: in this tab's memory and sessionStorage, never in localStorage or a cookie.
+// A tab opened without one (a case opened in a new tab, a bookmark) asks the browser's other tabs of this
+// origin on a BroadcastChannel; a tab holding a live session answers with it. The channel reaches only
+// same-origin documents of this browser profile, which can already read a tab's sessionStorage, so whoever
+// could take the token before can take it now and nobody else: nothing is written to disk that was not
+// already, and the token's lifetime and scope are unchanged. A refreshed token reaches the person's other
+// tabs; a logout in one tab ends the session in every tab, each saying why on its login page.
+
+type TabMessage =
+  | { type: 'ask'; nonce: string }
+  | { type: 'offer'; nonce: string; session: Session }
+  | { type: 'renewed'; session: Session }
+  | { type: 'logout'; staffId: string };
+
+const channel: BroadcastChannel | undefined =
+  typeof BroadcastChannel === 'undefined' ? undefined : new BroadcastChannel('xiecha.session');
+
+function post(m: TabMessage): void {
+  try {
+    channel?.postMessage(m);
+  } catch {
+    // a closed channel: nothing to tell
+  }
+}
+
+const live = (s: Session | undefined): s is Session => !!s && new Date(s.expiresAt).getTime() > Date.now();
+
+/**
+ * How long a tab without a session waits for the answer of a tab known to hold one (a tab busy rendering a
+ * page answers when it is done) before showing the login page.
+ */
+const HANDOVER_WAIT_MS = 5000;
+let askNonce: string | undefined;
+const handoverListeners = new Set<() => void>();
+
+/** True while this tab is asking the other tabs for their session. */
+export const handoverPending = (): boolean => askNonce !== undefined;
+
+export function onHandoverChange(l: () => void): () => void {
+  handoverListeners.add(l);
+  return () => handoverListeners.delete(l);
+}
+
+function finishHandover(): void {
+  askNonce = undefined;
+  for (const l of handoverListeners) l();
+}
+
+channel?.addEventListener('message', (ev: MessageEvent<TabMessage>) => {
+  const m = ev.data;
+  if (!m || typeof m !== 'object') return;
+  if (m.type === 'ask') {
+    if (live(session)) post({ type: 'offer', nonce: m.nonce, session });
+  } else if (m.type === 'offer') {
+    if (m.nonce !== askNonce || session || !live(m.session)) return;
+    keep(m.session);
+    finishHandover();
+  } else if (m.type === 'renewed') {
+    if (session && session.staff.id === m.session.staff.id && live(m.session)) keep(m.session);
+  } else if (m.type === 'logout') {
+    if (session && session.staff.id === m.staffId) endSession(t('您已在本浏览器的另一个标签页退出登录'));
+  }
+});
+
+// Which tabs hold a session is known without asking: each holds a shared Web Lock while it has one (released
+// with the session or the tab). A new tab waits for an answer only when such a tab exists (a busy tab may
+// take a moment to answer), and goes to the login page at once when none does.
+const HOLDER_LOCK = 'xiecha.session-holder';
+let releaseHolder: (() => void) | undefined;
+
+function holdPresence(has: boolean): void {
+  if (has && !releaseHolder && navigator.locks) {
+    const held = new Promise<void>((resolve) => {
+      releaseHolder = resolve;
+    });
+    void navigator.locks.request(HOLDER_LOCK, { mode: 'shared' }, () => held).catch(() => {});
+  } else if (!has && releaseHolder) {
+    releaseHolder();
+    releaseHolder = undefined;
+  }
+}
+holdPresence(!!session);
+onSessionChange((s) => holdPresence(!!s));
+
+async function anotherTabHoldsASession(): Promise<boolean> {
+  if (!navigator.locks) return true; // unknown: ask and wait
+  try {
+    const { held = [] } = await navigator.locks.query();
+    return held.some((l) => l.name === HOLDER_LOCK);
+  } catch {
+    return true;
+  }
+}
+
+// A tab opened without a session (not the login page itself) asks the other tabs first.
+if (!session && channel && !window.location.pathname.startsWith('/login')) {
+  const nonce = crypto.randomUUID();
+  askNonce = nonce;
+  const giveUp = () => {
+    if (askNonce !== nonce) return;
+    if (!session && sessionStorage.getItem(FLASH_KEY) === null)
+      setFlash(startReason ?? t('本浏览器中没有已登录的标签页，请登录'));
+    finishHandover();
+  };
+  void anotherTabHoldsASession().then((exists) => {
+    if (!exists) return giveUp();
+    post({ type: 'ask', nonce });
+    setTimeout(giveUp, HANDOVER_WAIT_MS);
+  });
+} else if (!session && startReason) {
+  setFlash(startReason);
+}
+
+/** Signs out in every tab of this browser: the server has revoked every token of the person already. */
+export function announceLogout(staffId: string): void {
+  post({ type: 'logout', staffId });
+}
 
 // ─── Session upkeep: refresh the token while the person is active ───────────────────────────────
 

@@ -7,8 +7,12 @@ import {
   Card,
   Descriptions,
   Empty,
+  Input,
+  Select,
   Skeleton,
   Space,
+  Table,
+  type TableColumnType,
   Tag,
   Typography,
 } from 'antd';
@@ -21,6 +25,22 @@ import { Link, navigate } from './router.tsx';
 import type { SchemaFormProps } from './schema-form.tsx';
 import { fmt, fmtCn, fmtDateCn, type SlaInput, slaState } from './time.ts';
 import type { CaseSummary, JsonObject } from './types.ts';
+
+/** Whether a CSS media query matches, from the first render on (no flash of the wide layout on a phone). */
+export function useMediaQuery(query: string): boolean {
+  const [matches, setMatches] = useState(() => window.matchMedia(query).matches);
+  useEffect(() => {
+    const mq = window.matchMedia(query);
+    const on = () => setMatches(mq.matches);
+    on();
+    mq.addEventListener('change', on);
+    return () => mq.removeEventListener('change', on);
+  }, [query]);
+  return matches;
+}
+
+/** Phone width (below antd's `md`, 768 px): tables become cards. */
+export const usePhone = (): boolean => useMediaQuery('(max-width: 767px)');
 
 /** Re-renders every `ms` so countdowns move. */
 export function useNow(ms = 15_000): Date {
@@ -333,6 +353,63 @@ export function CaseCards({
         </Card>
       ))}
     </Space>
+  );
+}
+
+/** A column of a `RecordTable`: its title, and the cell (from the row) as read in a table or on a card. */
+export interface RecordColumn<T> {
+  key: string;
+  title: string;
+  render: (row: T) => ReactNode;
+}
+
+/**
+ * A small table of records (督办记录, the ladder) that stays readable at any width: a table scrolling sideways
+ * in its own box on a tablet or desktop, and one card per record (each value under its column's title) on a
+ * phone, where a table would be cut or need sideways scrolling.
+ */
+export function RecordTable<T extends { id: string }>({
+  rows,
+  columns,
+  title,
+  testId,
+}: {
+  rows: T[];
+  columns: RecordColumn<T>[];
+  title?: string;
+  testId?: string;
+}) {
+  const phone = usePhone();
+  if (phone)
+    return (
+      <div className="record-cards" data-testid={testId}>
+        {title && <Typography.Text strong>{title}</Typography.Text>}
+        {rows.map((r) => (
+          <Descriptions
+            key={r.id}
+            size="small"
+            bordered
+            column={1}
+            className="record-card"
+            items={columns.map((c) => ({ key: c.key, label: c.title, children: c.render(r) }))}
+          />
+        ))}
+      </div>
+    );
+  return (
+    <Table<T>
+      size="small"
+      rowKey="id"
+      pagination={false}
+      scroll={{ x: 'max-content' }}
+      className="long-text-table"
+      data-testid={testId}
+      title={title ? () => title : undefined}
+      dataSource={rows}
+      columns={columns.map(
+        (c): TableColumnType<T> => ({ key: c.key, title: c.title, render: (_v, r) => c.render(r) }),
+      )}
+    />
   );
 }
 

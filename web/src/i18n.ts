@@ -513,6 +513,30 @@ const EN: Record<string, string> = {
     'No notifications yet: new tasks, answers and escalations appear here',
   已读: 'Read',
   未读: 'Unread',
+  // Issue 14, items 7, 8 and 10: phone width, forms checked on the client, one session across tabs.
+  打开菜单: 'Open menu',
+  主菜单: 'Main menu',
+  请选择证明事项: 'Choose a certificate item',
+  请选择时限档次: 'Choose a deadline tier',
+  该事项只核验个人: 'This item verifies persons only',
+  请检查标红的内容: 'Please check the fields marked in red',
+  请输入数字: 'Enter a number',
+  请输入整数: 'Enter a whole number',
+  全部类别: 'All kinds',
+  全部事项: 'All items',
+  全部出具单位: 'All issuing units',
+  材料类型: 'Material type',
+  '正在从本浏览器已登录的标签页获取登录状态…': 'Taking over the session of a signed-in tab of this browser…',
+  '本浏览器中没有已登录的标签页，请登录': 'No tab of this browser is signed in. Please sign in.',
+  您已在本浏览器的另一个标签页退出登录: 'You signed out in another tab of this browser.',
+  '不是有效的公民身份号码：出生日期或校验位不符（GB 11643），请核对':
+    'Not a valid resident ID: the birth date or check character is wrong (GB 11643)',
+  '公民身份号码应为 18 位：17 位数字和 1 位校验码（数字或 X）':
+    'A resident ID has 18 characters: 17 digits and a check character (digit or X)',
+  '不是有效的统一社会信用代码：校验位不符（GB 32100），请核对':
+    'Not a valid unified social credit code: the check character is wrong (GB 32100)',
+  '统一社会信用代码应为 18 位数字或大写字母（不含 I、O、S、V、Z）':
+    'A unified social credit code has 18 digits or capital letters (no I, O, S, V, Z)',
 };
 
 export function t(zh: string, vars?: Record<string, string | number>): string {

@@ -5,8 +5,8 @@
 import { Form as RjsfForm } from '@rjsf/antd';
 import type { ErrorSchema, RJSFSchema, RJSFValidationError, UiSchema, WidgetProps } from '@rjsf/utils';
 import validator from '@rjsf/validator-ajv8';
-import { Select } from 'antd';
-import type { ReactNode } from 'react';
+import { Input, Select } from 'antd';
+import { type ReactNode, useEffect, useState } from 'react';
 import { fieldOrder, propsOf } from './components.tsx';
 import { t } from './i18n.ts';
 import type { JsonObject } from './types.ts';
@@ -40,7 +40,8 @@ export function uiSchemaFor(schema: JsonObject, submitText: string): UiSchema {
     'ui:order': fieldOrder(schema),
   };
   for (const [k, p] of Object.entries(propsOf(schema))) {
-    if (p.type === 'boolean') ui[k] = { 'ui:widget': 'YesNoWidget', 'ui:placeholder': t('请选择') };
+    if ((p.type === 'number' || p.type === 'integer') && !p.enum) ui[k] = { 'ui:widget': 'NumberWidget' };
+    else if (p.type === 'boolean') ui[k] = { 'ui:widget': 'YesNoWidget', 'ui:placeholder': t('请选择') };
     else if (p.enum || p.oneOf || p.anyOf) ui[k] = { 'ui:placeholder': t('请选择') };
     else if (p.type === 'string' && /备注|说明|情况/.test(p.title ?? '')) ui[k] = { 'ui:widget': 'textarea' };
   }
@@ -68,7 +69,55 @@ function YesNoWidget({ id, value, disabled, readonly, onChange, onBlur, onFocus,
   );
 }
 
-const WIDGETS = { YesNoWidget };
+const NUMBER = /^[-+]?(\d+(\.\d*)?|\.\d+)$/;
+const INTEGER = /^[-+]?\d+$/;
+
+/**
+ * A number field that refuses what is not a number: the text typed stays on screen as typed, and until it
+ * is a number the form holds the text itself, which the template's `type` refuses (请输入数字 / 请输入整数)
+ * in the same pass as every other field. (antd's InputNumber silently drops "abc" on blur instead.)
+ */
+function NumberWidget({
+  id,
+  value,
+  disabled,
+  readonly,
+  onChange,
+  onBlur,
+  onFocus,
+  schema,
+  placeholder,
+}: WidgetProps) {
+  const integer = schema.type === 'integer';
+  const [raw, setRaw] = useState<string>(value === undefined || value === null ? '' : String(value));
+  useEffect(() => {
+    // Follow a value set from outside (a reset), not the text being typed.
+    setRaw((r) => {
+      const parsed =
+        r.trim() === '' ? undefined : (integer ? INTEGER : NUMBER).test(r.trim()) ? Number(r) : r;
+      return parsed === value ? r : value === undefined || value === null ? '' : String(value);
+    });
+  }, [value, integer]);
+  return (
+    <Input
+      id={id}
+      value={raw}
+      inputMode={integer ? 'numeric' : 'decimal'}
+      placeholder={placeholder || (integer ? t('请输入整数') : t('请输入数字'))}
+      disabled={disabled || readonly}
+      onChange={(e) => {
+        const text = e.target.value;
+        setRaw(text);
+        const v = text.trim();
+        onChange(v === '' ? undefined : (integer ? INTEGER : NUMBER).test(v) ? Number(v) : text);
+      }}
+      onBlur={() => onBlur(id, value)}
+      onFocus={() => onFocus(id, value)}
+    />
+  );
+}
+
+const WIDGETS = { YesNoWidget, NumberWidget };
 
 function zhMessage(e: RJSFValidationError): string {
   const p = (e.params ?? {}) as Record<string, unknown>;
@@ -80,6 +129,8 @@ function zhMessage(e: RJSFValidationError): string {
     case 'maxLength':
       return `不能超过 ${p.limit} 个字符`;
     case 'type':
+      if (p.type === 'integer') return '请输入整数';
+      if (p.type === 'number') return '请输入数字';
       return '类型不正确';
     case 'enum':
       return '请从选项中选择';

@@ -199,6 +199,8 @@ export interface CatalogItem {
   exemptionMethod?: string;
   requestSchema?: JsonObject;
   responseSchema?: JsonObject;
+  /** Who may be the subject (个人 / 企业); both when absent. */
+  subjectKinds?: ('person' | 'company')[];
   active?: boolean;
   [k: string]: unknown;
 }

@@ -35,6 +35,7 @@ import {
   LinkButton,
   PageHeader,
   ProblemAlert,
+  RecordTable,
   ResultTag,
   SchemaForm,
   SchemaView,
@@ -819,19 +820,15 @@ export function CaseDetailPage({ id }: { id: string }) {
 
           {data.escalations.length > 0 && (
             <Card title={t('督办记录')} size="small" style={{ marginBottom: 16 }}>
-              <Table
-                size="small"
-                rowKey="id"
-                pagination={false}
-                scroll={{ x: 600 }}
-                className="long-text-table"
-                dataSource={data.escalations}
+              <RecordTable
+                testId="escalation-records"
+                rows={data.escalations}
                 columns={[
-                  { title: t('逾期级别'), dataIndex: 'level', render: (l: number) => escLevelLabel(l) },
-                  { title: t('状态'), dataIndex: 'status', render: (s: string) => escStatusLabel(s) },
-                  { title: t('错过的时限'), dataIndex: 'missedDueAt', render: (v: string) => fmt(v) },
-                  { title: t('责成时限'), dataIndex: 'orderedDueAt', render: (v: string | null) => fmt(v) },
-                  { title: t('处理结果'), dataIndex: 'outcome', render: (v: string | null) => v ?? '—' },
+                  { key: 'level', title: t('逾期级别'), render: (r) => escLevelLabel(r.level) },
+                  { key: 'status', title: t('状态'), render: (r) => escStatusLabel(r.status) },
+                  { key: 'missed', title: t('错过的时限'), render: (r) => fmt(r.missedDueAt) },
+                  { key: 'ordered', title: t('责成时限'), render: (r) => fmt(r.orderedDueAt) },
+                  { key: 'outcome', title: t('处理结果'), render: (r) => r.outcome ?? '—' },
                 ]}
               />
             </Card>

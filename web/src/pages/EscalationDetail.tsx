@@ -18,7 +18,6 @@ import {
   Select,
   Space,
   Spin,
-  Table,
   Tag,
   Timeline,
   Typography,
@@ -26,7 +25,7 @@ import {
 import type { Dayjs } from 'dayjs';
 import { type ReactNode, useState } from 'react';
 import { api, currentSession, newIdempotencyKey } from '../api.ts';
-import { ProblemAlert, StatusTag } from '../components.tsx';
+import { ProblemAlert, RecordTable, StatusTag, usePhone } from '../components.tsx';
 import { useApi, useUnits } from '../data.ts';
 import { t } from '../i18n.ts';
 import { escLevelLabel, escStatusLabel, INTERVIEW_OUTCOMES, interviewOutcomeLabel } from '../labels.ts';
@@ -200,6 +199,8 @@ export function EscalationDrawer({
   );
   const units = useUnits();
   const canAct = currentSession()?.staff.role === 'supervisor';
+  // A large drawer (736 px) would be cut on a phone: it takes the whole width there.
+  const phone = usePhone();
   const [dialog, setDialog] = useState<Dialog>();
   const e = data?.escalation;
   const base = `/api/v1/escalations/${encodeURIComponent(id)}`;
@@ -218,7 +219,7 @@ export function EscalationDrawer({
   return (
     <Drawer
       open
-      size="large"
+      size={phone ? '100%' : 'large'}
       title={e ? `${t('督办详情')} · ${e.docNumber}` : t('督办详情')}
       onClose={onClose}
       rootClassName="escalation-detail"
@@ -309,17 +310,15 @@ export function EscalationDrawer({
           />
 
           {data.ladder.length > 1 && (
-            <Table<EscalationView>
-              size="small"
-              rowKey="id"
-              pagination={false}
-              dataSource={data.ladder}
-              title={() => t('督办阶梯')}
+            <RecordTable<EscalationView>
+              testId="ladder"
+              rows={data.ladder}
+              title={t('督办阶梯')}
               columns={[
-                { title: t('级别'), render: (_v, l) => <LevelTag e={l} /> },
-                { title: t('开始时间'), dataIndex: 'openedAt', render: (v: string) => fmt(v) },
-                { title: t('错过的时限'), dataIndex: 'missedDueAt', render: (v: string) => fmt(v) },
-                { title: t('状态'), dataIndex: 'status', render: (s: string) => escStatusLabel(s) },
+                { key: 'level', title: t('级别'), render: (l) => <LevelTag e={l} /> },
+                { key: 'opened', title: t('开始时间'), render: (l) => fmt(l.openedAt) },
+                { key: 'missed', title: t('错过的时限'), render: (l) => fmt(l.missedDueAt) },
+                { key: 'status', title: t('状态'), render: (l) => escStatusLabel(l.status) },
               ]}
             />
           )}
@@ -455,6 +454,8 @@ export function EscalationDrawer({
                       <Form.Item name={[f.name, 'kind']} initialValue="reference">
                         <Select
                           style={{ width: 110 }}
+                          aria-label={t('材料类型')}
+                          placeholder={t('请选择')}
                           options={[
                             { value: 'reference', label: t('文号') },
                             { value: 'attachment', label: t('本案附件') },
@@ -564,6 +565,7 @@ export function EscalationDrawer({
           <Form.Item name="outcome" label={t('约谈结果')}>
             <Select
               allowClear
+              placeholder={t('请选择')}
               options={INTERVIEW_OUTCOMES.map((o) => ({ value: o, label: interviewOutcomeLabel(o) }))}
             />
           </Form.Item>

@@ -96,6 +96,7 @@ export function LedgerPage() {
         <Form.Item name="kind" label={t('类别')}>
           <Select
             allowClear
+            placeholder={t('全部类别')}
             style={{ width: 160 }}
             options={LEDGER_KINDS.map((k) => ({ value: k, label: ledgerLabel(k) }))}
           />
@@ -105,6 +106,7 @@ export function LedgerPage() {
             allowClear
             showSearch
             optionFilterProp="label"
+            placeholder={t('全部事项')}
             style={{ width: 200 }}
             options={catalog.items.map((c) => ({ value: c.code, label: c.name }))}
           />
@@ -114,6 +116,7 @@ export function LedgerPage() {
             allowClear
             showSearch
             optionFilterProp="label"
+            placeholder={t('全部出具单位')}
             style={{ width: 200 }}
             options={units.units.filter((u) => u.canIssue).map((u) => ({ value: u.code, label: u.name }))}
           />

@@ -2,9 +2,15 @@
  * New verification (协查函): pick the catalog item, fill the subject and purpose, then the form
  * generated from the item's request template; the deadline preview shows when the answer is due before
  * anything is sent, and a confirmation repeats it.
+ *
+ * Checked on the client in one pass before the confirmation: an empty submit flags every missing field (the
+ * subject, the purpose and the template's fields together); the ID's check character is verified with the
+ * server's own code (domain/identifiers.ts: GB 11643 for a person, GB 32100 for a company); an item about
+ * persons only does not offer 企业.
  */
 import { Alert, App, Card, Col, Descriptions, Form, Input, Radio, Row, Select, Spin, Typography } from 'antd';
 import { useEffect, useMemo, useState } from 'react';
+import { subjectIdError } from '../../../domain/identifiers.ts';
 import { ApiError, api, newIdempotencyKey } from '../api.ts';
 import { fieldErrorsOf, MissingRoute, PageHeader, ProblemAlert, SchemaForm } from '../components.tsx';
 import { useCatalog } from '../data.ts';
@@ -65,12 +71,27 @@ export function NewRequestPage() {
   // One key per filled-in request: a retry after a network failure does not send it twice.
   const [idemKey, setIdemKey] = useState(newIdempotencyKey);
 
+  const kinds = item?.subjectKinds?.length ? item.subjectKinds : (['person', 'company'] as const);
+
   useEffect(() => {
     if (!item) return;
-    form.setFieldsValue({ tier: item.defaultTier, issuingUnit: item.issuingUnits[0]?.code });
+    const allowed: Head['subjectKind'][] = item.subjectKinds?.length
+      ? item.subjectKinds
+      : ['person', 'company'];
+    form.setFieldsValue({
+      tier: item.defaultTier,
+      issuingUnit: item.issuingUnits[0]?.code,
+      ...(allowed.includes(form.getFieldValue('subjectKind')) ? {} : { subjectKind: allowed[0] }),
+    });
     setFields({});
     setError(undefined);
   }, [item, form]);
+
+  /** The template's fields were refused: flag the subject and purpose in the same pass. */
+  const flagAll = () => {
+    form.validateFields().catch(() => {});
+    void message.error(t('请检查标红的内容'));
+  };
 
   const headErrors = useMemo(() => {
     if (!(error instanceof ApiError)) return {};
@@ -98,6 +119,7 @@ export function NewRequestPage() {
       void message.error(t('请检查上方标红的内容'));
       return;
     }
+    head = { ...head, idNumber: head.idNumber.trim().toUpperCase() };
     const due = preview ? fmt(preview.dueAt) : '—';
     const unitName = item.issuingUnits.find((u) => u.code === head.issuingUnit)?.name ?? head.issuingUnit;
     modal.confirm({
@@ -162,7 +184,7 @@ export function NewRequestPage() {
               <Select
                 id="catalog-item"
                 showSearch={{ optionFilterProp: 'label' }}
-                placeholder={t('选择证明事项')}
+                placeholder={t('请选择证明事项')}
                 value={code}
                 onChange={setCode}
                 options={catalog.items.map((i) => ({ value: i.code, label: `${i.name}（${i.code}）` }))}
@@ -194,12 +216,14 @@ export function NewRequestPage() {
                 initialValues={{ subjectKind: 'person', tier: item.defaultTier }}
                 disabled={busy}
               >
-                <Form.Item label={t('核验对象类型')} name="subjectKind">
+                <Form.Item
+                  label={t('核验对象类型')}
+                  name="subjectKind"
+                  extra={kinds.length === 1 && kinds[0] === 'person' ? t('该事项只核验个人') : undefined}
+                >
                   <Radio.Group
-                    options={[
-                      { value: 'person', label: t('个人') },
-                      { value: 'company', label: t('企业') },
-                    ]}
+                    data-testid="subject-kind"
+                    options={kinds.map((k) => ({ value: k, label: k === 'person' ? t('个人') : t('企业') }))}
                   />
                 </Form.Item>
                 <Row gutter={12}>
@@ -218,9 +242,18 @@ export function NewRequestPage() {
                     <Form.Item
                       label={t('公民身份号码 / 统一社会信用代码')}
                       name="idNumber"
+                      dependencies={['subjectKind']}
                       rules={[
-                        { required: true, message: t('必填') },
-                        { len: 18, message: t('须为 18 位') },
+                        { required: true, whitespace: true, message: t('必填') },
+                        ({ getFieldValue }) => ({
+                          // The server's own check (GB 11643 / GB 32100), before any confirmation.
+                          validator: (_r, v?: string) => {
+                            const id = v?.trim().toUpperCase();
+                            const kind = getFieldValue('subjectKind') === 'company' ? 'company' : 'person';
+                            const problem = id ? subjectIdError(kind, id) : undefined;
+                            return problem ? Promise.reject(new Error(t(problem))) : Promise.resolve();
+                          },
+                        }),
                       ]}
                       validateStatus={headErrors.idNumber ? 'error' : undefined}
                       help={headErrors.idNumber}
@@ -248,12 +281,22 @@ export function NewRequestPage() {
                       validateStatus={headErrors.issuingUnit ? 'error' : undefined}
                       help={headErrors.issuingUnit}
                     >
-                      <Select options={item.issuingUnits.map((u) => ({ value: u.code, label: u.name }))} />
+                      <Select
+                        placeholder={t('请选择')}
+                        options={item.issuingUnits.map((u) => ({ value: u.code, label: u.name }))}
+                      />
                     </Form.Item>
                   </Col>
                   <Col xs={24} md={12}>
-                    <Form.Item label={t('时限档次')} name="tier" rules={[{ required: true }]}>
-                      <Select options={TIERS.map((x) => ({ value: x, label: tierLabel(x) }))} />
+                    <Form.Item
+                      label={t('时限档次')}
+                      name="tier"
+                      rules={[{ required: true, message: t('请选择时限档次') }]}
+                    >
+                      <Select
+                        placeholder={t('请选择')}
+                        options={TIERS.map((x) => ({ value: x, label: tierLabel(x) }))}
+                      />
                     </Form.Item>
                   </Col>
                   {tier && TIERS.indexOf(tier) > TIERS.indexOf(item.defaultTier) && (
@@ -262,7 +305,9 @@ export function NewRequestPage() {
                         label={t('选择较长时限的理由')}
                         name="tierReason"
                         extra={t('比该事项的默认时限更长，须说明理由（出具单位可见）')}
-                        rules={[{ required: true, whitespace: true, min: 2, max: 500 }]}
+                        rules={[
+                          { required: true, whitespace: true, min: 2, max: 500, message: t('至少 2 个字') },
+                        ]}
                       >
                         <Input.TextArea rows={2} maxLength={500} />
                       </Form.Item>
@@ -278,6 +323,7 @@ export function NewRequestPage() {
                 formData={fields}
                 onChange={setFields}
                 onSubmit={(d) => void send(d)}
+                onInvalid={flagAll}
                 submitText={t('发送协查函')}
                 busy={busy}
                 extraErrors={fieldErrorsOf(error)}

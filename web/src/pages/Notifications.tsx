@@ -4,10 +4,10 @@
  * person. Each notification is one per event; the server writes its text in Beijing time and Chinese.
  */
 import { BellOutlined } from '@ant-design/icons';
-import { App, Badge, Button, Empty, Popover, Segmented, Space, Spin, Tag, Typography } from 'antd';
+import { App, Badge, Button, Drawer, Empty, Popover, Segmented, Space, Spin, Tag, Typography } from 'antd';
 import { useEffect, useState } from 'react';
 import { api, isMissingRoute } from '../api.ts';
-import { PageHeader, ProblemAlert } from '../components.tsx';
+import { PageHeader, ProblemAlert, usePhone } from '../components.tsx';
 import { useApi } from '../data.ts';
 import { t } from '../i18n.ts';
 import { useLive } from '../live.ts';
@@ -88,6 +88,9 @@ function NotificationLine({ n, onOpen }: { n: NotificationItem; onOpen: (n: Noti
 export function NotificationBell() {
   const { data, error, reload } = useApi<NotificationPage>('/api/v1/notifications', { limit: 20 });
   const [open, setOpen] = useState(false);
+  // On a phone the list drops down from the top over the full width (a popover anchored to the bell ran off
+  // the left edge).
+  const phone = usePhone();
   useLive((e) => {
     if (e.type === 'notification' || e.type === 'poll') void reload(true);
   });
@@ -104,7 +107,10 @@ export function NotificationBell() {
   };
 
   const content = (
-    <div style={{ width: 'min(360px, 86vw)', maxHeight: 420, overflow: 'auto' }}>
+    <div
+      style={phone ? undefined : { width: 360, maxHeight: 420, overflow: 'auto' }}
+      data-testid="notification-list"
+    >
       {data?.items.length ? (
         <ul className="notification-list">
           {data.items.map((n) => (
@@ -116,7 +122,14 @@ export function NotificationBell() {
       ) : (
         <Empty description={t('暂无通知')} image={Empty.PRESENTED_IMAGE_SIMPLE} />
       )}
-      <Space style={{ marginTop: 8, width: '100%', justifyContent: 'space-between' }}>
+      <Space
+        style={{
+          marginTop: 8,
+          width: '100%',
+          justifyContent: 'space-between',
+          ...(phone ? { padding: '0 12px', boxSizing: 'border-box' as const } : {}),
+        }}
+      >
         <Link to="/notifications" onClick={() => setOpen(false)}>
           {t('消息中心')}
         </Link>
@@ -127,6 +140,38 @@ export function NotificationBell() {
     </div>
   );
 
+  const bell = (
+    <Badge count={data?.unreadCount ?? 0} size="small" overflowCount={99}>
+      <Button
+        size="small"
+        icon={<BellOutlined />}
+        aria-label={`${t('通知')}（${data?.unreadCount ?? 0}）`}
+        aria-haspopup="dialog"
+        aria-expanded={open}
+        data-testid="notification-bell"
+        onClick={phone ? () => setOpen(true) : undefined}
+      />
+    </Badge>
+  );
+
+  if (phone)
+    return (
+      <>
+        {bell}
+        <Drawer
+          open={open}
+          onClose={() => setOpen(false)}
+          placement="top"
+          size="auto"
+          title={t('通知')}
+          className="notification-drawer"
+          styles={{ body: { padding: '0 0 12px', maxHeight: '70vh', overflow: 'auto' } }}
+        >
+          {content}
+        </Drawer>
+      </>
+    );
+
   return (
     <Popover
       content={content}
@@ -135,15 +180,9 @@ export function NotificationBell() {
       open={open}
       onOpenChange={setOpen}
       placement="bottomRight"
+      classNames={{ root: 'notification-popover' }}
     >
-      <Badge count={data?.unreadCount ?? 0} size="small" overflowCount={99}>
-        <Button
-          size="small"
-          icon={<BellOutlined />}
-          aria-label={`${t('通知')}（${data?.unreadCount ?? 0}）`}
-          data-testid="notification-bell"
-        />
-      </Badge>
+      {bell}
     </Popover>
   );
 }
