@@ -7,8 +7,6 @@ import {
   Card,
   Descriptions,
   Empty,
-  Input,
-  Select,
   Skeleton,
   Space,
   Table,
