@@ -5,7 +5,7 @@
  * Excel (the same filters, by the server), and, for a liaison, row selection with the bulk register and
  * reassign. A table on wide screens, cards on phones; live updates refresh the page on screen.
  */
-import { DownloadOutlined, SearchOutlined, SettingOutlined } from '@ant-design/icons';
+import { DownloadOutlined, FilterOutlined, SearchOutlined, SettingOutlined } from '@ant-design/icons';
 import {
   App,
   Button,
@@ -154,6 +154,10 @@ export function CaseListView({ box, tabs, unitField, actions, onNew, bulk, testI
   const [reassignTo, setReassignTo] = useState<string>();
   const [reassignOpen, setReassignOpen] = useState(false);
   const [hidden, setHidden] = useHiddenColumns(testId);
+  // On a phone the search bar folds away behind 筛选 (it would push the list off the first screen).
+  const phone = screens.md === false;
+  const [searchShown, setSearchShown] = useState(false);
+  const activeFilters = Object.values(search).filter((v) => v !== undefined).length;
 
   const current = tabs.find((x) => x.key === tab) ?? tabs[0];
   const query: Query = useMemo(() => ({ box, ...current?.query, ...search }), [box, current, search]);
@@ -202,7 +206,8 @@ export function CaseListView({ box, tabs, unitField, actions, onNew, bulk, testI
         api.get<ListCounts>('/api/v1/verifications/counts', { box, ...search }).catch(() => undefined),
       ]);
       if (loadedKey.current !== key) return; // the filters changed meanwhile
-      cursors.current.set(p + 1, r.nextCursor ?? undefined);
+      if (r.nextCursor) cursors.current.set(p + 1, r.nextCursor);
+      else for (const k of [...cursors.current.keys()]) if (k > p) cursors.current.delete(k);
       const fresh = r.items.filter((i) => !known.current.has(i.id));
       for (const i of r.items) known.current.add(i.id);
       if (quiet && fresh.length && onNew) onNew(fresh);
@@ -385,6 +390,7 @@ export function CaseListView({ box, tabs, unitField, actions, onNew, bulk, testI
         name={`${testId}-search`}
         layout="inline"
         className="list-search"
+        style={phone && !searchShown ? { display: 'none' } : undefined}
         aria-label={t('查询条件')}
         onFinish={(v) => setSearch(searchQuery(v))}
       >
@@ -449,18 +455,30 @@ export function CaseListView({ box, tabs, unitField, actions, onNew, bulk, testI
             ),
           }))}
         />
-        <Space className="list-tools">
+        <Space className="list-tools" wrap>
+          {phone && (
+            <Button
+              icon={<FilterOutlined />}
+              aria-expanded={searchShown}
+              onClick={() => setSearchShown((v) => !v)}
+            >
+              {searchShown ? t('收起筛选') : t('筛选')}
+              {activeFilters ? `（${activeFilters}）` : ''}
+            </Button>
+          )}
           <Typography.Text type="secondary" data-testid="list-total">
             {t('共 {n} 条', { n: total })}
           </Typography.Text>
           <Button icon={<DownloadOutlined />} loading={exporting} onClick={() => void exportList()}>
             {t('导出 Excel')}
           </Button>
-          <Popover trigger="click" placement="bottomRight" title={t('显示的列')} content={columnSettings}>
-            <Button icon={<SettingOutlined />} aria-label={t('列设置')}>
-              {t('列设置')}
-            </Button>
-          </Popover>
+          {!phone && (
+            <Popover trigger="click" placement="bottomRight" title={t('显示的列')} content={columnSettings}>
+              <Button icon={<SettingOutlined />} aria-label={t('列设置')}>
+                {t('列设置')}
+              </Button>
+            </Popover>
+          )}
         </Space>
       </div>
 
