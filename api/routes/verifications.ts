@@ -2,7 +2,7 @@
  * Verification cases: start (协查函), list (inbox / outbox / escalated), detail with timeline, search by
  * subject ID. Reads are isolated by unit and audited; starts are idempotent on the client's key.
  */
-
+import { PassThrough, type Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { eq } from 'drizzle-orm';
 import type { FastifyRequest } from 'fastify';
@@ -20,24 +20,31 @@ import {
   DEFAULT_REMINDER_FRACTIONS,
   TIER_ORDER,
 } from '../../workflows/definitions.ts';
-import { tierLabel } from '../../workflows/labels.ts';
+import { beijingTime, statusLabel, tierLabel } from '../../workflows/labels.ts';
 import { type StaffContext, staffOf } from '../plugins/auth.ts';
-import { forbidden, notFound, Problem, unprocessable } from '../problem.ts';
+import { badRequest, forbidden, notFound, Problem, unprocessable } from '../problem.ts';
 import { CaseDetail, CaseList, CaseSummary, StartBody, Tier } from '../schemas/cases.ts';
 import { errorResponses, IdempotencyHeaders } from '../schemas/common.ts';
 import { recordAudit } from '../services/audit.ts';
+import { caseExportDisposition, writeCaseListXlsx } from '../services/case-export.ts';
 import { CASE_TIMEOUT, type CaseGateway, caseWorkflowId } from '../services/case-gateway.ts';
 import {
+  CASE_STATUSES,
   type CaseRow,
   caseAccess,
   caseDetail,
+  countCases,
   findCase,
   handlesCase,
+  type ListFilters,
+  listAllCases,
   listCases,
+  listConditions,
   summary,
 } from '../services/case-reads.ts';
 import { currentCatalogItem, validateAgainst } from '../services/catalog.ts';
 import { claimIdempotencyKey } from '../services/idempotency.ts';
+import { XLSX_TYPE } from '../services/stats-export.ts';
 
 export interface CaseRouteDeps {
   db: Db;
@@ -107,6 +114,94 @@ export async function visibleCaseAs(
 const subjectKindLabel = (k: string) => (k === 'company' ? '企业' : '个人');
 
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
+
+/** At most this many rows in one export (more is a 422 asking to narrow the filters). */
+export const EXPORT_MAX_ROWS = 50_000;
+
+/** The filters of a case list, shared by the list, its tab counts and its export. */
+const ListQueryFields = {
+  box: Type.Union([Type.Literal('inbox'), Type.Literal('outbox'), Type.Literal('escalated')]),
+  status: Type.Optional(
+    Type.String({ maxLength: 200, description: `逗号分隔的状态：${CASE_STATUSES.join('、')}` }),
+  ),
+  open: Type.Optional(Type.Boolean({ description: '只看待办（出具单位的待办不含已退回）' })),
+  done: Type.Optional(Type.Boolean({ description: '只看已办（不再待办的）' })),
+  tier: Type.Optional(Tier),
+  overdue: Type.Optional(Type.Boolean()),
+  dueBefore: Type.Optional(Type.String({ format: 'date-time' })),
+  assignedToMe: Type.Optional(Type.Boolean()),
+  unregistered: Type.Optional(Type.Boolean()),
+  catalogCode: Type.Optional(Type.String({ maxLength: 64, description: '事项编码' })),
+  createdFrom: Type.Optional(Type.String({ format: 'date-time', description: '发起时间起（含）' })),
+  createdTo: Type.Optional(Type.String({ format: 'date-time', description: '发起时间止（不含）' })),
+  docNumber: Type.Optional(Type.String({ maxLength: 64, description: '文号（部分即可）' })),
+  subject: Type.Optional(
+    Type.String({
+      maxLength: 64,
+      description:
+        '核验对象：脱敏后显示的部分，如姓氏「张」或证件号末四位（完整证件号请用 search-by-subject）',
+    }),
+  ),
+};
+
+type ListQuery = {
+  box: 'inbox' | 'outbox' | 'escalated';
+  status?: string;
+  open?: boolean;
+  done?: boolean;
+  tier?: ListFilters['tier'];
+  overdue?: boolean;
+  dueBefore?: string;
+  assignedToMe?: boolean;
+  unregistered?: boolean;
+  catalogCode?: string;
+  createdFrom?: string;
+  createdTo?: string;
+  docNumber?: string;
+  subject?: string;
+};
+
+/** Who may list which box, and the query as filters; an unknown status is a 400 naming the field. */
+function listFilters(who: StaffContext, q: ListQuery): Omit<ListFilters, 'limit' | 'cursor'> {
+  if (who.role === 'admin') throw forbidden('管理员不查看协查内容');
+  if (q.box === 'escalated' && who.role !== 'supervisor')
+    throw forbidden('只有联席会议办公室可以查看督办列表');
+  if (q.box !== 'escalated' && who.unitKind === 'office')
+    throw forbidden('联席会议办公室请查看督办列表（box=escalated）');
+  const status = q.status
+    ?.split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+  const unknown = status?.filter((x) => !(CASE_STATUSES as readonly string[]).includes(x)) ?? [];
+  if (unknown.length)
+    throw badRequest(`未知的状态：${unknown.join('、')}`, [
+      { pointer: '/querystring/status', detail: `可选：${CASE_STATUSES.join('、')}` },
+    ]);
+  if (q.createdFrom && q.createdTo && Date.parse(q.createdFrom) > Date.parse(q.createdTo))
+    throw badRequest('发起时间的起点晚于终点', [
+      { pointer: '/querystring/createdTo', detail: '终点须不早于起点' },
+    ]);
+  const { status: _s, ...rest } = q;
+  return { ...rest, ...(status?.length ? { status } : {}) };
+}
+
+/** The filters as a sentence for the export's 说明 sheet. */
+function filterText(q: ListQuery): string {
+  const parts: string[] = [];
+  if (q.docNumber) parts.push(`文号含「${q.docNumber}」`);
+  if (q.subject) parts.push(`核验对象含「${q.subject}」`);
+  if (q.catalogCode) parts.push(`事项：${q.catalogCode}`);
+  if (q.status) parts.push(`状态：${q.status.split(',').map(statusLabel).join('、')}`);
+  if (q.open) parts.push('待办');
+  if (q.done) parts.push('已办');
+  if (q.unregistered) parts.push('待认领');
+  if (q.assignedToMe) parts.push('我承办的');
+  if (q.tier) parts.push(`时限：${tierLabel(q.tier)}`);
+  if (q.overdue) parts.push('已超时');
+  if (q.createdFrom) parts.push(`发起不早于 ${beijingTime(q.createdFrom)}`);
+  if (q.createdTo) parts.push(`发起早于 ${beijingTime(q.createdTo)}`);
+  return parts.join('；');
+}
 
 export const verificationRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = async (
   app,
@@ -256,18 +351,7 @@ export const verificationRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = asyn
         security: [{ bearer: [] }],
         querystring: Type.Object(
           {
-            box: Type.Union([Type.Literal('inbox'), Type.Literal('outbox'), Type.Literal('escalated')]),
-            status: Type.Optional(Type.String({ maxLength: 200, description: '逗号分隔的状态' })),
-            open: Type.Optional(Type.Boolean({ description: '只看未办结' })),
-            tier: Type.Optional(Tier),
-            overdue: Type.Optional(Type.Boolean()),
-            dueBefore: Type.Optional(Type.String({ format: 'date-time' })),
-            assignedToMe: Type.Optional(Type.Boolean()),
-            unregistered: Type.Optional(Type.Boolean()),
-            catalogCode: Type.Optional(Type.String({ maxLength: 64 })),
-            createdFrom: Type.Optional(Type.String({ format: 'date-time' })),
-            createdTo: Type.Optional(Type.String({ format: 'date-time' })),
-            docNumber: Type.Optional(Type.String({ maxLength: 64 })),
+            ...ListQueryFields,
             cursor: Type.Optional(Type.String({ maxLength: 200 })),
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
           },
@@ -277,14 +361,119 @@ export const verificationRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = asyn
       },
     },
     async (req) => {
+      const { cursor, limit, ...q } = req.query;
+      const f = listFilters(staffOf(req), q);
+      return listCases(db, staffOf(req), {
+        ...f,
+        ...(cursor !== undefined ? { cursor } : {}),
+        limit: limit ?? 50,
+      });
+    },
+  );
+
+  app.get(
+    '/api/v1/verifications/counts',
+    {
+      schema: {
+        tags: ['协查'],
+        summary: '列表各页签的条数（待办、待认领、我承办的、已办、全部），按同样的筛选条件',
+        security: [{ bearer: [] }],
+        querystring: Type.Object(
+          { ...ListQueryFields, box: Type.Union([Type.Literal('inbox'), Type.Literal('outbox')]) },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            open: Type.Integer({ description: '待办（出具单位：待登记和办理中；需求单位：含被退回）' }),
+            unclaimed: Type.Integer({ description: '待认领（待登记）' }),
+            mine: Type.Integer({ description: '我承办的（未办结）' }),
+            done: Type.Integer({ description: '已办' }),
+            all: Type.Integer({ description: '全部' }),
+          }),
+          ...errorResponses(403),
+        },
+      },
+    },
+    async (req) => {
       const who = staffOf(req);
-      const q = req.query;
-      if (who.role === 'admin') throw forbidden('管理员不查看协查内容');
-      if (q.box === 'escalated' && who.role !== 'supervisor')
-        throw forbidden('只有联席会议办公室可以查看督办列表');
-      if (q.box !== 'escalated' && who.unitKind === 'office')
-        throw forbidden('联席会议办公室请查看督办列表（box=escalated）');
-      return listCases(db, who, { ...q, status: q.status?.split(',').filter(Boolean), limit: q.limit ?? 50 });
+      // The tabs set these themselves; the search filters apply to every tab.
+      const { open: _o, done: _d, unregistered: _u, assignedToMe: _m, ...q } = req.query;
+      const f = listFilters(who, q);
+      const n = (extra: Partial<ListFilters>) => countCases(db, listConditions(who, { ...f, ...extra }));
+      const [open, unclaimed, mine, done, all] = await Promise.all([
+        n({ open: true }),
+        n({ unregistered: true }),
+        n({ open: true, assignedToMe: true }),
+        n({ done: true }),
+        n({}),
+      ]);
+      return { open, unclaimed, mine, done, all };
+    },
+  );
+
+  app.get(
+    '/api/v1/verifications/export.xlsx',
+    {
+      schema: {
+        tags: ['协查'],
+        summary: `导出当前列表（XLSX，按同样的筛选条件和排序；至多 ${EXPORT_MAX_ROWS} 条，导出留痕）`,
+        security: [{ bearer: [] }],
+        produces: [XLSX_TYPE],
+        querystring: Type.Object(ListQueryFields, { additionalProperties: false }),
+        response: {
+          200: {
+            description: '协查列表工作簿',
+            content: {
+              [XLSX_TYPE]: { schema: Type.Unsafe<Readable>({ type: 'string', format: 'binary' }) },
+            },
+          },
+          ...errorResponses(403, 422),
+        },
+      },
+    },
+    async (req, reply) => {
+      const who = staffOf(req);
+      const base = {
+        actorId: who.id,
+        actorUnit: who.unitCode,
+        action: 'cases.export',
+        sourceIp: req.ip,
+      };
+      let f: ReturnType<typeof listFilters>;
+      try {
+        f = listFilters(who, req.query);
+      } catch (err) {
+        await recordAudit(db, { ...base, outcome: 'denied', detail: { box: req.query.box } });
+        throw err;
+      }
+      const total = await countCases(db, listConditions(who, f));
+      if (total > EXPORT_MAX_ROWS) {
+        await recordAudit(db, { ...base, outcome: 'denied', detail: { ...req.query, rows: total } });
+        throw unprocessable(
+          `符合条件的协查有 ${total} 条，一次至多导出 ${EXPORT_MAX_ROWS} 条：请缩小筛选范围`,
+        );
+      }
+      await recordAudit(db, { ...base, outcome: 'allowed', detail: { ...req.query, rows: total } });
+      const names = new Map(
+        (await db.select({ code: units.code, name: units.name }).from(units)).map((u) => [u.code, u.name]),
+      );
+      const now = new Date();
+      const body = new PassThrough();
+      // Rows go out as they are read; a failure half-way cuts the download (the status is sent).
+      writeCaseListXlsx(body, listAllCases(db, who, f, EXPORT_MAX_ROWS), {
+        box: f.box,
+        filters: filterText(req.query),
+        generatedAt: now,
+        unitName: (c) => names.get(c) ?? c,
+      }).catch((err: unknown) => {
+        req.log.error({ err }, 'case list export failed');
+        body.destroy(err instanceof Error ? err : new Problem(500, '导出失败', '导出失败'));
+      });
+      return reply
+        .header('content-type', XLSX_TYPE)
+        .header('content-disposition', caseExportDisposition(f.box, now))
+        .header('cache-control', 'private, no-store')
+        .send(body);
     },
   );
 

@@ -32,6 +32,7 @@ export const CaseSummary = Type.Object({
   dueAt: DateTime,
   flags: Type.Array(Type.String()),
   assigneeId: Nullable(Type.String()),
+  assigneeName: Type.Optional(Nullable(Type.String({ description: '经办人（承办人）姓名' }))),
   registeredAt: Nullable(DateTime),
   completedAt: Nullable(DateTime),
   result: Nullable(Type.String()),
@@ -143,7 +144,11 @@ export const CaseDetail = Type.Object({
   ),
 });
 
-export const CaseList = Type.Object({ items: Type.Array(CaseSummary), nextCursor: Nullable(Type.String()) });
+export const CaseList = Type.Object({
+  items: Type.Array(CaseSummary),
+  nextCursor: Nullable(Type.String()),
+  total: Type.Optional(Type.Integer({ description: '符合条件的总数（全部页）' })),
+});
 
 export const StartBody = Type.Object(
   {

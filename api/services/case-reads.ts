@@ -4,7 +4,8 @@
  * supervisors see escalated cases; administrators and the city government's reviewer see no case content. Anything else is "not found",
  * so nobody learns that a case exists, and the attempt is audited.
  */
-import { and, asc, eq, gt, inArray, lt, type SQL, sql } from 'drizzle-orm';
+import { and, asc, count, eq, gt, inArray, lt, notInArray, type SQL, sql } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/pg-core';
 import type { Db } from '../../db/client.ts';
 import {
   attachments,
@@ -26,6 +27,28 @@ type DeadlineView = DeadlineRecord;
 export type CaseAccess = 'full' | 'returned_part' | 'none';
 
 const OPEN_STATUSES = ['awaiting_registration', 'registered', 'returned'];
+/**
+ * What is still to do for the issuing unit: a case it returned is the requester's to re-route or close, so
+ * it leaves the issuer's open list (待办) and counts as done (已办) there.
+ */
+const ISSUER_OPEN_STATUSES = ['awaiting_registration', 'registered'];
+
+/** Every status a case can have (the `status` filter refuses anything else, naming the field). */
+export const CASE_STATUSES = [
+  'awaiting_registration',
+  'registered',
+  'returned',
+  'answered',
+  'withdrawn',
+  'closed_after_return',
+  'offline',
+  'applicant_supplied',
+  'terminated',
+] as const;
+
+/** The statuses that are open in a box: the issuer's inbox leaves returned cases out. */
+export const openStatusesOf = (box: 'inbox' | 'outbox' | 'escalated'): string[] =>
+  box === 'inbox' ? ISSUER_OPEN_STATUSES : OPEN_STATUSES;
 
 export async function caseAccess(db: Db, who: StaffContext, row: CaseRow): Promise<CaseAccess> {
   if (who.role === 'admin' || who.role === 'reviewer') return 'none';
@@ -105,7 +128,7 @@ export function deadlineInForce(
   return { dueAt: row.dueAt, ordered: false };
 }
 
-export function summary(row: SummaryRow & { catalogName?: string | null }) {
+export function summary(row: SummaryRow & { catalogName?: string | null; assigneeName?: string | null }) {
   const inForce = deadlineInForce(row);
   return {
     id: row.id,
@@ -122,6 +145,7 @@ export function summary(row: SummaryRow & { catalogName?: string | null }) {
     dueAt: row.dueAt.toISOString(),
     flags: row.flags,
     assigneeId: row.assigneeId,
+    assigneeName: row.assigneeName ?? null,
     registeredAt: row.registeredAt?.toISOString() ?? null,
     completedAt: row.completedAt?.toISOString() ?? null,
     result: row.result,
@@ -146,10 +170,16 @@ export interface ListFilters {
   catalogCode?: string;
   createdFrom?: string;
   createdTo?: string;
+  /** Part of the document number (文号), as typed: `123` finds 淄人协〔2026〕123号. */
   docNumber?: string;
+  /** Part of the masked subject as lists show it (`张*`, the last digits `002X`): never the full ID number. */
+  subject?: string;
   /** One hash, or the ID's hash under each crypto profile (any matches). */
   subjectIdHash?: string | string[];
+  /** Open cases of the box (待办); for the issuer's inbox a returned case is not open. */
   open?: boolean;
+  /** Cases no longer open in the box (已办): the complement of `open`. */
+  done?: boolean;
   cursor?: string;
   limit: number;
 }
@@ -158,13 +188,22 @@ export interface ListFilters {
 export const encodeCaseCursor = (row: Pick<CaseRow, 'dueAt' | 'id'>): string =>
   encodeCursor(row.dueAt, row.id);
 
-export async function listCases(db: Db, who: StaffContext, f: ListFilters) {
+/** `%`, `_` and `\` typed by a person match themselves in a LIKE pattern. */
+const likeContains = (text: string): string => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+/**
+ * The conditions of a list: the box (the person's unit, or escalated cases for the office) first, so
+ * every query runs inside the unit's index range; the filters narrow it. Without the cursor: the total and
+ * the export use the same conditions as the pages.
+ */
+export function listConditions(who: StaffContext, f: Omit<ListFilters, 'limit' | 'cursor'>): SQL | undefined {
   const where: (SQL | undefined)[] = [];
   if (f.box === 'inbox') where.push(eq(cases.issuingUnit, who.unitCode));
   else if (f.box === 'outbox') where.push(eq(cases.requestingUnit, who.unitCode));
   else where.push(gt(cases.escalationLevel, 0));
   if (f.status?.length) where.push(inArray(cases.status, f.status));
-  if (f.open) where.push(inArray(cases.status, OPEN_STATUSES));
+  if (f.open) where.push(inArray(cases.status, openStatusesOf(f.box)));
+  if (f.done) where.push(notInArray(cases.status, openStatusesOf(f.box)));
   if (f.tier) where.push(eq(cases.tier, f.tier as CaseRow['tier']));
   if (f.overdue === true)
     where.push(
@@ -176,29 +215,74 @@ export async function listCases(db: Db, who: StaffContext, f: ListFilters) {
   if (f.catalogCode) where.push(eq(cases.catalogCode, f.catalogCode));
   if (f.createdFrom) where.push(sql`${cases.createdAt} >= ${new Date(f.createdFrom)}`);
   if (f.createdTo) where.push(lt(cases.createdAt, new Date(f.createdTo)));
-  if (f.docNumber) where.push(eq(cases.docNumber, f.docNumber));
+  if (f.docNumber?.trim()) where.push(sql`${cases.docNumber} LIKE ${likeContains(f.docNumber.trim())}`);
+  if (f.subject?.trim()) where.push(sql`${cases.subjectMasked} LIKE ${likeContains(f.subject.trim())}`);
   if (typeof f.subjectIdHash === 'string') where.push(eq(cases.subjectIdHash, f.subjectIdHash));
   else if (f.subjectIdHash) where.push(inArray(cases.subjectIdHash, f.subjectIdHash));
-  const after = f.cursor !== undefined ? decodeCursor(f.cursor) : undefined;
-  if (after)
-    // A row-value comparison, which PostgreSQL turns into one index range condition on (due_at, id).
-    where.push(sql`(${cases.dueAt}, ${cases.id}) > (${after[0]}, ${after[1]})`);
+  return and(...where);
+}
+
+const assignee = alias(staff, 'assignee');
+
+/** One page of a list after `cursor` (the keyset), with the next cursor. */
+async function pageOf(db: Db, base: SQL | undefined, limit: number, cursor?: string) {
+  const after = cursor !== undefined ? decodeCursor(cursor) : undefined;
+  const where = after
+    ? // A row-value comparison, which PostgreSQL turns into one index range condition on (due_at, id).
+      and(base, sql`(${cases.dueAt}, ${cases.id}) > (${after[0]}, ${after[1]})`)
+    : base;
   const rows = await db
-    .select({ c: SUMMARY_COLUMNS, catalogName: catalogItems.name })
+    .select({ c: SUMMARY_COLUMNS, catalogName: catalogItems.name, assigneeName: assignee.displayName })
     .from(cases)
     .leftJoin(
       catalogItems,
       and(eq(catalogItems.code, cases.catalogCode), eq(catalogItems.version, cases.catalogVersion)),
     )
-    .where(and(...where))
+    .leftJoin(assignee, eq(assignee.id, cases.assigneeId))
+    .where(where)
     .orderBy(asc(cases.dueAt), asc(cases.id))
-    .limit(f.limit + 1);
-  const page = rows.slice(0, f.limit);
+    .limit(limit + 1);
+  const page = rows.slice(0, limit);
   const last = page[page.length - 1];
   return {
-    items: page.map((r) => summary({ ...r.c, catalogName: r.catalogName })),
-    nextCursor: rows.length > f.limit && last ? encodeCaseCursor(last.c) : null,
+    items: page.map((r) => summary({ ...r.c, catalogName: r.catalogName, assigneeName: r.assigneeName })),
+    nextCursor: rows.length > limit && last ? encodeCaseCursor(last.c) : null,
   };
+}
+
+/** The number of cases matching the conditions (every page), for "共 N 条", the pager and tab counts. */
+export async function countCases(db: Db, where: SQL | undefined): Promise<number> {
+  const [row] = await db.select({ n: count() }).from(cases).where(where);
+  return row?.n ?? 0;
+}
+
+export async function listCases(db: Db, who: StaffContext, f: ListFilters) {
+  const base = listConditions(who, f);
+  const [page, total] = await Promise.all([pageOf(db, base, f.limit, f.cursor), countCases(db, base)]);
+  return { ...page, total };
+}
+
+/**
+ * Every row of a list in its order, page by page on the keyset (for the export): `pageSize` rows at a time,
+ * at most `max` rows; the caller writes each page before the next is read.
+ */
+export async function* listAllCases(
+  db: Db,
+  who: StaffContext,
+  f: Omit<ListFilters, 'limit' | 'cursor'>,
+  max: number,
+  pageSize = 500,
+): AsyncGenerator<ReturnType<typeof summary>[]> {
+  const base = listConditions(who, f);
+  let cursor: string | undefined;
+  let sent = 0;
+  while (sent < max) {
+    const page = await pageOf(db, base, Math.min(pageSize, max - sent), cursor);
+    if (page.items.length) yield page.items;
+    sent += page.items.length;
+    if (!page.nextCursor) return;
+    cursor = page.nextCursor;
+  }
 }
 
 /**

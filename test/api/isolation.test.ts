@@ -16,6 +16,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { and, count, eq } from 'drizzle-orm';
+import ExcelJS from 'exceljs';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, buildApp } from '../../api/app.ts';
@@ -150,6 +151,22 @@ const FIXTURES: Record<Fixture, () => Promise<Target>> = {
   escalated: escalatedCase,
 };
 
+/** For a list's export: the reference case's row (its 文号) is in the workbook exactly for these roles. */
+const exported = (roles: Role[]) => async (role: Role, res: LightMyRequestResponse) => {
+  const [row] = await h.database.db
+    .select({ docNumber: cases.docNumber })
+    .from(cases)
+    .where(eq(cases.id, ref.id));
+  const wb = new ExcelJS.Workbook();
+  await wb.xlsx.load(res.rawPayload as unknown as ExcelJS.Buffer);
+  const docs: unknown[] = [];
+  wb.worksheets[0]?.eachRow((r, n) => {
+    if (n > 1) docs.push((r.values as unknown[])[1]);
+  });
+  if (roles.includes(role)) expect(docs, role).toContain(row?.docNumber);
+  else expect(docs, role).not.toContain(row?.docNumber);
+};
+
 const ids = (res: LightMyRequestResponse) =>
   (res.json().items as { id?: string; caseId?: string }[]).map((i) => i.id);
 /** For a list: the reference case is in it exactly for these roles. */
@@ -177,6 +194,23 @@ const ROWS: Row[] = [
     request: () => ({ url: '/api/v1/verifications?box=outbox&limit=200' }),
     expect: S(200, 200, 200, 200, 200, 403, 403),
     check: listed(['req-a']),
+  },
+  {
+    endpoint: 'GET /verifications/counts?box=inbox',
+    request: () => ({ url: '/api/v1/verifications/counts?box=inbox' }),
+    expect: S(200, 200, 200, 200, 200, 403, 403),
+  },
+  {
+    endpoint: 'GET /verifications/export.xlsx?box=inbox',
+    request: () => ({ url: '/api/v1/verifications/export.xlsx?box=inbox' }),
+    expect: S(200, 200, 200, 200, 200, 403, 403),
+    check: exported(['iss-a', 'iss-a-lia']),
+  },
+  {
+    endpoint: 'GET /verifications/export.xlsx?box=outbox',
+    request: () => ({ url: '/api/v1/verifications/export.xlsx?box=outbox' }),
+    expect: S(200, 200, 200, 200, 200, 403, 403),
+    check: exported(['req-a']),
   },
   {
     endpoint: 'GET /verifications?box=escalated',

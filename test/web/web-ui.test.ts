@@ -213,7 +213,7 @@ run('web UI in a real browser against the embedded system', () => {
 
     await requester.getByRole('link', { name: '我的协查' }).click();
     await visible(requester.getByRole('heading', { name: '我的协查' }));
-    await requester.locator('.ant-segmented-item', { hasText: '全部' }).click();
+    await requester.locator('[data-tab="all"]').click();
     const outRow = requester.getByTestId('outbox').locator('tr', { hasText: docNumber });
     await visible(outRow.getByText('已反馈'));
     await eventually(async () => expect(await text(outRow)).toContain('一致'));

@@ -1,21 +1,27 @@
 /**
- * The issuing unit's inbox: open tasks sorted by deadline with SLA colours, unclaimed vs mine, register
- * in one click; new tasks appear live (server-sent events, or polling when the stream is unavailable).
+ * The issuing unit's inbox: tasks sorted by deadline with SLA colours in tabs with their counts — 待办 (to
+ * register or answer; a case the unit returned is no longer its to do), 待认领, 我承办的, 已办 — register in one
+ * click, a liaison's bulk register and reassign; new tasks appear live (server-sent events, or polling when
+ * the stream is unavailable).
  */
-import { App, Button, Segmented, Space, Tag } from 'antd';
+import { App, Button, Space, Tag } from 'antd';
 import { useState } from 'react';
-import { api } from '../api.ts';
+import { api, currentSession } from '../api.ts';
 import { PageHeader } from '../components.tsx';
 import { t } from '../i18n.ts';
 import { navigate } from '../router.tsx';
 import type { CaseSummary } from '../types.ts';
-import { CaseListView } from './CaseList.tsx';
+import { CaseListView, type ListTab } from './CaseList.tsx';
 
-type Filter = 'open' | 'unclaimed' | 'mine';
+const TABS: ListTab[] = [
+  { key: 'open', label: '待办', query: { open: true }, count: 'open' },
+  { key: 'unclaimed', label: '待认领', query: { unregistered: true }, count: 'unclaimed' },
+  { key: 'mine', label: '我承办的', query: { open: true, assignedToMe: true }, count: 'mine' },
+  { key: 'done', label: '已办', query: { done: true }, count: 'done' },
+];
 
 export function InboxPage() {
   const { message, notification } = App.useApp();
-  const [filter, setFilter] = useState<Filter>('open');
   const [busy, setBusy] = useState<string>();
 
   const register = async (c: CaseSummary, reload: () => void) => {
@@ -31,30 +37,9 @@ export function InboxPage() {
     }
   };
 
-  const query =
-    filter === 'unclaimed'
-      ? { box: 'inbox', unregistered: true }
-      : filter === 'mine'
-        ? { box: 'inbox', open: true, assignedToMe: true }
-        : { box: 'inbox', open: true };
-
   return (
     <div>
-      <PageHeader
-        title={t('待办任务')}
-        extra={
-          <Segmented
-            aria-label={t('状态')}
-            value={filter}
-            onChange={(v) => setFilter(v as Filter)}
-            options={[
-              { value: 'open', label: t('未办结') },
-              { value: 'unclaimed', label: t('未登记（待认领）') },
-              { value: 'mine', label: t('我承办的') },
-            ]}
-          />
-        }
-      />
+      <PageHeader title={t('待办任务')} />
       <Space wrap style={{ marginBottom: 12 }} aria-label="图例">
         <Tag color="green">{t('按时')}</Tag>
         <Tag color="orange">
@@ -64,8 +49,10 @@ export function InboxPage() {
       </Space>
       <CaseListView
         testId="inbox"
+        box="inbox"
+        tabs={TABS}
+        bulk={currentSession()?.staff.role === 'liaison'}
         unitField="requestingUnit"
-        query={query}
         onNew={(fresh) => {
           for (const c of fresh)
             notification.info({
@@ -75,7 +62,7 @@ export function InboxPage() {
             });
         }}
         actions={(c, reload) => (
-          <Space wrap>
+          <Space size={8} className="row-actions">
             {c.status === 'awaiting_registration' && (
               <Button
                 size="small"
