@@ -183,7 +183,9 @@ run('issue 14 (items 9, 11, 12) in a real browser', () => {
       /\/assets\/(Admin|echarts|StatsCharts|Overview|StatsDashboard|schema-form)-/.test(s),
     );
     expect(late, 'first load of the inbox').toEqual([]);
-    // What the first load weighs (decoded): well under the 1.8 MB every page loaded before.
+    // What the first load weighs (decoded): well under the 1.8 MB every page loaded before. The lists' search
+    // bar, pager and column settings (issue 14 item 6: date range picker, dropdowns) brought it from 1.16 MB
+    // to 1.32 MB.
     let bytes = 0;
     for (const s of new Set(scripts))
       bytes += (
@@ -191,7 +193,7 @@ run('issue 14 (items 9, 11, 12) in a real browser', () => {
           await fetch(`${system.baseUrl}${s}`, { headers: { 'accept-encoding': 'identity' } })
         ).arrayBuffer()
       ).byteLength;
-    expect(bytes).toBeLessThan(1_300_000);
+    expect(bytes).toBeLessThan(1_400_000);
     await shots(page, 'iss-a', '/inbox', 'item11-inbox-first-load', '[data-testid="inbox"]');
 
     // The chunks exist, and load when their page is opened (the assertion above is not vacuous).
