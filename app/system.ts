@@ -10,10 +10,17 @@ import { createAbsenceActivities } from '../activities/absence-activities.ts';
 import { createCalendarActivities } from '../activities/calendar-activities.ts';
 import { createCalendarSource } from '../activities/calendar-source.ts';
 import { createCaseActivities } from '../activities/case-activities.ts';
+import { createConnectorActivities } from '../activities/connector-activities.ts';
+import {
+  type ConnectorConfig,
+  type ConnectorRegistry,
+  createConnectorRegistry,
+} from '../activities/connectors.ts';
 import { webhookNotifier } from '../activities/notifiers.ts';
 import type { CaseDeadline } from '../activities/opening.ts';
 import { type App, buildApp } from '../api/app.ts';
 import { createBulkActivities } from '../api/routes/case-actions.ts';
+import { bindAuditKey, recordAudit } from '../api/services/audit.ts';
 import { startAuditAnchoring } from '../api/services/audit-anchors.ts';
 import { resumePendingRetimes } from '../api/services/calendar-changes.ts';
 import { createCaseGateway } from '../api/services/case-gateway.ts';
@@ -119,6 +126,33 @@ export function workerTuning(opts: { connections: number; cachedCases: number })
   };
 }
 
+/**
+ * The connectors of the configuration (CONNECTORS_FILE) and any the process adds (the embedded demo data
+ * service); SQL connectors without a URL of their own query the engine's database.
+ */
+export function openConnectors(
+  config: AppConfig,
+  database: Database,
+  extra: ConnectorConfig[] = [],
+): ConnectorRegistry {
+  return createConnectorRegistry([...config.connectors, ...extra], { db: database.db });
+}
+
+/** The worker's connector activity: audited on the audit chain, as the system acting for the issuing unit. */
+export function connectorActivities(
+  database: Database,
+  connectors: ConnectorRegistry,
+  auditKey: Buffer,
+  log: Logger,
+) {
+  bindAuditKey(database.db, auditKey);
+  return createConnectorActivities({
+    connectors,
+    audit: (entry) => recordAudit(database.db, entry),
+    log: log.child({ component: 'connectors' }),
+  });
+}
+
 export interface RunningWorker {
   worker: Worker;
   connection: NativeConnection;
@@ -133,6 +167,7 @@ export async function startWorker(
   database: Database,
   secrets: Secrets,
   log: Logger,
+  connectors: ConnectorRegistry = openConnectors(config, database),
 ): Promise<RunningWorker> {
   const connection = await connectWorker({ ...config.temporal, address });
   const realActivities = createCaseActivities({
@@ -160,6 +195,7 @@ export async function startWorker(
       ...createCalendarActivities(database.db),
       ...createAbsenceActivities(database.db),
       ...createBulkActivities({ db: database.db, auditKey: secrets.auditKey }),
+      ...connectorActivities(database, connectors, secrets.auditKey, log),
     },
     payloadKey: secrets.payloadKeys,
     log,
@@ -188,6 +224,7 @@ export async function startApi(
   client: Client,
   secrets: Secrets,
   log: Logger,
+  connectorNames: readonly string[] = config.connectors.map((c) => c.name),
 ): Promise<App> {
   const gateway = createCaseGateway(client, config.temporal.taskQueue);
   const app = await buildApp({
@@ -205,6 +242,7 @@ export async function startApi(
     contentCipher: createContentCipher(secrets.payloadKeys),
     calendar: createCalendarSource(database.db),
     ...(config.devSlaSeconds ? { caseDeadline: demoSlaDeadline(config.devSlaSeconds) } : {}),
+    connectors: connectorNames,
     readiness: {
       database: () => database.ping(),
       pendingMigrations: () => pendingMigrations(database),

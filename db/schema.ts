@@ -117,6 +117,11 @@ export const catalogItems = pgTable(
     requestSchema: jsonb('request_schema').$type<Record<string, unknown>>().notNull(),
     /** JSON Schema of the response letter's fields (反馈函), Art. 4. */
     responseSchema: jsonb('response_schema').$type<Record<string, unknown>>().notNull(),
+    /**
+     * The data source that answers this item's cases automatically (a connector's name from CONNECTORS_FILE,
+     * or the embedded demo's `hukou-demo`); its address and secrets live in configuration, never here.
+     */
+    connector: text('connector'),
     active: boolean('active').notNull().default(true),
     createdAt: tstz('created_at').notNull().defaultNow(),
   },

@@ -31,6 +31,12 @@ const ItemFields = {
   exemptionMethod: Type.String({ minLength: 2, maxLength: 100, description: '免提交方式，如 部门核验' }),
   requestSchema: Type.Record(Type.String(), Type.Unknown(), { description: '协查函模板（JSON Schema）' }),
   responseSchema: Type.Record(Type.String(), Type.Unknown(), { description: '反馈函模板（JSON Schema）' }),
+  connector: Type.Optional(
+    Type.Union([Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,39}$' }), Type.Null()], {
+      description:
+        '自动核验的数据源连接器名称（配置文件 CONNECTORS_FILE 中的 name；地址与密钥只在配置中）；null 为人工办理；新版本省略时沿用上一版本',
+    }),
+  ),
 };
 const VersionBody = Type.Object(ItemFields, { additionalProperties: false });
 const CreateBody = Type.Object({ code: ItemCode, ...ItemFields }, { additionalProperties: false });
@@ -49,10 +55,17 @@ async function checkItem(db: Db, b: Static<typeof VersionBody>) {
     );
 }
 
-async function insertVersion(db: Db, code: string, version: number, b: Static<typeof VersionBody>) {
+async function insertVersion(
+  db: Db,
+  code: string,
+  version: number,
+  b: Static<typeof VersionBody>,
+  previousConnector: string | null = null,
+) {
+  const connector = b.connector === undefined ? previousConnector : b.connector;
   const [row] = await db
     .insert(catalogItems)
-    .values({ code, version, ...b, serviceItemCode: b.serviceItemCode ?? null, active: true })
+    .values({ code, version, ...b, serviceItemCode: b.serviceItemCode ?? null, connector, active: true })
     .onConflictDoNothing()
     .returning();
   if (!row) throw conflict('该事项刚被他人修改，请刷新后重试', 'catalog_version_conflict');
@@ -156,12 +169,16 @@ export const adminCatalogRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (
       auditedWrite(db, req, 'admin.catalog.version', { code: req.params.code }, async () => {
         requireRole(req, 'admin');
         const [latest] = await db
-          .select({ version: max(catalogItems.version) })
+          .select({ version: catalogItems.version, connector: catalogItems.connector })
           .from(catalogItems)
-          .where(eq(catalogItems.code, req.params.code));
-        if (!latest?.version) throw notFound('证明事项不存在');
+          .where(eq(catalogItems.code, req.params.code))
+          .orderBy(desc(catalogItems.version))
+          .limit(1);
+        if (!latest) throw notFound('证明事项不存在');
         await checkItem(db, req.body);
-        return reply.code(201).send(await insertVersion(db, req.params.code, latest.version + 1, req.body));
+        return reply
+          .code(201)
+          .send(await insertVersion(db, req.params.code, latest.version + 1, req.body, latest.connector));
       }),
   );
 

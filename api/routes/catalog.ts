@@ -30,6 +30,9 @@ export const CatalogItemView = Type.Object({
   exemptionMethod: Type.String({ description: '免提交方式' }),
   requestSchema: Json,
   responseSchema: Json,
+  connector: Nullable(
+    Type.String({ description: '自动核验的数据源连接器名称（只有名称；地址与密钥只在服务端配置中）' }),
+  ),
   active: Type.Boolean(),
   createdAt: Type.String({ format: 'date-time' }),
 });
@@ -49,6 +52,7 @@ export async function catalogViews(db: Db, items: CatalogItem[]) {
     exemptionMethod: i.exemptionMethod,
     requestSchema: i.requestSchema,
     responseSchema: i.responseSchema,
+    connector: i.connector,
     active: i.active,
     createdAt: i.createdAt.toISOString(),
   }));

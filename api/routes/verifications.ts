@@ -43,6 +43,8 @@ export interface CaseRouteDeps {
   contentCipher: ContentCipher;
   /** The new case's first deadline (the calendar's, or DEV_SLA_SECONDS's; api/app.ts). */
   caseDeadline: CaseDeadline;
+  /** The configured connectors' names (automatic answers); none by default. */
+  connectors?: ReadonlySet<string>;
 }
 
 /**
@@ -100,7 +102,7 @@ const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 })
 
 export const verificationRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = async (
   app,
-  { db, gateway, subjectKey, contentCipher, caseDeadline },
+  { db, gateway, subjectKey, contentCipher, caseDeadline, connectors },
 ) => {
   app.post(
     '/api/v1/verifications',
@@ -189,6 +191,8 @@ export const verificationRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = asyn
           : {}),
         createdBy: actorOf(who),
         requestedAt: new Date().toISOString(),
+        // Data first (Art. 3): the item's data source answers if it can, only when it is configured here.
+        ...(item.connector && connectors?.has(item.connector) ? { connector: item.connector } : {}),
       };
       // Worked out here, not by the workflow's activities one after the other: the case opens in one
       // workflow task (a retry with the same key gets the same number; the deadline of a retry is unused).
