@@ -149,23 +149,27 @@ export async function verificationCase(input: CaseInput): Promise<CaseSnapshot> 
 
   // ─── Recording ───────────────────────────────────────────────────────────────────────────────
 
-  /** Records one event: bumps the sequence and writes the projection before the caller returns. */
-  async function record(entry: machine.Entry): Promise<CaseSnapshot> {
+  /**
+   * Records one event: bumps the sequence and writes the projection before the caller returns. `durable`:
+   * as a normal activity, whose write happens only once the workflow task that decided it has completed
+   * (see `answerFromConnector`).
+   */
+  async function record(entry: machine.Entry, durable = false): Promise<CaseSnapshot> {
     const { state: next, event } = machine.numbered(state(), entry, nowIso());
     c = next;
     version += 1;
     const snapshot = copy(next);
-    await steps.projectCase({ snapshot, event, notifications: entry.notify });
+    await (durable ? acts : steps).projectCase({ snapshot, event, notifications: entry.notify });
     return snapshot;
   }
 
   /** Makes the decision's state the case's, then carries out its effects in order. */
-  async function carryOut(decision: machine.Decision): Promise<CaseSnapshot> {
+  async function carryOut(decision: machine.Decision, durable = false): Promise<CaseSnapshot> {
     c = decision.state;
     if (decision.timers) timers = decision.timers;
     let snapshot = c;
     for (const effect of decision.effects) {
-      if (effect.kind === 'record') snapshot = await record(effect.entry);
+      if (effect.kind === 'record') snapshot = await record(effect.entry, durable);
       else timers = { officeReminderAt: await steps.nextWorkingOpening({ after: nowIso() }) };
     }
     return snapshot;
@@ -362,7 +366,10 @@ export async function verificationCase(input: CaseInput): Promise<CaseSnapshot> 
    * Asks the catalog item's connector; a clear match answers the case as the system acting for the issuing
    * unit, anything else records why a person must. Both decide under the lock and only while the case is
    * still unanswered with its issuing unit, so a person who answers first wins and there is one answer.
-   * Never throws (it runs beside the main loop).
+   * Their projections are normal activities, not local ones: a local activity writes during the workflow
+   * task, and a task that ends the case is failed by the server when a person's Update arrives meanwhile;
+   * its retry runs the Update first (Updates before activity results), and the read model would keep the
+   * discarded task's answer under the same sequence number. Never throws (it runs beside the main loop).
    */
   async function answerFromConnector(connector: string): Promise<void> {
     let found: ConnectorQueryResult | undefined;
@@ -394,14 +401,14 @@ export async function verificationCase(input: CaseInput): Promise<CaseSnapshot> 
       const facts = { answeredAt, lateFrom, lateWorkingMinutes, waitedWorkingMinutes, replyNumber };
       await exclusively(async () => {
         const decision = machine.autoAnswer(state(), connector, match, facts, nowIso());
-        if (decision) await carryOut(decision);
+        if (decision) await carryOut(decision, true);
       });
       return;
     }
     const reason = found ? found.reason : failed;
     await exclusively(async () => {
       const decision = machine.autoCheckFallback(state(), connector, reason, nowIso());
-      if (decision) await carryOut(decision);
+      if (decision) await carryOut(decision, true);
     });
   }
 
