@@ -79,6 +79,11 @@ export interface ApiDeps {
    * deadline activity must compute the same (DEV_SLA_SECONDS replaces both; app/system.ts).
    */
   caseDeadline?: CaseDeadline;
+  /**
+   * Names of the connectors this system has configured (activities/connectors.ts): a catalog item naming
+   * one of them starts its cases with the automatic answer; naming another, its cases go to people.
+   */
+  connectors?: readonly string[];
   readiness: ReadinessChecks;
   /** Origins allowed by CORS; none by default (the web UI is served from the same origin). */
   corsOrigins?: string[];
@@ -314,6 +319,7 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
     subjectKey: deps.subjectKey,
     contentCipher: deps.contentCipher,
     caseDeadline: deps.caseDeadline ?? ((input) => deadlineWithReminders(deps.calendar, input)),
+    connectors: new Set(deps.connectors ?? []),
   };
   await app.register(verificationRoutes, caseDeps);
   await app.register(caseActionRoutes, caseDeps);

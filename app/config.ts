@@ -3,6 +3,7 @@
  * naming the variable, so a misconfigured deployment fails loudly instead of half-working.
  */
 import path from 'node:path';
+import { type ConnectorConfig, loadConnectorConfigs } from '../activities/connectors.ts';
 import { CRYPTO_PROFILES, type CryptoProfile } from '../domain/crypto-profile.ts';
 
 export interface TemporalConnectionConfig {
@@ -56,6 +57,16 @@ export interface AppConfig {
   auditPurgeHours: number;
   /** Demo users and demo data are seeded only in the embedded default (or when explicitly asked). */
   seedDemo: boolean;
+  /**
+   * Data sources for automatic answers, from the JSON list in CONNECTORS_FILE (activities/connectors.ts). They
+   * hold secrets: they go to the worker's registry only, never into logs, rows or answers.
+   */
+  connectors: ConnectorConfig[];
+  /**
+   * The embedded demo's 户籍 data service (app/demo-data-service.ts): DEMO_DATA_SERVICE (default on where the
+   * demo is seeded in embedded mode), on DEMO_DATA_PORT (default 0: a free port) of 127.0.0.1.
+   */
+  demoDataService: { enabled: boolean; port: number };
   /**
    * Demonstrations and browser tests only (embedded mode): every SLA lasts this many real seconds, so an
    * escalation can be watched without waiting half an hour. Refused in deployment.
@@ -324,7 +335,20 @@ export function loadConfig(env: Env = process.env): AppConfig {
     auditRetentionDays,
     auditPurgeHours: wholeNumberFrom(env, 'AUDIT_PURGE_HOURS', 24, 0, 24 * 31),
     seedDemo: boolFrom(env, 'SEED_DEMO', mode === 'embedded'),
+    connectors: connectorsFrom(env),
+    demoDataService: {
+      enabled: boolFrom(env, 'DEMO_DATA_SERVICE', mode === 'embedded' && boolFrom(env, 'SEED_DEMO', true)),
+      port: portFrom(env, 'DEMO_DATA_PORT') ?? 0,
+    },
   };
+}
+
+function connectorsFrom(env: Env): ConnectorConfig[] {
+  try {
+    return loadConnectorConfigs(env as NodeJS.ProcessEnv);
+  } catch (err) {
+    throw new ConfigError('CONNECTORS_FILE', (err as Error).message.replace(/^CONNECTORS_FILE: /, ''));
+  }
 }
 
 function metricsFrom(env: Env, apiPort: number): MetricsConfig {

@@ -6,11 +6,12 @@
 import { DEMO_LOGINS, DEMO_PASSWORD } from '../db/seed.ts';
 import { loadConfig } from './config.ts';
 import { lockDataDir } from './data-dir.ts';
+import { type DemoDataService, startDemoDataService } from './demo-data-service.ts';
 import { startEmbeddedTemporal } from './embedded-temporal.ts';
 import { createLogger, routeTemporalLogs } from './logger.ts';
 import { Lifecycle, runMain } from './process-lifecycle.ts';
 import { loadSecrets } from './secrets.ts';
-import { openAppDatabase, serveMetrics, startApi, startWorker } from './system.ts';
+import { openAppDatabase, openConnectors, serveMetrics, startApi, startWorker } from './system.ts';
 import { connectClient } from './temporal.ts';
 import { temporalBinaries } from './temporal-tools.ts';
 import { ensureWebAssets } from './web-assets.ts';
@@ -46,7 +47,19 @@ runMain(async () => {
     const database = await openAppDatabase(config, log);
     life.onStop('database', () => database.close());
 
-    const worker = await startWorker(config, address, database, secrets, log);
+    // The demo 户籍 data service (loopback, a fresh key and secret each start) answers HJ-001 automatically.
+    let demoData: DemoDataService | undefined;
+    if (config.demoDataService.enabled && config.seedDemo) {
+      demoData = await startDemoDataService({
+        port: config.demoDataService.port,
+        log: log.child({ component: 'demo-data-service' }),
+      });
+      life.onStop('demo data service', () => demoData?.close());
+    }
+    const connectors = openConnectors(config, database, demoData ? [demoData.connector] : []);
+    life.onStop('connectors', () => connectors.close());
+
+    const worker = await startWorker(config, address, database, secrets, log, connectors);
     life.onStop('worker', () => worker.stop());
     worker.done.catch((err) => void life.fail(err, 'worker stopped unexpectedly'));
 
@@ -57,7 +70,7 @@ runMain(async () => {
       config.cryptoProfile,
     );
     life.onStop('temporal client', () => client.connection.close());
-    const app = await startApi(config, database, client, secrets, log);
+    const app = await startApi(config, database, client, secrets, log, connectors.names());
     life.onStop('api', () => app.close());
     const metricsServer = await serveMetrics(config, log);
     if (metricsServer) life.onStop('metrics', () => metricsServer.close());
@@ -69,6 +82,7 @@ runMain(async () => {
       `  API:          ${apiUrl}   (接口文档 ${apiUrl}/docs)`,
       temporalUi ? `  Temporal UI:  ${temporalUi}` : `  Temporal:     ${address}`,
       `  数据目录:     ${config.dataDir}`,
+      ...(demoData ? [`  演示数据源:   ${demoData.url}   (户籍信息证明 HJ-001 自动核验)`] : []),
     ];
     if (config.seedDemo) {
       lines.push(`  演示账号（密码 ${DEMO_PASSWORD}）:`);

@@ -2,6 +2,7 @@
  * Composition of the running system from its parts, shared by the three entry points: the all-in-one
  * embedded start (main.ts), and the separate API and worker processes of a deployment.
  */
+
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
@@ -10,10 +11,17 @@ import { createAbsenceActivities } from '../activities/absence-activities.ts';
 import { createCalendarActivities } from '../activities/calendar-activities.ts';
 import { createCalendarSource } from '../activities/calendar-source.ts';
 import { createCaseActivities } from '../activities/case-activities.ts';
+import { createConnectorActivities } from '../activities/connector-activities.ts';
+import {
+  type ConnectorConfig,
+  type ConnectorRegistry,
+  createConnectorRegistry,
+} from '../activities/connectors.ts';
 import { webhookNotifier } from '../activities/notifiers.ts';
 import type { CaseDeadline } from '../activities/opening.ts';
 import { type App, buildApp } from '../api/app.ts';
 import { createBulkActivities } from '../api/routes/case-actions.ts';
+import { bindAuditKey, recordAudit } from '../api/services/audit.ts';
 import { startAuditAnchoring } from '../api/services/audit-anchors.ts';
 import { startAuditPurge } from '../api/services/audit-retention.ts';
 import { resumePendingRetimes } from '../api/services/calendar-changes.ts';
@@ -32,6 +40,7 @@ import { type Database, openDatabase } from '../db/client.ts';
 import { migrate, pendingMigrations } from '../db/migrate.ts';
 import { seedBase, seedDemo } from '../db/seed.ts';
 import { createContentCipher } from '../domain/content-cipher.ts';
+import type { CryptoProfile } from '../domain/crypto-profile.ts';
 import type { CaseActivities } from '../workflows/activity-contract.ts';
 import type { AppConfig } from './config.ts';
 import { type MetricsServer, startMetricsServer } from './metrics-server.ts';
@@ -120,6 +129,35 @@ export function workerTuning(opts: { connections: number; cachedCases: number })
   };
 }
 
+/**
+ * The connectors of the configuration (CONNECTORS_FILE) and any the process adds (the embedded demo data
+ * service); SQL connectors without a URL of their own query the engine's database.
+ */
+export function openConnectors(
+  config: AppConfig,
+  database: Database,
+  extra: ConnectorConfig[] = [],
+): ConnectorRegistry {
+  return createConnectorRegistry([...config.connectors, ...extra], { db: database.db });
+}
+
+/** The worker's connector activity: audited on the audit chain, as the system acting for the issuing unit. */
+export function connectorActivities(
+  database: Database,
+  connectors: ConnectorRegistry,
+  auditKey: Buffer,
+  log: Logger,
+  cryptoProfile: CryptoProfile = 'default',
+) {
+  // The same key and MAC version as every other writer of this database's audit chain.
+  bindAuditKey(database.db, auditKey, cryptoProfile);
+  return createConnectorActivities({
+    connectors,
+    audit: (entry) => recordAudit(database.db, entry),
+    log: log.child({ component: 'connectors' }),
+  });
+}
+
 export interface RunningWorker {
   worker: Worker;
   connection: NativeConnection;
@@ -134,6 +172,7 @@ export async function startWorker(
   database: Database,
   secrets: Secrets,
   log: Logger,
+  connectors: ConnectorRegistry = openConnectors(config, database),
 ): Promise<RunningWorker> {
   const connection = await connectWorker({ ...config.temporal, address });
   const realActivities = createCaseActivities({
@@ -166,6 +205,7 @@ export async function startWorker(
         cryptoProfile: config.cryptoProfile,
         metrics: processMetrics(),
       }),
+      ...connectorActivities(database, connectors, secrets.auditKey, log, config.cryptoProfile),
     },
     payloadKey: secrets.payloadKeys,
     cryptoProfile: config.cryptoProfile,
@@ -205,6 +245,7 @@ export async function startApi(
   client: Client,
   secrets: Secrets,
   log: Logger,
+  connectorNames: readonly string[] = config.connectors.map((c) => c.name),
 ): Promise<App> {
   const gateway = createCaseGateway(client, config.temporal.taskQueue);
   const app = await buildApp({
@@ -223,6 +264,7 @@ export async function startApi(
     contentCipher: createContentCipher(secrets.payloadKeys, { profile: config.cryptoProfile }),
     calendar: createCalendarSource(database.db),
     ...(config.devSlaSeconds ? { caseDeadline: demoSlaDeadline(config.devSlaSeconds) } : {}),
+    connectors: connectorNames,
     readiness: {
       database: () => database.ping(),
       pendingMigrations: () => pendingMigrations(database),

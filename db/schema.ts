@@ -122,6 +122,11 @@ export const catalogItems = pgTable(
       .$type<('person' | 'company')[]>()
       .notNull()
       .default(sql`'["person","company"]'::jsonb`),
+    /**
+     * The data source that answers this item's cases automatically (a connector's name from CONNECTORS_FILE,
+     * or the embedded demo's `hukou-demo`); its address and secrets live in configuration, never here.
+     */
+    connector: text('connector'),
     active: boolean('active').notNull().default(true),
     createdAt: tstz('created_at').notNull().defaultNow(),
   },

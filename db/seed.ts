@@ -3,7 +3,7 @@
  * city (units, staff, catalog items). Idempotent: run at every start, it inserts only what is missing.
  */
 import { hash } from '@node-rs/argon2';
-import { eq } from 'drizzle-orm';
+import { and, eq, isNull } from 'drizzle-orm';
 import { DEFAULT_OFFICE_HOURS } from '../domain/working-time/index.ts';
 import type { Db } from './client.ts';
 import { calendarSettings, catalogItems, staff, systemMeta, units } from './schema.ts';
@@ -86,6 +86,10 @@ const text = (title: string, extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
+/** The embedded demo's 户籍 data service connector (app/demo-data-service.ts), named by HJ-001. */
+export const DEMO_CONNECTOR = 'hukou-demo';
+const DEMO_CONNECTOR_SEED = 'demo_connector';
+
 const DEMO_CATALOG = [
   {
     code: 'HJ-001',
@@ -96,6 +100,8 @@ const DEMO_CATALOG = [
     issuingUnitCodes: ['ZB-GA'],
     defaultTier: '30m' as const,
     exemptionMethod: '部门核验',
+    // Answered from the embedded demo data service (app/demo-data-service.ts) when it runs.
+    connector: DEMO_CONNECTOR,
     requestSchema: {
       type: 'object',
       required: ['declaredAddress'],
@@ -197,7 +203,10 @@ const DEMO_CATALOG = [
 
 export async function seedDemo(db: Db): Promise<{ created: boolean }> {
   const [done] = await db.select().from(systemMeta).where(eq(systemMeta.key, 'demo_seed'));
-  if (done) return { created: false };
+  if (done) {
+    await linkDemoConnector(db);
+    return { created: false };
+  }
   const passwordHash = await hash(DEMO_PASSWORD);
   await db.transaction(async (tx) => {
     await tx
@@ -232,10 +241,32 @@ export async function seedDemo(db: Db): Promise<{ created: boolean }> {
       .onConflictDoNothing();
     await tx
       .insert(systemMeta)
-      .values({ key: 'demo_seed', value: { at: new Date().toISOString() } })
+      .values([
+        { key: 'demo_seed', value: { at: new Date().toISOString() } },
+        { key: DEMO_CONNECTOR_SEED, value: { at: new Date().toISOString() } },
+      ])
       .onConflictDoNothing();
   });
   return { created: true };
+}
+
+/**
+ * Demo data seeded before connectors existed: HJ-001 gets the demo connector once (an administrator who
+ * later clears it is not overruled at the next start).
+ */
+async function linkDemoConnector(db: Db): Promise<void> {
+  const [linked] = await db.select().from(systemMeta).where(eq(systemMeta.key, DEMO_CONNECTOR_SEED));
+  if (linked) return;
+  await db.transaction(async (tx) => {
+    await tx
+      .update(catalogItems)
+      .set({ connector: DEMO_CONNECTOR })
+      .where(and(eq(catalogItems.code, 'HJ-001'), isNull(catalogItems.connector)));
+    await tx
+      .insert(systemMeta)
+      .values({ key: DEMO_CONNECTOR_SEED, value: { at: new Date().toISOString() } })
+      .onConflictDoNothing();
+  });
 }
 
 export const DEMO_LOGINS = DEMO_STAFF.filter((s) =>

@@ -128,7 +128,13 @@ describe('the embedded system (npm start)', { timeout: 300_000 }, () => {
       headers: { authorization: iss2 },
     });
     const timeline = ((await detail.json()) as { timeline: { type: string }[] }).timeline.map((e) => e.type);
-    expect(timeline).toEqual(['created', 'registered', 'answered']);
+    // 张三 is not in the demo 户籍 data (HJ-001's connector): the system's fallback to people, with its reason,
+    // may come before or after the registration.
+    expect(timeline.filter((t) => t !== 'auto_check_fallback')).toEqual([
+      'created',
+      'registered',
+      'answered',
+    ]);
     third.child.kill('SIGINT');
     expect(await third.exited).toBe(0);
   });

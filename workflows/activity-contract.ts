@@ -2,7 +2,7 @@
  * What the case workflow asks of the outside world. The workflow imports these types only; the worker
  * registers the implementations from activities/ (built by a factory with their dependencies).
  */
-import type { CaseInput, CaseSnapshot, SlaTier } from './definitions.ts';
+import type { CaseInput, CaseSnapshot, ResponseResult, SlaTier } from './definitions.ts';
 
 export interface CaseEvent {
   seq: number;
@@ -58,4 +58,38 @@ export interface CaseActivities {
   workingMinutesBetween(input: { from: string; to: string }): Promise<number>;
   /** Writes the case row, its event, escalations and notifications: idempotent on (case, seq). */
   projectCase(input: ProjectCaseInput): Promise<void>;
+}
+
+/** The query of a catalog item's connector for the automatic answer (one normal activity, audited). */
+export interface ConnectorQueryInput {
+  caseId: string;
+  connector: string;
+  /** The issuing unit the system acts for (the audit row's unit). */
+  issuingUnit: string;
+  subject: CaseInput['subject'];
+  fields: Record<string, unknown>;
+}
+
+export type ConnectorQueryResult =
+  | {
+      outcome: 'match';
+      result: ResponseResult;
+      fields: Record<string, unknown>;
+      /** The data source as people read it (数据来源). */
+      source: string;
+      queriedAt: string;
+      /** SHA-256 (hex) of the source's canonical JSON answer. */
+      evidenceHash: string;
+    }
+  | {
+      outcome: 'no_match' | 'ambiguous' | 'mismatch';
+      /** Why a person must answer (Chinese). */
+      reason: string;
+      source: string;
+      queriedAt: string;
+      evidenceHash: string;
+    };
+
+export interface ConnectorActivities {
+  queryConnector(input: ConnectorQueryInput): Promise<ConnectorQueryResult>;
 }

@@ -57,3 +57,33 @@ export const CASE_LOCAL_ACTIVITY_OPTIONS: LocalActivityOptions = {
   localRetryThreshold: '10 seconds',
   retry: { ...BACKOFF, nonRetryableErrorTypes: [NON_RETRYABLE.unknownUnit] },
 };
+
+/** Error types of the connector activity (activities/connectors.ts); the workflow words its reasons by them. */
+export const CONNECTOR_FAILURES = {
+  /** The source did not answer within the connector's timeout (retried). */
+  timeout: 'ConnectorTimeout',
+  /** A 5xx, a 429, a refused connection, an answer that is not the expected JSON (retried). */
+  unavailable: 'ConnectorUnavailable',
+  /** A 4xx: the source refused the request (bad signature, unknown key); retrying sends the same. */
+  refused: 'ConnectorRefused',
+  /** The catalog item names a connector this worker has no configuration for. */
+  notConfigured: 'ConnectorNotConfigured',
+} as const;
+
+/**
+ * The automatic answer's query of a data source (patch `connector-auto-answer`). Unlike the case's own steps
+ * it gives up: three attempts (about 1 s and 2 s apart), each bounded by the connector's own timeout and by
+ * `startToCloseTimeout`, at most a minute in all; then the case goes to a person with the reason. The SLA
+ * runs meanwhile, so a slow source must not hold the case: a person can always answer first.
+ */
+export const CONNECTOR_ACTIVITY_OPTIONS: ActivityOptions = {
+  startToCloseTimeout: '15 seconds',
+  scheduleToCloseTimeout: '1 minute',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '5 seconds',
+    maximumAttempts: 3,
+    nonRetryableErrorTypes: [CONNECTOR_FAILURES.refused, CONNECTOR_FAILURES.notConfigured],
+  },
+};

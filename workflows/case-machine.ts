@@ -10,16 +10,17 @@
  */
 import type { CaseEvent, DeadlineResult, NotificationRequest } from './activity-contract.ts';
 import { currentEscalation, isClosed, isWithIssuer, missedDeadline, rules } from './case-rules.ts';
-import type {
-  Actor,
-  CaseInput,
-  CaseSnapshot,
-  ClosedStatus,
-  Escalation,
-  HandOverInput,
-  OfflineChannel,
-  ResponseResult,
-  SlaTier,
+import {
+  type Actor,
+  type CaseInput,
+  type CaseSnapshot,
+  type ClosedStatus,
+  type Escalation,
+  type HandOverInput,
+  type OfflineChannel,
+  type ResponseResult,
+  type SlaTier,
+  systemActorId,
 } from './definitions.ts';
 import { beijingTime, resultLabel, tierLabel } from './labels.ts';
 
@@ -260,6 +261,114 @@ export function respond(
         kind: 'answered',
         audience: 'requesting_unit',
         message: `协查已反馈：${resultLabel(answer.result)}${late ? '（超时反馈）' : ''}`,
+      },
+    ],
+  });
+}
+
+// ─── The automatic answer (a connector of the catalog item) ──────────────────────────────────────
+
+/** The system answering from a data source, acting for the issuing unit (系统自动核验). */
+export const systemActor = (connector: string, unitCode: string): Actor => ({
+  staffId: systemActorId(connector),
+  name: '系统自动核验',
+  unitCode,
+  role: 'agent',
+});
+
+/** The automatic answer may still be given, or fall back: the case is with its issuing unit, unanswered. */
+export const autoAnswerable = (cs: CaseSnapshot): boolean => isWithIssuer(cs) && !cs.answer;
+
+export interface AutomaticFinding {
+  result: ResponseResult;
+  fields: Record<string, unknown>;
+  source: string;
+  queriedAt: string;
+  evidenceHash: string;
+}
+
+/**
+ * The system answers from the connector's clear match. `undefined` when the case is no longer answerable (a
+ * person answered first, or the requester ended it): there is only ever one answer.
+ */
+export function autoAnswer(
+  cs: CaseSnapshot,
+  connector: string,
+  found: AutomaticFinding,
+  facts: AnswerFacts,
+  now: string,
+): Decision | undefined {
+  if (!autoAnswerable(cs)) return undefined;
+  const actor = systemActor(connector, cs.routing.issuingUnit);
+  const next = draft(cs);
+  const late = facts.lateFrom !== undefined;
+  // Art. 7: registered at once, by the system, when nobody had yet.
+  if (!next.routing.registeredAt) {
+    next.routing.registeredAt = now;
+    next.routing.registeredBy = actor.staffId;
+  }
+  next.waitedWorkingMinutes = facts.waitedWorkingMinutes;
+  next.answer = {
+    result: found.result,
+    fields: found.fields,
+    attachments: [],
+    answeredAt: facts.answeredAt,
+    answeredBy: actor.staffId,
+    late,
+    lateWorkingMinutes: facts.lateWorkingMinutes,
+    ...(facts.replyNumber ? { replyNumber: facts.replyNumber } : {}),
+    automatic: {
+      connector,
+      source: found.source,
+      queriedAt: found.queriedAt,
+      evidenceHash: found.evidenceHash,
+    },
+  };
+  next.autoCheck = { connector, status: 'answered', at: now };
+  complete(next, 'answered', actor, now);
+  return recorded(next, {
+    type: 'answered',
+    actor,
+    data: {
+      result: found.result,
+      late,
+      lateWorkingMinutes: facts.lateWorkingMinutes,
+      automatic: true,
+      connector,
+      source: found.source,
+      queriedAt: found.queriedAt,
+      evidenceHash: found.evidenceHash,
+    },
+    notify: [
+      {
+        kind: 'answered',
+        audience: 'requesting_unit',
+        message: `协查已由系统自动核验反馈：${resultLabel(found.result)}（数据来源：${found.source}）`,
+      },
+    ],
+  });
+}
+
+/** No clear answer from the connector: the case stays with the people of the issuing unit, with the reason. */
+export function autoCheckFallback(
+  cs: CaseSnapshot,
+  connector: string,
+  reason: string,
+  now: string,
+): Decision | undefined {
+  if (!autoAnswerable(cs)) return undefined;
+  const next = draft(cs);
+  next.autoCheck = { connector, status: 'fallback', reason, at: now };
+  return recorded(next, {
+    type: 'auto_check_fallback',
+    actor: systemActor(connector, cs.routing.issuingUnit),
+    reason,
+    data: { connector },
+    notify: [
+      {
+        kind: 'auto_check_fallback',
+        audience: assigneeAudience(cs),
+        message: `${cs.docNumber} 自动核验未能答复，请人工办理：${reason}`,
       },
     ],
   });

@@ -51,7 +51,19 @@ export interface CaseInput {
    * for `reminderFractions`), so the case opens without activities in sequence (patch opening-prepared).
    */
   opening?: OpeningFacts;
+  /**
+   * The catalog item's connector (patch connector-auto-answer): the case first asks that data source and,
+   * on a clear match, answers itself; otherwise it goes to a person with the reason. Set by the API only
+   * for a connector the system has configured.
+   */
+  connector?: string;
 }
+
+/** Who answers from a connector: the system, acting for the issuing unit (系统自动核验). */
+export const SYSTEM_CONNECTOR_PREFIX = 'system:connector:';
+export const systemActorId = (connector: string): string => `${SYSTEM_CONNECTOR_PREFIX}${connector}`;
+export const isSystemActorId = (id: string | null | undefined): boolean =>
+  !!id && id.startsWith(SYSTEM_CONNECTOR_PREFIX);
 
 export const DEFAULT_REMINDER_FRACTIONS: readonly number[] = [0.5, 0.8];
 
@@ -137,6 +149,27 @@ export interface CaseAnswer {
   lateWorkingMinutes: number;
   /** The response letter's own number (复函号), from the issuing unit's sequence. */
   replyNumber?: string;
+  /** Answered by the system from a data source (connector), not by a person. */
+  automatic?: AutomaticAnswer;
+}
+
+export interface AutomaticAnswer {
+  connector: string;
+  /** The data source as people read it (数据来源). */
+  source: string;
+  /** When the source was queried. */
+  queriedAt: string;
+  /** SHA-256 (hex) of the source's canonical JSON answer, kept as evidence. */
+  evidenceHash: string;
+}
+
+/** The automatic answer's attempt (patch connector-auto-answer). */
+export interface AutoCheck {
+  connector: string;
+  /** answered: the system answered; fallback: a person must (with `reason`). */
+  status: 'answered' | 'fallback';
+  reason?: string;
+  at: string;
 }
 
 /** One deadline the case had, in the order they came into force (Art. 7: nothing is rewritten). */
@@ -185,6 +218,8 @@ export interface CaseSnapshot {
   waitIntervals: { from: string; to?: string }[];
   /** The requesting unit's own application number (办件号). */
   applicationNumber?: string;
+  /** The automatic answer's attempt, in cases whose catalog item names a connector. */
+  autoCheck?: AutoCheck;
   seq: number;
 }
 

@@ -66,6 +66,7 @@ const NOTIFICATION_TITLES: Record<string, string> = {
   order_missed: '责成时限再次逾期',
   escalation_pending: '督办待处理',
   handover_failed: '缺岗转交未完成',
+  auto_check_fallback: '自动核验转人工办理',
 };
 
 const label = (table: Record<string, string>, code: string): string => table[code] ?? code;

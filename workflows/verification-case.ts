@@ -11,8 +11,12 @@
  * concurrently, and every decision re-checks its rule against the case as it is when its turn comes.
  */
 import * as wf from '@temporalio/workflow';
-import type { CaseActivities } from './activity-contract.ts';
-import { CASE_ACTIVITY_OPTIONS, CASE_LOCAL_ACTIVITY_OPTIONS } from './activity-options.ts';
+import type { CaseActivities, ConnectorActivities, ConnectorQueryResult } from './activity-contract.ts';
+import {
+  CASE_ACTIVITY_OPTIONS,
+  CASE_LOCAL_ACTIVITY_OPTIONS,
+  CONNECTOR_ACTIVITY_OPTIONS,
+} from './activity-options.ts';
 import * as machine from './case-machine.ts';
 import { refuse, rules } from './case-rules.ts';
 import {
@@ -53,6 +57,8 @@ const acts = wf.proxyActivities<CaseActivities>(CASE_ACTIVITY_OPTIONS);
  * Their results are recorded in history (markers), so replay reads them as it reads activity results.
  */
 const localActs = wf.proxyLocalActivities<CaseActivities>(CASE_LOCAL_ACTIVITY_OPTIONS);
+/** The data source's query: a normal activity (it may be slow, it is retried a few times, then given up). */
+const connectorActs = wf.proxyActivities<ConnectorActivities>(CONNECTOR_ACTIVITY_OPTIONS);
 
 /**
  * Patches (cases live for weeks; histories recorded before a patch replay on the old branch; the list with
@@ -83,6 +89,19 @@ const PATCH_OPENING_PREPARED = 'opening-prepared';
  *   opening) runs as a local activity. Decided once per case, at its start.
  */
 const PATCH_LOCAL_STEPS = 'local-steps';
+/**
+ * - a case whose catalog item names a connector (`input.connector`) asks that data source once it is open and,
+ *   on a clear match, answers itself; otherwise it records why a person must. Asked only in such cases.
+ */
+const PATCH_CONNECTOR_AUTO_ANSWER = 'connector-auto-answer';
+
+/** Why the connector gave no answer, for the people who now must (its failures carry Chinese messages). */
+function connectorFailureReason(err: unknown): string {
+  const cause = err instanceof wf.ActivityFailure ? err.cause : err;
+  if (cause instanceof wf.TimeoutFailure) return '数据源查询超时';
+  if (cause instanceof wf.ApplicationFailure && cause.message) return cause.message;
+  return '数据源查询出错';
+}
 const nowIso = (): string => new Date(Date.now()).toISOString();
 /** A detached copy for an activity argument (the workflow sandbox has no structuredClone). */
 const copy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
@@ -130,23 +149,27 @@ export async function verificationCase(input: CaseInput): Promise<CaseSnapshot> 
 
   // ─── Recording ───────────────────────────────────────────────────────────────────────────────
 
-  /** Records one event: bumps the sequence and writes the projection before the caller returns. */
-  async function record(entry: machine.Entry): Promise<CaseSnapshot> {
+  /**
+   * Records one event: bumps the sequence and writes the projection before the caller returns. `durable`:
+   * as a normal activity, whose write happens only once the workflow task that decided it has completed
+   * (see `answerFromConnector`).
+   */
+  async function record(entry: machine.Entry, durable = false): Promise<CaseSnapshot> {
     const { state: next, event } = machine.numbered(state(), entry, nowIso());
     c = next;
     version += 1;
     const snapshot = copy(next);
-    await steps.projectCase({ snapshot, event, notifications: entry.notify });
+    await (durable ? acts : steps).projectCase({ snapshot, event, notifications: entry.notify });
     return snapshot;
   }
 
   /** Makes the decision's state the case's, then carries out its effects in order. */
-  async function carryOut(decision: machine.Decision): Promise<CaseSnapshot> {
+  async function carryOut(decision: machine.Decision, durable = false): Promise<CaseSnapshot> {
     c = decision.state;
     if (decision.timers) timers = decision.timers;
     let snapshot = c;
     for (const effect of decision.effects) {
-      if (effect.kind === 'record') snapshot = await record(effect.entry);
+      if (effect.kind === 'record') snapshot = await record(effect.entry, durable);
       else timers = { officeReminderAt: await steps.nextWorkingOpening({ after: nowIso() }) };
     }
     return snapshot;
@@ -337,6 +360,63 @@ export async function verificationCase(input: CaseInput): Promise<CaseSnapshot> 
   });
   openedInReadModel = true;
 
+  // ─── The automatic answer: the data source is asked while the case waits in the inbox ────────
+
+  /**
+   * Asks the catalog item's connector; a clear match answers the case as the system acting for the issuing
+   * unit, anything else records why a person must. Both decide under the lock and only while the case is
+   * still unanswered with its issuing unit, so a person who answers first wins and there is one answer.
+   * Their projections are normal activities, not local ones: a local activity writes during the workflow
+   * task, and a task that ends the case is failed by the server when a person's Update arrives meanwhile;
+   * its retry runs the Update first (Updates before activity results), and the read model would keep the
+   * discarded task's answer under the same sequence number. Never throws (it runs beside the main loop).
+   */
+  async function answerFromConnector(connector: string): Promise<void> {
+    let found: ConnectorQueryResult | undefined;
+    let failed = '';
+    try {
+      found = await connectorActs.queryConnector({
+        caseId: input.caseId,
+        connector,
+        issuingUnit: state().routing.issuingUnit,
+        subject: input.subject,
+        fields: input.fields,
+      });
+    } catch (err) {
+      failed = connectorFailureReason(err);
+    }
+    if (found?.outcome === 'match') {
+      const match = found;
+      if (!machine.autoAnswerable(state())) return;
+      const answeredAt = nowIso();
+      const lateFrom = machine.lateSince(state(), answeredAt, () => true);
+      const lateWorkingMinutes =
+        lateFrom !== undefined ? await steps.workingMinutesBetween({ from: lateFrom, to: answeredAt }) : 0;
+      const waitedWorkingMinutes = await waitedMinutes();
+      const replyNumber = await steps.allocateReplyNumber({
+        key: `${state().caseId}#${state().routing.routingNo}`,
+        unitCode: state().routing.issuingUnit,
+        at: answeredAt,
+      });
+      const facts = { answeredAt, lateFrom, lateWorkingMinutes, waitedWorkingMinutes, replyNumber };
+      await exclusively(async () => {
+        const decision = machine.autoAnswer(state(), connector, match, facts, nowIso());
+        if (decision) await carryOut(decision, true);
+      });
+      return;
+    }
+    const reason = found ? found.reason : failed;
+    await exclusively(async () => {
+      const decision = machine.autoCheckFallback(state(), connector, reason, nowIso());
+      if (decision) await carryOut(decision, true);
+    });
+  }
+
+  const autoCheck =
+    input.connector && wf.patched(PATCH_CONNECTOR_AUTO_ANSWER)
+      ? answerFromConnector(input.connector)
+      : undefined;
+
   // ─── Timers: wait for a message or the next item of the agenda, then deal with what is due ──
 
   /** One pass over the agenda at this instant. */
@@ -362,6 +442,7 @@ export async function verificationCase(input: CaseInput): Promise<CaseSnapshot> 
     }
     await exclusively(handleDueTimers);
   }
+  await autoCheck;
   await wf.condition(wf.allHandlersFinished);
   return state();
 }

@@ -39,6 +39,12 @@ const ItemFields = {
       description: '核验对象类型（person 个人、company 企业）；新增时缺省为两者，新版本缺省沿用上一版',
     }),
   ),
+  connector: Type.Optional(
+    Type.Union([Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,39}$' }), Type.Null()], {
+      description:
+        '自动核验的数据源连接器名称（配置文件 CONNECTORS_FILE 中的 name；地址与密钥只在配置中）；null 为人工办理；新版本省略时沿用上一版本',
+    }),
+  ),
 };
 const VersionBody = Type.Object(ItemFields, { additionalProperties: false });
 const CreateBody = Type.Object({ code: ItemCode, ...ItemFields }, { additionalProperties: false });
@@ -62,9 +68,10 @@ async function insertVersion(
   code: string,
   version: number,
   b: Static<typeof VersionBody>,
-  previousKinds?: ('person' | 'company')[],
+  previous: { subjectKinds?: ('person' | 'company')[]; connector?: string | null } = {},
 ) {
-  const subjectKinds = b.subjectKinds ?? previousKinds;
+  const subjectKinds = b.subjectKinds ?? previous.subjectKinds;
+  const connector = b.connector === undefined ? (previous.connector ?? null) : b.connector;
   const [row] = await db
     .insert(catalogItems)
     .values({
@@ -73,6 +80,7 @@ async function insertVersion(
       ...b,
       ...(subjectKinds ? { subjectKinds } : {}),
       serviceItemCode: b.serviceItemCode ?? null,
+      connector,
       active: true,
     })
     .onConflictDoNothing()
@@ -178,7 +186,11 @@ export const adminCatalogRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (
       auditedWrite(db, req, 'admin.catalog.version', { code: req.params.code }, async () => {
         requireRole(req, 'admin');
         const [latest] = await db
-          .select({ version: catalogItems.version, subjectKinds: catalogItems.subjectKinds })
+          .select({
+            version: catalogItems.version,
+            subjectKinds: catalogItems.subjectKinds,
+            connector: catalogItems.connector,
+          })
           .from(catalogItems)
           .where(eq(catalogItems.code, req.params.code))
           .orderBy(desc(catalogItems.version))
@@ -187,7 +199,7 @@ export const adminCatalogRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (
         await checkItem(db, req.body);
         return reply
           .code(201)
-          .send(await insertVersion(db, req.params.code, latest.version + 1, req.body, latest.subjectKinds));
+          .send(await insertVersion(db, req.params.code, latest.version + 1, req.body, latest));
       }),
   );
 

@@ -33,6 +33,9 @@ export const CatalogItemView = Type.Object({
   subjectKinds: Type.Array(Type.Union([Type.Literal('person'), Type.Literal('company')]), {
     description: '核验对象类型：person 个人（公民身份号码），company 企业（统一社会信用代码）',
   }),
+  connector: Nullable(
+    Type.String({ description: '自动核验的数据源连接器名称（只有名称；地址与密钥只在服务端配置中）' }),
+  ),
   active: Type.Boolean(),
   createdAt: Type.String({ format: 'date-time' }),
 });
@@ -53,6 +56,7 @@ export async function catalogViews(db: Db, items: CatalogItem[]) {
     requestSchema: i.requestSchema,
     responseSchema: i.responseSchema,
     subjectKinds: i.subjectKinds,
+    connector: i.connector,
     active: i.active,
     createdAt: i.createdAt.toISOString(),
   }));

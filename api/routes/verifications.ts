@@ -58,6 +58,8 @@ export interface CaseRouteDeps {
    * configured channel, as the worker delivers a case's notices. Absent: the in-app records only.
    */
   notices?: Notifier;
+  /** The configured connectors' names (automatic answers); none by default. */
+  connectors?: ReadonlySet<string>;
 }
 
 /**
@@ -205,7 +207,7 @@ function filterText(q: ListQuery): string {
 
 export const verificationRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = async (
   app,
-  { db, gateway, subjectKey, contentCipher, caseDeadline },
+  { db, gateway, subjectKey, contentCipher, caseDeadline, connectors },
 ) => {
   app.post(
     '/api/v1/verifications',
@@ -291,6 +293,8 @@ export const verificationRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = asyn
           : {}),
         createdBy: actorOf(who),
         requestedAt: new Date().toISOString(),
+        // Data first (Art. 3): the item's data source answers if it can, only when it is configured here.
+        ...(item.connector && connectors?.has(item.connector) ? { connector: item.connector } : {}),
       };
       // Worked out here, not by the workflow's activities one after the other: the case opens in one
       // workflow task (a retry with the same key gets the same number; the deadline of a retry is unused).

@@ -15,10 +15,11 @@ import {
   catalogItems,
   escalations,
   staff,
+  units,
 } from '../../db/schema.ts';
 import type { ContentCipher } from '../../domain/content-cipher.ts';
 import { maskIdNumber, maskName } from '../../domain/personal-data.ts';
-import type { DeadlineRecord } from '../../workflows/definitions.ts';
+import { type DeadlineRecord, isSystemActorId } from '../../workflows/definitions.ts';
 import type { StaffContext } from '../plugins/auth.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 
@@ -373,6 +374,25 @@ export async function caseDetail(
         ).map((s) => [s.id, s.name] as const)
       : [],
   );
+  // The system answering from a data source, for the issuing unit: 系统自动核验（淄博市公安局）.
+  const systemUnits = [...new Set(events.filter((e) => isSystemActorId(e.actorId)).map((e) => e.actorUnit))];
+  if (systemUnits.length) {
+    const unitRows = await db
+      .select({ code: units.code, name: units.name })
+      .from(units)
+      .where(
+        inArray(
+          units.code,
+          systemUnits.filter((u): u is string => !!u),
+        ),
+      );
+    for (const e of events)
+      if (e.actorId && isSystemActorId(e.actorId))
+        names.set(
+          e.actorId,
+          `系统自动核验（${unitRows.find((u) => u.code === e.actorUnit)?.name ?? e.actorUnit}）`,
+        );
+  }
   const timeline = events
     .filter((e) => access === 'full' || e.type === 'created' || e.actorUnit === viewerUnit)
     .map((e) => ({

@@ -9,9 +9,12 @@ import { createAbsenceActivities } from '../../activities/absence-activities.ts'
 import { createCalendarActivities } from '../../activities/calendar-activities.ts';
 import { createCalendarSource } from '../../activities/calendar-source.ts';
 import { createCaseActivities, type Notifier } from '../../activities/case-activities.ts';
+import { createConnectorActivities } from '../../activities/connector-activities.ts';
+import type { ConnectorRegistry } from '../../activities/connectors.ts';
 import type { CaseDeadline } from '../../activities/opening.ts';
 import { type App, buildApp } from '../../api/app.ts';
 import { createBulkActivities } from '../../api/routes/case-actions.ts';
+import { recordAudit } from '../../api/services/audit.ts';
 import { type CaseGateway, createCaseGateway } from '../../api/services/case-gateway.ts';
 import { type LiveEvents, liveEventHooks } from '../../api/services/live-events.ts';
 import { type AppMetrics, createAppMetrics } from '../../api/services/metrics.ts';
@@ -68,6 +71,8 @@ export async function createApiHarness(
     metricsToken?: string | null;
     /** Delivery beyond the in-app record (e.g. a webhook), after the live stream if there is one. */
     notifier?: Notifier;
+    /** Data sources for automatic answers (the worker's connector activity and the API's list of names). */
+    connectors?: ConnectorRegistry;
   } = {},
 ): Promise<ApiHarness> {
   const database = opts.database ?? (await target.open());
@@ -93,6 +98,13 @@ export async function createApiHarness(
       ...createCalendarActivities(database.db),
       ...createAbsenceActivities(database.db),
       ...createBulkActivities({ db: database.db, auditKey: TEST_AUDIT_KEY, metrics, cryptoProfile: profile }),
+      ...(opts.connectors
+        ? createConnectorActivities({
+            connectors: opts.connectors,
+            audit: (entry) => recordAudit(database.db, entry),
+            log: silentLog,
+          })
+        : {}),
       ...createCaseActivities({
         db: database.db,
         calendar,
@@ -136,6 +148,7 @@ export async function createApiHarness(
     ...(opts.metricsToken === null ? {} : { metricsToken: opts.metricsToken ?? TEST_METRICS_TOKEN }),
     ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.caseDeadline ? { caseDeadline: opts.caseDeadline } : {}),
+    ...(opts.connectors ? { connectors: opts.connectors.names() } : {}),
   });
   await app.ready();
   return {

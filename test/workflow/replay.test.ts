@@ -44,6 +44,12 @@ const PATHS = [
   'opening-prepared',
   // Cases started since the patch local-steps: every later step a local activity.
   'local-steps',
+  // Cases whose catalog item names a connector (patch connector-auto-answer): answered by the system, fallen
+  // back to a person, and the two races with a person.
+  'connector-answered',
+  'connector-fallback',
+  'connector-person-first',
+  'connector-system-first',
 ];
 
 const recorded = RECORD_HISTORIES

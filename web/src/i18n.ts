@@ -28,6 +28,12 @@ export function setLang(next: Lang): void {
 }
 
 const EN: Record<string, string> = {
+  '自动核验未能答复，转人工办理': 'Automatic check gave no answer; handled by staff',
+  系统自动核验: 'Automatic check by the system',
+  数据来源: 'Data source',
+  查询时间: 'Queried at',
+  证据摘要: 'Evidence hash',
+  '自动核验未能答复，已转人工办理': 'The automatic check gave no answer; handled by staff',
   协查核验: 'Verification',
   协查核验系统: 'Verification',
   淄博市证明事项协查核验系统: 'Zibo inter-department verification system',

@@ -75,6 +75,7 @@ const EVENT: Record<string, string> = {
   office_reminded: '督办提醒',
   terminated: '流程已终止（对账关闭）',
   reconciled: '读模型已对账修复',
+  auto_check_fallback: '自动核验未能答复，转人工办理',
 };
 export const eventLabel = (type: string) => t(EVENT[type] ?? type);
 export const EVENT_COLOR: Record<string, string> = {

@@ -66,6 +66,8 @@ export interface CaseAnswer {
   answeredBy?: string;
   late?: boolean;
   lateWorkingMinutes?: number;
+  /** Answered by the system from a data source (connector). */
+  automatic?: { connector: string; source: string; queriedAt: string; evidenceHash: string };
 }
 
 export interface CaseDetail {

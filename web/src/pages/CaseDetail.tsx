@@ -104,6 +104,7 @@ function timelineText(e: TimelineEntry, unitName: (c: string) => string): string
   if (e.type === 'reclassified' && typeof d.to === 'string') lines.push(`→ ${tierLabel(d.to)}`);
   if (e.type === 'answered' && typeof d.result === 'string')
     lines.push(`${t('核验结果')}：${resultLabel(d.result)}`);
+  if (e.type === 'answered' && typeof d.source === 'string') lines.push(`${t('数据来源')}：${d.source}`);
   if (e.type === 'deadline_ordered' && typeof d.dueAt === 'string')
     lines.push(`${t('限办时间')}：${fmt(d.dueAt)}`);
   if ((e.type === 'escalated' || e.type === 'escalated_level2') && typeof d.missedDueAt === 'string')
@@ -352,6 +353,8 @@ export function CaseDetailPage({ id }: { id: string }) {
   const open = withIssuer || c.status === 'returned';
   // Files bound to the case other than the response's own (e.g. the applicant's proof, Art. 9).
   const otherFiles = (data.attachments ?? []).filter((a) => !data.answer?.attachments?.includes(a.id));
+  // The automatic answer could not answer: why (shown until a person answers).
+  const autoFallback = data.timeline.findLast((e) => e.type === 'auto_check_fallback');
   // Art. 8: after any answer, or once the case ended (on-site check when department verification failed).
   const ledgerOk =
     c.result !== null || !['awaiting_registration', 'registered', 'returned'].includes(c.status);
@@ -770,8 +773,40 @@ export function CaseDetailPage({ id }: { id: string }) {
               <SchemaView schema={data.templates?.request} data={data.content.fields ?? {}} />
             </Card>
           )}
+          {autoFallback && !data.answer && (
+            <Alert
+              type="warning"
+              showIcon
+              style={{ marginBottom: 16 }}
+              data-testid="auto-check-fallback"
+              message={t('自动核验未能答复，已转人工办理')}
+              description={autoFallback.reason}
+            />
+          )}
           {data.answer && (
             <Card title={t('反馈内容')} size="small" style={{ marginBottom: 16 }} data-testid="answer">
+              {data.answer.automatic && (
+                <Alert
+                  type="success"
+                  showIcon
+                  style={{ marginBottom: 12 }}
+                  data-testid="automatic-answer"
+                  message={data.timeline.find((e) => e.type === 'answered')?.actorName ?? t('系统自动核验')}
+                  description={
+                    <div>
+                      <div>
+                        {t('数据来源')}：{data.answer.automatic.source}
+                      </div>
+                      <div>
+                        {t('查询时间')}：{fmt(data.answer.automatic.queriedAt)}
+                      </div>
+                      <div style={{ wordBreak: 'break-all' }}>
+                        {t('证据摘要')}（SHA-256）：<code>{data.answer.automatic.evidenceHash}</code>
+                      </div>
+                    </div>
+                  }
+                />
+              )}
               <SchemaView schema={data.templates?.response} data={data.answer.fields ?? {}} />
               {(data.answer.attachments?.length ?? 0) > 0 && (
                 <div style={{ marginTop: 8 }}>
