@@ -75,6 +75,9 @@ function runVite(outDir: string): Promise<void> {
       ],
       {
         cwd: PROJECT_ROOT,
+        // The build that is served is the production build, whatever the caller's NODE_ENV: under vitest
+        // (NODE_ENV=test) Vite would otherwise bundle React's development build (1.6 MB, its warnings).
+        env: { ...process.env, NODE_ENV: 'production' },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );

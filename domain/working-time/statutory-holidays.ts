@@ -26,7 +26,7 @@ function computeStatutoryHolidays(year: number): Map<ShanghaiDate, string> {
   // 除夕 is the day before 正月初一, whatever the length of the last lunar month.
   const newYear = Lunar.fromYmd(year, 1, 1).getSolar();
   for (let offset = -1; offset <= 2; offset++) add(solarYmd(newYear.next(offset)), '春节');
-  const qingming = Solar.fromYmd(year, 4, 15).getLunar().getJieQiTable()['清明'];
+  const qingming = Solar.fromYmd(year, 4, 15).getLunar().getJieQiTable().清明;
   if (qingming && qingming.getYear() === year) add(solarYmd(qingming), '清明节');
   add(ymd(year, 5, 1), '劳动节');
   add(ymd(year, 5, 2), '劳动节');

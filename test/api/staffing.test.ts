@@ -91,7 +91,7 @@ describe.each(databaseTargets())('staffing and the backup liaison on $name', (ta
     expect(then.date).toBe(day);
     const mz = then.violations.find((v) => v.code === 'ZB-MZ');
     expect(mz).toMatchObject({ liaisons: 1, agents: 2, available: { liaisons: 1, agents: 0 } });
-    expect(mz?.problems.join()).toContain('在岗代办员不足');
+    expect(mz?.problems.join()).toContain('在岗经办人不足');
     expect(then.units.find((u) => u.code === 'ZB-MZ')?.backupLiaison?.availableToday).toBe(false);
 
     // Today: both agents of ZB-RS absent now.
@@ -102,7 +102,7 @@ describe.each(databaseTargets())('staffing and the backup liaison on $name', (ta
     const today = await report();
     const rs = today.violations.find((v) => v.code === 'ZB-RS');
     expect(rs).toMatchObject({ liaisons: 1, agents: 2, available: { liaisons: 1, agents: 0 } });
-    expect(rs?.problems.join()).toContain('在岗代办员不足');
+    expect(rs?.problems.join()).toContain('在岗经办人不足');
     const invalid = await call('admin', 'GET', '/api/v1/admin/staffing-report?date=2026-02-30');
     expect(invalid.statusCode).toBe(422);
     expect(invalid.json().errors[0].pointer).toBe('/querystring/date');

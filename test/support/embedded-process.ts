@@ -3,10 +3,11 @@
  * start-up, readiness, restart, crash recovery. Output is kept for assertions and failure messages.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { isAlive } from '../../app/data-dir.ts';
 import { PROJECT_ROOT } from '../../app/temporal-tools.ts';
 
 export interface EmbeddedProcess {
@@ -89,4 +90,19 @@ export function pidOfDevServer(dataDir: string): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Stops a system a browser suite started and leaves nothing behind: SIGINT (the way a person stops
+ * `npm start`), SIGKILL after 20 s, the Temporal dev server it spawned if it outlived it, and its data dir.
+ */
+export async function stopEmbedded(system: EmbeddedProcess | undefined, dataDir: string): Promise<void> {
+  if (system && system.child.exitCode === null) {
+    system.child.kill('SIGINT');
+    const stopped = await Promise.race([system.exited, delay(20_000).then(() => 'timeout')]);
+    if (stopped === 'timeout') system.child.kill('SIGKILL');
+  }
+  const orphan = pidOfDevServer(dataDir);
+  if (orphan && isAlive(orphan)) process.kill(orphan, 'SIGKILL');
+  rmSync(dataDir, { recursive: true, force: true });
 }

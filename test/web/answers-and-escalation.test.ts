@@ -12,20 +12,13 @@
  *
  * Screenshots are saved per item under test-results/screenshots/ (names start with `item`).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isAlive } from '../../app/data-dir.ts';
 import { buildWeb, webBuildReason } from '../../app/web-assets.ts';
-import { isValidResidentId } from '../../domain/personal-data.ts';
-import {
-  type EmbeddedProcess,
-  pidOfDevServer,
-  spawnEmbedded,
-  waitReady,
-} from '../support/embedded-process.ts';
+import { type EmbeddedProcess, spawnEmbedded, stopEmbedded, waitReady } from '../support/embedded-process.ts';
 import {
   choose,
   eventually,
@@ -34,21 +27,15 @@ import {
   login,
   newUserContext,
   PHONE,
+  residentId,
   screenshot,
+  systemApi,
   text,
   visible,
 } from './browser.ts';
 
 const SLA_SECONDS = 20;
 const WIDE = { width: 1440, height: 900 };
-
-function residentId(first17: string): string {
-  const w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-  const sum = [...first17].reduce((a, c, i) => a + Number(c) * (w[i] as number), 0);
-  const id = first17 + ('10X98765432'[sum % 11] as string);
-  if (!isValidResidentId(id)) throw new Error(`bad test ID ${id}`);
-  return id;
-}
 
 /** `2026-11-23 14:05` in Beijing time, as the web app shows instants. */
 const beijing = (iso: string) =>
@@ -144,17 +131,7 @@ run('issue 14 in a real browser: answers, long text, escalation at a glance, mes
   afterAll(async () => {
     for (const c of contexts) await c.close().catch(() => {});
     await browser?.close().catch(() => {});
-    if (system && system.child.exitCode === null) {
-      system.child.kill('SIGINT');
-      const stopped = await Promise.race([
-        system.exited,
-        new Promise((r) => setTimeout(() => r('timeout'), 20_000)),
-      ]);
-      if (stopped === 'timeout') system.child.kill('SIGKILL');
-    }
-    const orphan = pidOfDevServer(dataDir);
-    if (orphan && isAlive(orphan)) process.kill(orphan, 'SIGKILL');
-    rmSync(dataDir, { recursive: true, force: true });
+    await stopEmbedded(system, dataDir);
   }, 60_000);
 
   const open = async (viewport = WIDE): Promise<Page> => {
@@ -168,18 +145,7 @@ run('issue 14 in a real browser: answers, long text, escalation at a glance, mes
     return page;
   };
 
-  const api = async (who: string, method: 'GET' | 'POST', url: string, body?: object) => {
-    const res = await fetch(`${system.baseUrl}${url}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${tokens[who]}`,
-        ...(body ? { 'content-type': 'application/json' } : {}),
-        ...(method === 'POST' ? { 'idempotency-key': `web14-${Math.random().toString(36).slice(2)}` } : {}),
-      },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-    return { status: res.status, json: (await res.json()) as Record<string, unknown> };
-  };
+  const api = systemApi(() => system.baseUrl, tokens, 'web14');
 
   const startCase = async (catalogCode: string, fields: object, purpose: string, idFirst17: string) => {
     const res = await api('req-a', 'POST', '/api/v1/verifications', {

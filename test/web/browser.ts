@@ -2,11 +2,13 @@
  * Browser-test support: Debian's Chromium driven by playwright-core (never a browser download), and
  * small helpers that wait on the screen the way a person would look at it (auto-waiting locators).
  */
+
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 import { vi } from 'vitest';
 import { PROJECT_ROOT } from '../../app/temporal-tools.ts';
+import { isValidResidentId } from '../../domain/identifiers.ts';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const SCREENSHOTS = path.join(PROJECT_ROOT, 'test-results', 'screenshots');
@@ -114,4 +116,34 @@ export async function choose(page: Page, select: Locator, text: string): Promise
 /** The element's text (trimmed; '' when it has none). */
 export async function text(locator: Locator): Promise<string> {
   return ((await locator.first().textContent()) ?? '').trim();
+}
+
+/**
+ * A caller of a running system's API as a signed-in demo user (`tokens[who]`), for a browser suite's set-up:
+ * JSON in and out, a fresh Idempotency-Key on each POST.
+ */
+export function systemApi(baseUrl: () => string, tokens: Record<string, string>, keyPrefix: string) {
+  return async (who: string, method: 'GET' | 'POST', url: string, body?: object) => {
+    const res = await fetch(`${baseUrl()}${url}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${tokens[who]}`,
+        ...(body ? { 'content-type': 'application/json' } : {}),
+        ...(method === 'POST'
+          ? { 'idempotency-key': `${keyPrefix}-${Math.random().toString(36).slice(2)}` }
+          : {}),
+      },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+  };
+}
+
+/** A resident ID number with its GB 11643 check character, from its first 17 digits (test subjects). */
+export function residentId(first17: string): string {
+  const w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+  const sum = [...first17].reduce((a, c, i) => a + Number(c) * (w[i] as number), 0);
+  const id = first17 + ('10X98765432'[sum % 11] as string);
+  if (!isValidResidentId(id)) throw new Error(`bad test ID ${id}`);
+  return id;
 }

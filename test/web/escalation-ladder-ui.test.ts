@@ -5,20 +5,14 @@
  * and raises it to level 2 after a confirmation; the city government's reviewer then sees the same record
  * read-only. Screenshots under test-results/screenshots/.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isAlive } from '../../app/data-dir.ts';
 import { buildWeb, webBuildReason } from '../../app/web-assets.ts';
 import { VALID_ID } from '../support/api.ts';
-import {
-  type EmbeddedProcess,
-  pidOfDevServer,
-  spawnEmbedded,
-  waitReady,
-} from '../support/embedded-process.ts';
+import { type EmbeddedProcess, spawnEmbedded, stopEmbedded, waitReady } from '../support/embedded-process.ts';
 import {
   choose,
   eventually,
@@ -50,17 +44,7 @@ run('the escalation page in a real browser', () => {
   afterAll(async () => {
     for (const c of contexts) await c.close().catch(() => {});
     await browser?.close().catch(() => {});
-    if (system && system.child.exitCode === null) {
-      system.child.kill('SIGINT');
-      const stopped = await Promise.race([
-        system.exited,
-        new Promise((r) => setTimeout(() => r('timeout'), 20_000)),
-      ]);
-      if (stopped === 'timeout') system.child.kill('SIGKILL');
-    }
-    const orphan = pidOfDevServer(dataDir);
-    if (orphan && isAlive(orphan)) process.kill(orphan, 'SIGKILL');
-    rmSync(dataDir, { recursive: true, force: true });
+    await stopEmbedded(system, dataDir);
   }, 60_000);
 
   const open = async (): Promise<Page> => {

@@ -13,22 +13,15 @@
  *
  * Screenshots: test-results/issue14/item6-*.png, at 1440 and 390 px.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import ExcelJS from 'exceljs';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isAlive } from '../../app/data-dir.ts';
 import { PROJECT_ROOT } from '../../app/temporal-tools.ts';
 import { buildWeb, webBuildReason } from '../../app/web-assets.ts';
-import { isValidResidentId } from '../../domain/personal-data.ts';
-import {
-  type EmbeddedProcess,
-  pidOfDevServer,
-  spawnEmbedded,
-  waitReady,
-} from '../support/embedded-process.ts';
+import { type EmbeddedProcess, spawnEmbedded, stopEmbedded, waitReady } from '../support/embedded-process.ts';
 import {
   choose,
   eventually,
@@ -37,20 +30,14 @@ import {
   login,
   newUserContext,
   PHONE,
+  residentId,
+  systemApi,
   text,
   visible,
 } from './browser.ts';
 
 const WIDE = { width: 1440, height: 900 };
 const SHOTS = path.join(PROJECT_ROOT, 'test-results', 'issue14');
-
-function residentId(first17: string): string {
-  const w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-  const sum = [...first17].reduce((a, c, i) => a + Number(c) * (w[i] as number), 0);
-  const id = first17 + ('10X98765432'[sum % 11] as string);
-  if (!isValidResidentId(id)) throw new Error(`bad test ID ${id}`);
-  return id;
-}
 
 async function shot(page: Page, name: string): Promise<void> {
   mkdirSync(SHOTS, { recursive: true });
@@ -87,18 +74,7 @@ run('issue 14 item 6 in a real browser: lists as clerks expect them', () => {
   const errors: string[] = [];
   const docs: Record<string, string> = {};
 
-  const api = async (who: string, method: 'GET' | 'POST', url: string, body?: object) => {
-    const res = await fetch(`${system.baseUrl}${url}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${tokens[who]}`,
-        ...(body ? { 'content-type': 'application/json' } : {}),
-        ...(method === 'POST' ? { 'idempotency-key': `lists-${Math.random().toString(36).slice(2)}` } : {}),
-      },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-    return { status: res.status, json: (await res.json()) as Record<string, unknown> };
-  };
+  const api = systemApi(() => system.baseUrl, tokens, 'lists');
 
   const startCase = async (key: string, catalogCode: string, name: string, idFirst17: string) => {
     const res = await api('req-a', 'POST', '/api/v1/verifications', {
@@ -146,17 +122,7 @@ run('issue 14 item 6 in a real browser: lists as clerks expect them', () => {
   afterAll(async () => {
     for (const c of contexts) await c.close().catch(() => {});
     await browser?.close().catch(() => {});
-    if (system && system.child.exitCode === null) {
-      system.child.kill('SIGINT');
-      const stopped = await Promise.race([
-        system.exited,
-        new Promise((r) => setTimeout(() => r('timeout'), 20_000)),
-      ]);
-      if (stopped === 'timeout') system.child.kill('SIGKILL');
-    }
-    const orphan = pidOfDevServer(dataDir);
-    if (orphan && isAlive(orphan)) process.kill(orphan, 'SIGKILL');
-    rmSync(dataDir, { recursive: true, force: true });
+    await stopEmbedded(system, dataDir);
   }, 60_000);
 
   const open = async (viewport = WIDE): Promise<Page> => {

@@ -12,21 +12,15 @@
  *
  * Screenshots at 1440 px and 390 px under test-results/issue14/ (item7-*, item8-*, item10-*).
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isAlive } from '../../app/data-dir.ts';
 import { PROJECT_ROOT } from '../../app/temporal-tools.ts';
 import { buildWeb, webBuildReason } from '../../app/web-assets.ts';
 import { VALID_CREDIT_CODE, VALID_ID } from '../support/api.ts';
-import {
-  type EmbeddedProcess,
-  pidOfDevServer,
-  spawnEmbedded,
-  waitReady,
-} from '../support/embedded-process.ts';
+import { type EmbeddedProcess, spawnEmbedded, stopEmbedded, waitReady } from '../support/embedded-process.ts';
 import {
   choose,
   eventually,
@@ -157,17 +151,7 @@ run('issue 14 in a real browser: phone width, forms, one session across tabs', (
   afterAll(async () => {
     for (const c of contexts) await c.close().catch(() => {});
     await browser?.close().catch(() => {});
-    if (system && system.child.exitCode === null) {
-      system.child.kill('SIGINT');
-      const stopped = await Promise.race([
-        system.exited,
-        new Promise((r) => setTimeout(() => r('timeout'), 20_000)),
-      ]);
-      if (stopped === 'timeout') system.child.kill('SIGKILL');
-    }
-    const orphan = pidOfDevServer(dataDir);
-    if (orphan && isAlive(orphan)) process.kill(orphan, 'SIGKILL');
-    rmSync(dataDir, { recursive: true, force: true });
+    await stopEmbedded(system, dataDir);
   }, 60_000);
 
   const watch = (page: Page) => {

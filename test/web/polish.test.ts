@@ -19,16 +19,10 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isAlive } from '../../app/data-dir.ts';
 import { PROJECT_ROOT } from '../../app/temporal-tools.ts';
 import { buildWeb, webBuildReason } from '../../app/web-assets.ts';
 import { VALID_ID } from '../support/api.ts';
-import {
-  type EmbeddedProcess,
-  pidOfDevServer,
-  spawnEmbedded,
-  waitReady,
-} from '../support/embedded-process.ts';
+import { type EmbeddedProcess, spawnEmbedded, stopEmbedded, waitReady } from '../support/embedded-process.ts';
 import {
   eventually,
   hasChromium,
@@ -67,17 +61,7 @@ run('issue 14 (items 9, 11, 12) in a real browser', () => {
   afterAll(async () => {
     for (const c of contexts) await c.close().catch(() => {});
     await browser?.close().catch(() => {});
-    if (system && system.child.exitCode === null) {
-      system.child.kill('SIGINT');
-      const stopped = await Promise.race([
-        system.exited,
-        new Promise((r) => setTimeout(() => r('timeout'), 20_000)),
-      ]);
-      if (stopped === 'timeout') system.child.kill('SIGKILL');
-    }
-    const orphan = pidOfDevServer(dataDir);
-    if (orphan && isAlive(orphan)) process.kill(orphan, 'SIGKILL');
-    rmSync(dataDir, { recursive: true, force: true });
+    await stopEmbedded(system, dataDir);
   }, 60_000);
 
   /** A signed-in page at a width; console errors (other than 4xx responses) are collected. */
@@ -226,6 +210,10 @@ run('issue 14 (items 9, 11, 12) in a real browser', () => {
     await visible(dialog);
     const request = dialog.getByTestId('template-designer').first();
     await visible(request.getByRole('tab', { name: '字段设计' }));
+    // Who may be the subject is chosen here too (a new item takes both until the administrator says).
+    const kinds = dialog.locator('.ant-form-item', { hasText: '核验对象类型' });
+    expect(await kinds.getByRole('checkbox', { name: '个人（公民身份号码）' }).isChecked()).toBe(true);
+    expect(await kinds.getByRole('checkbox', { name: '企业（统一社会信用代码）' }).isChecked()).toBe(true);
 
     // Add three fields: a required date, a choice with options, a yes/no; then move the last one up.
     const add = request.getByRole('button', { name: /添加字段/ });

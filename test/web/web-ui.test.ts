@@ -14,15 +14,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isAlive } from '../../app/data-dir.ts';
 import { buildWeb, webBuildReason } from '../../app/web-assets.ts';
-import { isValidResidentId } from '../../domain/personal-data.ts';
-import {
-  type EmbeddedProcess,
-  pidOfDevServer,
-  spawnEmbedded,
-  waitReady,
-} from '../support/embedded-process.ts';
+import { type EmbeddedProcess, spawnEmbedded, stopEmbedded, waitReady } from '../support/embedded-process.ts';
 import {
   choose,
   eventually,
@@ -31,6 +24,7 @@ import {
   login,
   newUserContext,
   PHONE,
+  residentId,
   SCREENSHOTS,
   screenshot,
   text,
@@ -40,14 +34,6 @@ import {
 const SLA_SECONDS = 20;
 
 /** A valid resident ID number (GB 11643 check character) for a made-up person. */
-function residentId(first17: string): string {
-  const w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-  const sum = [...first17].reduce((a, c, i) => a + Number(c) * (w[i] as number), 0);
-  const id = first17 + ('10X98765432'[sum % 11] as string);
-  if (!isValidResidentId(id)) throw new Error(`bad test ID ${id}`);
-  return id;
-}
-
 const run = hasChromium() ? describe : describe.skip;
 
 run('web UI in a real browser against the embedded system', () => {
@@ -73,17 +59,7 @@ run('web UI in a real browser against the embedded system', () => {
   afterAll(async () => {
     for (const c of contexts) await c.close().catch(() => {});
     await browser?.close().catch(() => {});
-    if (system && system.child.exitCode === null) {
-      system.child.kill('SIGINT');
-      const stopped = await Promise.race([
-        system.exited,
-        new Promise((r) => setTimeout(() => r('timeout'), 20_000)),
-      ]);
-      if (stopped === 'timeout') system.child.kill('SIGKILL');
-    }
-    const orphan = pidOfDevServer(dataDir);
-    if (orphan && isAlive(orphan)) process.kill(orphan, 'SIGKILL');
-    rmSync(dataDir, { recursive: true, force: true });
+    await stopEmbedded(system, dataDir);
     process.stdout.write(`web UI test timings (ms): ${JSON.stringify(timings)}\n`);
   }, 60_000);
 

@@ -3,7 +3,7 @@
  * item or publish a new version, its templates designed field by field (TemplateDesigner) with a live
  * preview; the JSON Schema stays available for experts.
  */
-import { App, Button, Card, Form, Input, Radio, Select, Space, Table, Tag } from 'antd';
+import { App, Button, Card, Checkbox, Form, Input, Radio, Select, Space, Table, Tag } from 'antd';
 import { useState } from 'react';
 import { api, isMissingRoute } from '../../api.ts';
 import { MissingRoute, PageHeader, ProblemAlert } from '../../components.tsx';
@@ -45,12 +45,14 @@ export function CatalogSection() {
       ? {
           ...editing,
           issuingUnitCodes: editing.issuingUnits.map((u) => u.code),
+          subjectKinds: editing.subjectKinds ?? ['person', 'company'],
           requestSchema: editing.requestSchema,
           responseSchema: editing.responseSchema,
         }
       : {
           defaultTier: '30m',
           exemptionMethod: '部门核验',
+          subjectKinds: ['person', 'company'],
           requestSchema: { type: 'object', required: [], properties: {} },
           responseSchema: { type: 'object', required: [], properties: {} },
         };
@@ -174,6 +176,19 @@ export function CatalogSection() {
         </Form.Item>
         <Form.Item name="defaultTier" label={t('默认时限')} rules={[{ required: true }]}>
           <Radio.Group options={TIERS.map((x) => ({ value: x, label: tierLabel(x) }))} />
+        </Form.Item>
+        <Form.Item
+          name="subjectKinds"
+          label={t('核验对象类型')}
+          rules={[{ required: true, type: 'array', min: 1, message: t('至少选择一种核验对象类型') }]}
+          extra={t('只核验个人的事项，新建协查时不提供“企业”')}
+        >
+          <Checkbox.Group
+            options={[
+              { value: 'person', label: t('个人（公民身份号码）') },
+              { value: 'company', label: t('企业（统一社会信用代码）') },
+            ]}
+          />
         </Form.Item>
         <Form.Item name="exemptionMethod" label={t('免提交方式')} rules={[{ required: true, min: 2 }]}>
           <Input />
