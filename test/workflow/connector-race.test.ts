@@ -1,25 +1,19 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type {
-  CaseActivities,
-  ConnectorQueryInput,
-  ConnectorQueryResult,
-} from '../../workflows/activity-contract.ts';
+import type { ConnectorQueryInput, ConnectorQueryResult } from '../../workflows/activity-contract.ts';
 import { registerUpdate, respondUpdate, snapshotQuery } from '../../workflows/definitions.ts';
 import { databaseTargets, type TestDatabase } from '../support/databases.ts';
 import { createTimeSkippingEnv } from '../support/temporal.ts';
+import { connectorInput, match, activitiesWith as withConnector } from './connector-support.ts';
 import {
-  caseInput,
   eventRows,
   eventually,
   finalResult,
   issuer,
   openCase,
-  realCaseActivities,
   recordHistory,
   startOfTest,
   TestCalendar,
-  uniqueCaseId,
   withCaseWorker,
 } from './support.ts';
 
@@ -35,35 +29,10 @@ afterAll(async () => {
   await database?.dispose();
 });
 
-const HASH = 'a'.repeat(64);
-const SOURCE = '测试户籍数据源';
-
-const match = (fields = { registeredAddress: '淄博市张店区人民西路 1 号' }): ConnectorQueryResult => ({
-  outcome: 'match',
-  result: 'consistent',
-  fields,
-  source: SOURCE,
-  queriedAt: new Date().toISOString(),
-  evidenceHash: HASH,
-});
-
-/** The real case activities plus a `queryConnector` the test writes; its calls are counted. */
-function activitiesWith(
+const activitiesWith = (
   calendar: TestCalendar,
   query: (input: ConnectorQueryInput) => Promise<ConnectorQueryResult>,
-): CaseActivities & { calls: ConnectorQueryInput[] } {
-  const calls: ConnectorQueryInput[] = [];
-  return Object.assign(realCaseActivities(database.db, calendar), {
-    calls,
-    queryConnector: async (input: ConnectorQueryInput) => {
-      calls.push(input);
-      return query(input);
-    },
-  });
-}
-
-const connectorInput = (name: string, start: Date) =>
-  caseInput(uniqueCaseId(name), start, { connector: 'hukou-test' });
+) => withConnector(database.db, calendar, query);
 
 describe('The connector and a person race: exactly one answer', () => {
   /** A connector that answers only when the test lets it. */

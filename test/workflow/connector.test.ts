@@ -10,27 +10,21 @@ import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectorTimeout, connectorUnavailable } from '../../activities/connectors.ts';
 import { notifications } from '../../db/schema.ts';
-import type {
-  CaseActivities,
-  ConnectorQueryInput,
-  ConnectorQueryResult,
-} from '../../workflows/activity-contract.ts';
+import type { ConnectorQueryInput, ConnectorQueryResult } from '../../workflows/activity-contract.ts';
 import { registerUpdate, respondUpdate, snapshotQuery } from '../../workflows/definitions.ts';
 import { databaseTargets, type TestDatabase } from '../support/databases.ts';
 import { createTimeSkippingEnv } from '../support/temporal.ts';
+import { connectorInput, HASH, match, SOURCE, activitiesWith as withConnector } from './connector-support.ts';
 import {
-  caseInput,
   caseRow,
   eventRows,
   eventually,
   finalResult,
   issuer,
   openCase,
-  realCaseActivities,
   recordHistory,
   startOfTest,
   TestCalendar,
-  uniqueCaseId,
   withCaseWorker,
 } from './support.ts';
 
@@ -46,35 +40,10 @@ afterAll(async () => {
   await database?.dispose();
 });
 
-const HASH = 'a'.repeat(64);
-const SOURCE = '测试户籍数据源';
-
-const match = (fields = { registeredAddress: '淄博市张店区人民西路 1 号' }): ConnectorQueryResult => ({
-  outcome: 'match',
-  result: 'consistent',
-  fields,
-  source: SOURCE,
-  queriedAt: new Date().toISOString(),
-  evidenceHash: HASH,
-});
-
-/** The real case activities plus a `queryConnector` the test writes; its calls are counted. */
-function activitiesWith(
+const activitiesWith = (
   calendar: TestCalendar,
   query: (input: ConnectorQueryInput) => Promise<ConnectorQueryResult>,
-): CaseActivities & { calls: ConnectorQueryInput[] } {
-  const calls: ConnectorQueryInput[] = [];
-  return Object.assign(realCaseActivities(database.db, calendar), {
-    calls,
-    queryConnector: async (input: ConnectorQueryInput) => {
-      calls.push(input);
-      return query(input);
-    },
-  });
-}
-
-const connectorInput = (name: string, start: Date) =>
-  caseInput(uniqueCaseId(name), start, { connector: 'hukou-test' });
+) => withConnector(database.db, calendar, query);
 
 describe('A case whose catalog item names a connector', () => {
   it('is answered by the system on a clear match: fields, source, query time, evidence hash, one answer', {
