@@ -8,7 +8,7 @@
  * (WEB_DIST_DIR), 8 open cases in the issuer's inbox; the issuer signs in once in Chromium, then each run
  * empties the browser's cache, throttles the CPU 4× (CDP `Emulation.setCPUThrottlingRate`) and reloads
  * /inbox. TTI = from the reload until the inbox rows are on screen AND a click on the list's filter
- * (未登记) has been handled (the control shows it selected): the page is drawn and answers a person.
+ * (未登记, or the 待认领 tab in later builds) has been handled (the control shows it selected): the page is drawn and answers a person.
  * Also recorded: the JavaScript bytes on the wire of the first load and how they were encoded.
  */
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
@@ -75,6 +75,10 @@ async function seed(baseUrl: string): Promise<void> {
   }
 }
 
+const UNCLAIMED_FILTER = '.ant-segmented-item:has-text("未登记"), .ant-tabs-tab:has-text("待认领")';
+const UNCLAIMED_SELECTED =
+  '.ant-segmented-item-selected:has-text("未登记"), .ant-tabs-tab-active:has-text("待认领")';
+
 /** One cold load of /inbox on a throttled CPU; returns the milliseconds until it answered a click. */
 async function coldLoad(page: Page, cdp: CDPSession, rate = RATE): Promise<number> {
   await cdp.send('Network.clearBrowserCache');
@@ -83,11 +87,10 @@ async function coldLoad(page: Page, cdp: CDPSession, rate = RATE): Promise<numbe
     const t0 = Date.now();
     await page.goto('/inbox', { waitUntil: 'commit' });
     await page.locator('.ant-table-row').first().waitFor({ state: 'visible', timeout: 60_000 });
-    const option = page.locator('.ant-segmented-item', { hasText: '未登记' }).first();
+    // The unclaimed filter: a segmented 未登记 before issue 14's lists, the 待认领 tab since.
+    const option = page.locator(UNCLAIMED_FILTER).first();
     await option.click({ timeout: 60_000 });
-    await page
-      .locator('.ant-segmented-item-selected', { hasText: '未登记' })
-      .waitFor({ state: 'visible', timeout: 60_000 });
+    await page.locator(UNCLAIMED_SELECTED).first().waitFor({ state: 'visible', timeout: 60_000 });
     return Date.now() - t0;
   } finally {
     await cdp.send('Emulation.setCPUThrottlingRate', { rate: 1 });
@@ -177,7 +180,7 @@ runBench(async () => {
       '',
       `## tti — ${new Date().toISOString()} — ${os.cpus().length} cores, Node ${process.version}, Chromium (playwright-core)`,
       '',
-      `\`npx tsx bench/tti.ts ${args.join(' ')}\`: the issuer's inbox (8 open cases), cold cache, CPU throttled ${RATE}× (CDP), ${RUNS} loads each (and 3 unthrottled). TTI = reload → rows on screen and a click on the 未登记 filter handled. Target: ≤ 1000 ms.`,
+      `\`npx tsx bench/tti.ts ${args.join(' ')}\`: the issuer's inbox (8 open cases), cold cache, CPU throttled ${RATE}× (CDP), ${RUNS} loads each (and 3 unthrottled). TTI = reload → rows on screen and a click on the unclaimed filter (未登记 / 待认领) handled. Target: ≤ 1000 ms.`,
       '',
       '| build | TTI p50 ms | min ms | max ms | unthrottled p50 ms | JS files | JS size | JS on the wire | content-encoding | target | machine |',
       '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',

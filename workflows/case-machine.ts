@@ -214,8 +214,9 @@ export function register(cs: CaseSnapshot, actor: Actor, now: string): Decision 
   const next = draft(cs);
   next.status = 'registered';
   next.assigneeId = actor.staffId;
-  next.routing.registeredAt = now;
-  next.routing.registeredBy = actor.staffId;
+  // Art. 7 measures the first registration: a case given back (unclaim) and claimed again keeps it.
+  next.routing.registeredAt = cs.routing.registeredAt ?? now;
+  next.routing.registeredBy = cs.routing.registeredBy ?? actor.staffId;
   const minutes = Math.round((ms(now) - ms(cs.routing.arrivedAt)) / 60000);
   return recorded(next, { type: 'registered', actor, data: { timeToRegisterMinutes: minutes } });
 }
@@ -467,6 +468,31 @@ export function reassign(
     data: { from, to: toStaffId },
     notify: [
       { kind: 'assigned', audience: { staffId: toStaffId }, message: `协查 ${cs.docNumber} 已转派给您` },
+    ],
+  });
+}
+
+/**
+ * 取消认领: the case goes back to the unit's unclaimed tasks (awaiting registration) with no assignee. The
+ * first registration stays on the routing (Art. 7 measures it) and the deadline in force does not move.
+ */
+export function unclaim(cs: CaseSnapshot, actor: Actor, reason: string): Decision {
+  rules.unclaim(cs, actor, reason);
+  const next = draft(cs);
+  const from = cs.assigneeId;
+  next.status = 'awaiting_registration';
+  next.assigneeId = undefined;
+  return recorded(next, {
+    type: 'unclaimed',
+    actor,
+    reason,
+    data: { from },
+    notify: [
+      {
+        kind: 'unclaimed',
+        audience: 'issuing_unit',
+        message: `协查 ${cs.docNumber} 已取消认领，回到待认领：${reason}`,
+      },
     ],
   });
 }

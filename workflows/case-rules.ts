@@ -134,6 +134,15 @@ export const rules = {
     if (c.status !== 'registered') refuse('invalid_state', '只有已登记受理的协查才能转派');
     if (toStaffId === c.assigneeId) refuse('invalid_input', '已是该承办人');
   },
+  /** 取消认领: the assignee gives the case back to the unit, or a liaison takes it from an assignee. */
+  unclaim(c: CaseSnapshot, actor: Actor, reason: string): void {
+    mustBeIssuer(c, actor);
+    if (c.status !== 'registered') refuse('invalid_state', '只有已登记受理、尚未反馈的协查才能取消认领');
+    const own = actor.staffId === c.assigneeId || (!!c.assigneeId && actor.onBehalfOf === c.assigneeId);
+    if (!own && actor.role !== 'liaison' && !actor.actingAsLiaison)
+      refuse('wrong_party', '只有本案承办人或本单位联络员可以取消认领');
+    mustHaveReason(reason, '取消认领理由');
+  },
   orderDeadline(c: CaseSnapshot, actor: Actor, dueAt: string, nowMs: number): void {
     mustBeSupervisor(actor);
     const esc = currentEscalation(c);

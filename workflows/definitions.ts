@@ -293,6 +293,8 @@ export const withdrawUpdate = defineUpdate<CaseSnapshot, [ReasonInput]>('withdra
 export const recordOfflineUpdate = defineUpdate<CaseSnapshot, [OfflineInput]>('recordOffline');
 export const applicantProofUpdate = defineUpdate<CaseSnapshot, [ApplicantProofInput]>('applicantProof');
 export const reassignUpdate = defineUpdate<CaseSnapshot, [ReassignInput]>('reassign');
+/** The assignee (or the unit's liaison) gives a registered case back to the unit's unclaimed tasks. */
+export const unclaimUpdate = defineUpdate<CaseSnapshot, [ReasonInput]>('unclaim');
 export const orderDeadlineUpdate = defineUpdate<CaseSnapshot, [OrderDeadlineInput]>('orderDeadline');
 export const closeEscalationUpdate = defineUpdate<CaseSnapshot, [CloseEscalationInput]>('closeEscalation');
 

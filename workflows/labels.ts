@@ -57,6 +57,7 @@ const NOTIFICATION_TITLES: Record<string, string> = {
   reclassified: '办理时限调整',
   assigned: '协查转派',
   handed_over: 'A/B角接办',
+  unclaimed: '协查取消认领',
   urged: '需求单位催办',
   withdrawn: '协查已撤回',
   deadline_ordered: '责成限时办结',

@@ -38,6 +38,7 @@ import {
   respondUpdate,
   returnUpdate,
   snapshotQuery,
+  unclaimUpdate,
   urgeUpdate,
   withdrawUpdate,
 } from './definitions.ts';
@@ -300,6 +301,13 @@ export async function verificationCase(input: CaseInput): Promise<CaseSnapshot> 
     ({ actor, toStaffId, reason }) =>
       exclusively(() => carryOut(machine.reassign(state(), actor, { toStaffId, reason }))),
     { validator: ({ actor, toStaffId }) => rules.reassign(state(), actor, toStaffId) },
+  );
+
+  // A new Update needs no patch: no history before it holds one, and registering a handler issues no command.
+  wf.setHandler(
+    unclaimUpdate,
+    ({ actor, reason }) => exclusively(() => carryOut(machine.unclaim(state(), actor, reason))),
+    { validator: ({ actor, reason }) => rules.unclaim(state(), actor, reason) },
   );
 
   wf.setHandler(

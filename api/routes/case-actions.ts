@@ -35,6 +35,7 @@ import {
   rerouteUpdate,
   respondUpdate,
   returnUpdate,
+  unclaimUpdate,
   urgeUpdate,
   withdrawUpdate,
 } from '../../workflows/definitions.ts';
@@ -227,6 +228,24 @@ const ACTIONS = [
     body: ActionBodies.withdraw,
     update: withdrawUpdate,
     build: ({ body, actor }) => ({ actor, reason: body.reason }),
+  }),
+  spec({
+    name: 'unclaim',
+    summary: '取消认领：承办人（或本单位联络员）把已登记受理的任务交回本单位待认领',
+    body: ActionBodies.unclaim,
+    update: unclaimUpdate,
+    build: async ({ db, body, who, row, actor }) => {
+      // Someone else's case (and not as their B partner): only a liaison, or the backup liaison while every
+      // liaison is absent, may take it back.
+      const own = row.assigneeId === who.id || (!!row.assigneeId && actor.onBehalfOf === row.assigneeId);
+      if (row.assigneeId && !own && who.unitCode === row.issuingUnit && who.role !== 'liaison') {
+        const right = await liaisonRight(db, who);
+        if (!right.ok) throw forbidden('只有本案承办人或本单位联络员可以取消认领');
+        actor.actingAsLiaison = true;
+        if (right.onBehalfOf) actor.onBehalfOf = right.onBehalfOf;
+      }
+      return { actor, reason: body.reason };
+    },
   }),
   spec({
     name: 'offline',

@@ -228,6 +228,7 @@ export const ActionBodies = {
     { additionalProperties: false },
   ),
   withdraw: Type.Object({ reason: reason('撤回理由') }, { additionalProperties: false }),
+  unclaim: Type.Object({ reason: reason('取消认领理由') }, { additionalProperties: false }),
   offline: Type.Object(
     {
       channel: Type.Union([

@@ -338,4 +338,32 @@ run('issue 14 item 6 in a real browser: lists as clerks expect them', () => {
     await shot(wide, 'outbox-1440');
     expect(errors).toEqual([]);
   }, 180_000);
+
+  it('取消认领: the assignee gives a case back with a reason; it returns to 待认领 with no 经办人', async () => {
+    const id = await startCase('zhou', 'HJ-001', '周八', '37030319900101007');
+    expect((await api('iss-a', 'POST', `/api/v1/verifications/${id}/register`, {})).status).toBe(200);
+    const page = await open();
+    await login(page, 'iss-a');
+    await page.goto('/inbox');
+    await visible(page.getByTestId('inbox'));
+    await eventually(async () => expect(await rowDocs(page)).toContain(docs.zhou));
+    const unclaimedBefore = Number(await tabCount(page, 'unclaimed'));
+    await page.goto(`/cases/${encodeURIComponent(id)}`);
+    await page.getByRole('button', { name: '取消认领' }).click();
+    const dialog = await visible(page.getByRole('dialog'));
+    // The reason is required: an empty submit says so and sends nothing.
+    await dialog.getByRole('button', { name: '取消认领' }).click();
+    await visible(dialog.getByText('必填'));
+    await dialog.getByLabel('取消认领理由').fill('本人外出学习，交回单位另行安排');
+    await shot(page, 'unclaim-1440');
+    await dialog.getByRole('button', { name: '取消认领' }).click();
+    await visible(page.locator('[data-event="unclaimed"]'));
+    expect(await text(page.locator('[data-event="unclaimed"]'))).toContain('本人外出学习，交回单位另行安排');
+    await page.goto('/inbox');
+    await eventually(async () => expect(Number(await tabCount(page, 'unclaimed'))).toBe(unclaimedBefore + 1));
+    await page.locator('[data-tab="unclaimed"]').click();
+    await eventually(async () => expect(await rowDocs(page)).toContain(docs.zhou));
+    expect(await text(rows(page).filter({ hasText: docs.zhou as string }))).toContain('未认领');
+    expect(errors).toEqual([]);
+  }, 180_000);
 });

@@ -15,6 +15,7 @@ import {
   respondUpdate,
   returnUpdate,
   snapshotQuery,
+  unclaimUpdate,
   withdrawUpdate,
 } from '../../workflows/definitions.ts';
 import { databaseTargets, type TestDatabase } from '../support/databases.ts';
@@ -30,6 +31,7 @@ import {
   HOUR,
   issuer,
   issuerLiaison,
+  issuerPartner,
   MINUTE,
   openCase,
   otherIssuer,
@@ -313,6 +315,74 @@ describe('A withdrawn case', () => {
       expect(await recipientsOf(database.db, caseId, 2, 'withdrawn')).toEqual(ISSUING_UNIT_GA);
       expect((await caseRow(database.db, caseId)).status).toBe('withdrawn');
       await recordHistory(handle, 'withdrawn');
+    });
+  });
+});
+
+describe('A case given back (取消认领)', () => {
+  it('goes back to the unit unclaimed with its deadline and first registration, is claimed by a colleague and answered', async () => {
+    const calendar = new TestCalendar();
+    await withCaseWorker(env, realActivities(calendar), async (taskQueue) => {
+      const start = await startOfTest(env, calendar.data, '10:00', 0);
+      const caseId = uniqueCaseId('unclaimed');
+      const { handle, opened } = await openCase(env, taskQueue, caseInput(caseId, start));
+      await env.sleep(2 * MINUTE);
+      const registered = await handle.executeUpdate(registerUpdate, { args: [{ actor: issuer }] });
+      const firstRegistration = registered.routing.registeredAt;
+      expect(firstRegistration).toBeDefined();
+
+      // Neither a colleague (not as B partner) nor another unit may give it back; a reason is required.
+      await expectRefusal(
+        handle.executeUpdate(unclaimUpdate, { args: [{ actor: issuerPartner, reason: '我来交回' }] }),
+        'CaseRefusal.wrong_party',
+      );
+      await expectRefusal(
+        handle.executeUpdate(unclaimUpdate, { args: [{ actor: otherIssuer, reason: '不是我的' }] }),
+        'CaseRefusal.wrong_party',
+      );
+      await expectRefusal(
+        handle.executeUpdate(unclaimUpdate, { args: [{ actor: issuer, reason: ' ' }] }),
+        'CaseRefusal.invalid_input',
+      );
+
+      await env.sleep(3 * MINUTE);
+      const given = await handle.executeUpdate(unclaimUpdate, {
+        args: [{ actor: issuer, reason: '本人外出，交回单位另行安排' }],
+      });
+      expect(given.status).toBe('awaiting_registration');
+      expect(given.assigneeId).toBeUndefined();
+      expect(given.routing.dueAt).toBe(opened.routing.dueAt);
+      expect(given.routing.registeredAt).toBe(firstRegistration);
+      const row = await caseRow(database.db, caseId);
+      expect(row).toMatchObject({ status: 'awaiting_registration', assigneeId: null });
+      expect(row.registeredAt?.toISOString()).toBe(firstRegistration);
+      expect(await recipientsOf(database.db, caseId, 3, 'unclaimed')).toEqual(ISSUING_UNIT_GA);
+      // Not registered any more: it cannot be given back twice, nor answered before a claim.
+      await expectRefusal(
+        handle.executeUpdate(unclaimUpdate, { args: [{ actor: issuer, reason: '再次交回' }] }),
+        'CaseRefusal.invalid_state',
+      );
+
+      const claimed = await handle.executeUpdate(registerUpdate, { args: [{ actor: issuerPartner }] });
+      expect(claimed).toMatchObject({ status: 'registered', assigneeId: issuerPartner.staffId });
+      expect(claimed.routing.registeredAt).toBe(firstRegistration);
+      expect(claimed.routing.registeredBy).toBe(issuer.staffId);
+      const answered = await handle.executeUpdate(respondUpdate, {
+        args: [{ actor: issuerPartner, result: 'consistent', fields: { registeredAddress: '淄博市张店区' } }],
+      });
+      expect(answered.status).toBe('answered');
+      expect(answered.completion).toMatchObject({ by: issuerPartner.staffId });
+      const events = await eventRows(database.db, caseId);
+      expect(events.map((e) => e.type)).toEqual([
+        'created',
+        'registered',
+        'unclaimed',
+        'registered',
+        'answered',
+      ]);
+      expect(events[2]).toMatchObject({ actorId: issuer.staffId, reason: '本人外出，交回单位另行安排' });
+      expect(events[2]?.data).toMatchObject({ from: issuer.staffId });
+      await recordHistory(handle, 'unclaimed');
     });
   });
 });

@@ -50,6 +50,8 @@ const PATHS = [
   'connector-fallback',
   'connector-person-first',
   'connector-system-first',
+  // A registered case given back to the unit (Update unclaim, added without a patch: no older history has one).
+  'unclaimed',
 ];
 
 const recorded = RECORD_HISTORIES

@@ -378,6 +378,12 @@ const EN: Record<string, string> = {
   '责成时限再次逾期，建议约谈': 'Ordered deadline missed: interview proposed',
   转派: 'Reassign',
   转派给本单位另一承办人: 'Reassign to a colleague',
+  取消认领: 'Unclaim',
+  '取消认领，交回本单位待认领': 'Unclaim: give the task back to the unit',
+  已交回待认领: 'Given back to the unit',
+  '任务回到本单位“待认领”，办理时限不变；首次登记受理时间仍保留（第七条）。':
+    'The task goes back to the unit’s unclaimed tasks; the deadline does not change and the first registration time is kept (Art. 7).',
+  取消认领理由: 'Reason for unclaiming',
   已转派: 'Reassigned',
   '退回（非本单位职责）': 'Return (not our duty)',
   逾期反馈: 'Answered late',

@@ -64,6 +64,7 @@ const EVENT: Record<string, string> = {
   ended_offline: '线下核验',
   applicant_supplied: '申请人自行提交',
   reassigned: '转派',
+  unclaimed: '取消认领',
   deadline_ordered: '责成限时办结',
   escalation_closed: '督办办结',
   handed_over: 'A/B 角接办',

@@ -415,6 +415,19 @@ export function CaseDetailPage({ id }: { id: string }) {
     const others = (colleagues.data?.items ?? []).filter(
       (p) => p.active && p.id !== c.assigneeId && (p.role === 'agent' || p.role === 'liaison'),
     );
+    if (c.status === 'registered' && me && (me.id === c.assigneeId || me.role === 'liaison'))
+      actions.push({
+        key: 'unclaim',
+        label: t('取消认领'),
+        spec: {
+          title: t('取消认领，交回本单位待认领'),
+          path: `${base}/unclaim`,
+          okText: t('取消认领'),
+          done: t('已交回待认领'),
+          intro: t('任务回到本单位“待认领”，办理时限不变；首次登记受理时间仍保留（第七条）。'),
+          fields: [reasonField(t('取消认领理由'))],
+        },
+      });
     if (c.status === 'registered' && me?.role === 'liaison' && others.length)
       actions.push({
         key: 'reassign',
