@@ -549,7 +549,137 @@ const EN: Record<string, string> = {
     'Not a valid unified social credit code: the check character is wrong (GB 32100)',
   '统一社会信用代码应为 18 位数字或大写字母（不含 I、O、S、V、Z）':
     'A unified social credit code has 18 digits or capital letters (no I, O, S, V, Z)',
+  // Issue 14's screens (lists, empty states, field designer, calendar, escalation ladder)
+  没有待认领的任务: 'No unclaimed tasks',
+  '需求单位发来的新协查会实时出现在这里（无需刷新），点击“登记受理”即开始计时办理。':
+    'New requests from requesting units appear here live (no refresh needed); click “Register” to start handling one.',
+  您名下没有在办的协查: 'You have no open cases',
+  '在“未登记（待认领）”中登记受理一件任务，它就会出现在这里。':
+    'Register a task under “Unclaimed” and it will appear here.',
+  没有未办结的协查任务: 'No open tasks',
+  '本单位收到的协查都已办结。新任务到达时会实时出现在这里，右上角的通知也会提醒您。':
+    'Every request your unit received is done. New tasks appear here live, and the notifications at the top right tell you too.',
+  没有在办的协查: 'No open requests',
+  本单位还没有发起过协查: 'Your unit has not sent any request yet',
+  '需要核验申请人的信息时，点击“新建协查”向出具单位发函；对方反馈后结果会出现在这里。':
+    'To verify an applicant’s information, click “New request” to write to the issuing unit; its answer will appear here.',
+  没有符合条件的协查: 'No cases match',
+  '请放宽筛选条件（日期、状态、单位）后再查。': 'Widen the filters (dates, status, unit) and search again.',
+  选择文件: 'Choose files',
+  '本单位的督办升为第二级（建议约谈）时，单位负责人会收到通知。':
+    'Unit leaders are told when an escalation of the unit is raised to level 2 (interview proposed).',
+  已导出: 'Exported',
+  '正在批量办理，稍后刷新列表查看结果':
+    'The bulk action is running; refresh the list shortly to see the results',
+  未办理: 'Not handled',
+  未认领: 'Unclaimed',
+  恢复默认: 'Restore defaults',
+  查询条件: 'Search',
+  文号或其中几位: 'Document number or part of it',
+  姓氏或证件号末四位: 'Surname or last four digits of the ID',
+  发起日期: 'Sent on',
+  查询: 'Search',
+  重置: 'Reset',
+  收起筛选: 'Hide filters',
+  筛选: 'Filters',
+  '共 {n} 条': '{n} in total',
+  显示的列: 'Columns shown',
+  列设置: 'Columns',
+  '已选 {n} 项': '{n} selected',
+  批量登记受理: 'Register selected',
+  批量转派: 'Reassign selected',
+  取消选择: 'Clear selection',
+  '将已选的 {n} 件转派给本单位的': 'Reassign the {n} selected cases to',
+  '确认认定该逾期造成不良影响，将督办提级为第二级（建议约谈）？出具单位负责人将收到通知。':
+    'Confirm that the delay caused harm and raise the escalation to level 2 (interview proposed)? The issuing unit’s leaders will be told.',
+  '第十一条：造成不良影响的，由联席会议办公室提请市政府约谈相关责任人。':
+    'Art. 11: where harm was caused, the joint-meeting office proposes that the city government interview those responsible.',
+  '确认办结本案的督办（各级一并关闭）？办结后不能再责成、提级或提请约谈。':
+    'Close this case’s escalation (every level at once)? After closing it can no longer be ordered, raised or sent for an interview.',
+  全部级别: 'All levels',
+  没有符合条件的督办事项: 'No escalations match',
+  '超过办理时限仍未反馈的协查会自动升级并出现在这里；若设了筛选条件，请放宽后再查。':
+    'Requests still unanswered after their deadline are escalated automatically and appear here; if filters are set, widen them and search again.',
+  台账中没有记录: 'The ledger has no entries',
+  '核验结果与申报不一致、需要补正或另行处理时，在协查详情页点击“记录台账”（第八条）。':
+    'When a result does not match the declaration and needs supplementing or other handling, click “Record in ledger” on the case page (Art. 8).',
+  选择较长时限的理由: 'Reason for a longer time limit',
+  '比该事项的默认时限更长，须说明理由（出具单位可见）':
+    'Longer than the item’s default time limit: give a reason (the issuing unit sees it)',
+  导入放假安排: 'Import holiday schedule',
+  年度放假安排已导入: 'The year’s holiday schedule was imported',
+  导入年度官方放假安排: 'Import a year’s official holiday schedule',
+  '国务院办公厅公布放假安排后，在此粘贴全年的放假日和调休上班日。导入前该年度的时限按法定节假日推定（暂定）。':
+    'Once the State Council General Office publishes the schedule, paste the year’s days off and make-up working days here. Until then that year’s deadlines are inferred from the statutory holidays (provisional).',
+  '{y} 年度尚无官方放假安排': 'No official holiday schedule for {y} yet',
+  '该年度的办结时限暂按法定节假日和周末推定，可能与实际放假安排不符。国务院办公厅公布后，请在下方选择 {y} 年度，粘贴放假日和调休上班日，预览差异后导入。':
+    'Deadlines in that year are inferred from the statutory holidays and weekends and may differ from the actual schedule. Once the State Council General Office publishes it, choose {y} below, paste the days off and make-up working days, preview the differences and import.',
+  年度: 'Year',
+  导入年度: 'Year to import',
+  已导入: 'Imported',
+  放假安排表: 'Holiday schedule',
+  预览差异: 'Preview differences',
+  确认导入: 'Import',
+  请核对: 'Please check',
+  共: 'Total',
+  天: 'days',
+  与现行日历不同的日期: 'Dates that differ from the calendar in force',
+  个: '',
+  将重新计算时限的在办协查: 'Open cases whose deadlines will be recomputed',
+  现行: 'In force',
+  暂定: 'Provisional',
+  导入后: 'After import',
+  系统: 'System',
+  期间内没有协查: 'No cases in this period',
+  '各单位发起和办理协查后，这里按出具单位汇总件数与按时率。':
+    'Once units send and handle requests, counts and on-time rates per issuing unit appear here.',
+  本年度没有管理员设定的日期: 'No dates set by an administrator this year',
+  '其余日期按国务院放假安排或周末规则。临时闭馆或调休时，在上方“设定某日上班或休息”中添加。':
+    'Other dates follow the State Council schedule or the weekend rule. For a temporary closure or swap, add it under “Set a day as working or off” above.',
+  '尚未修改，现为系统默认设置': 'Not changed yet: the system defaults apply',
+  '（无字段）': '(no fields)',
+  至少选择一种核验对象类型: 'Choose at least one kind of subject',
+  '只核验个人的事项，新建协查时不提供“企业”':
+    'An item about persons only does not offer “Company” in a new request',
+  '个人（公民身份号码）': 'Person (citizen ID number)',
+  '企业（统一社会信用代码）': 'Company (unified social credit code)',
+  '第 {n} 个字段': 'Field {n}',
+  请填写中文名称: 'Enter the Chinese name',
+  '字段标识须以英文字母开头，只含字母、数字和下划线':
+    'A field key starts with a letter and holds only letters, digits and underscores',
+  '字段标识“{k}”重复': 'Field key “{k}” is used twice',
+  单选至少需要两个选项: 'A single choice needs at least two options',
+  '还没有字段：点击“添加字段”，填写中文名称并选择类型。':
+    'No fields yet: click “Add field”, enter a Chinese name and choose a type.',
+  字段名称: 'Field name',
+  '中文名称，如 申报的户籍地址': 'Chinese name, e.g. 申报的户籍地址 (declared registered address)',
+  上移: 'Move up',
+  下移: 'Move down',
+  删除字段: 'Delete field',
+  字段类型: 'Field type',
+  字段标识: 'Field key',
+  标识: 'Key',
+  选项: 'Options',
+  '输入一个选项后回车，如 未婚、已婚': 'Type an option and press Enter, e.g. 未婚, 已婚',
+  添加字段: 'Add field',
+  请完善字段: 'Complete the fields',
+  '供熟悉 JSON Schema 的人员使用；修改后字段设计和预览随之更新。':
+    'For those who know JSON Schema; the field designer and the preview follow your edits.',
+  字段设计: 'Fields',
+  'JSON（高级）': 'JSON (advanced)',
+  预览: 'Preview',
+  '提交（预览）': 'Submit (preview)',
+  '添加字段后，这里显示生成的表单。': 'Once fields are added, the generated form appears here.',
+  'JSON 格式有误：第 {line} 行第 {column} 列附近，请检查括号、引号和逗号':
+    'The JSON is not valid near line {line}, column {column}: check brackets, quotes and commas',
+  'JSON 格式有误：请检查括号、引号和逗号是否成对、完整':
+    'The JSON is not valid: check that brackets, quotes and commas are paired and complete',
+  '模板须为 JSON 对象（以 { 开头、} 结尾）':
+    'The template must be a JSON object (starting with { and ending with })',
 };
+
+/** The English of a Chinese text, if the dictionary has it (the coverage test reads every `t('…')` of web/src). */
+export const englishFor = (zh: string): string | undefined => EN[zh];
 
 export function t(zh: string, vars?: Record<string, string | number>): string {
   let s = current === 'en' ? (EN[zh] ?? zh) : zh;
