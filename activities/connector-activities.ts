@@ -32,7 +32,7 @@ export interface ConnectorActivityDeps {
   audit: AuditWriter;
   log: Logger;
   /** Told of each finished query (benchmarks, metrics): milliseconds and outcome. */
-  onQuery?: (ms: number, outcome: string) => void;
+  onQuery?: (ms: number, outcome: string, connector: string) => void;
 }
 
 const attemptOf = (): number => {
@@ -76,7 +76,7 @@ export function createConnectorActivities(deps: ConnectorActivityDeps): Connecto
           records: records.length,
           evidenceHash: outcome.evidenceHash,
         });
-        deps.onQuery?.(Date.now() - started, outcome.outcome);
+        deps.onQuery?.(Date.now() - started, outcome.outcome, input.connector);
         return { ...outcome, source: connector.label, queriedAt };
       } catch (err) {
         const type = err instanceof ApplicationFailure ? err.type : 'Error';
@@ -85,7 +85,7 @@ export function createConnectorActivities(deps: ConnectorActivityDeps): Connecto
           deps.log.error({ err: auditErr }, 'could not audit a connector query'),
         );
         deps.log.warn({ connector: input.connector, attempt, error: type }, 'connector query failed');
-        deps.onQuery?.(Date.now() - started, 'error');
+        deps.onQuery?.(Date.now() - started, 'error', input.connector);
         throw err instanceof ApplicationFailure
           ? err
           : ApplicationFailure.create({

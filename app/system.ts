@@ -155,6 +155,7 @@ export function connectorActivities(
     connectors,
     audit: (entry) => recordAudit(database.db, entry),
     log: log.child({ component: 'connectors' }),
+    onQuery: (ms, outcome, connector) => processMetrics().connectorQueried(connector, ms, outcome),
   });
 }
 

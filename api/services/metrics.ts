@@ -33,6 +33,10 @@ export interface AppMetrics extends ActivityMetrics {
   readonly escalations: Counter<'level'>;
   readonly activityFailures: Counter<'activity' | 'local'>;
   readonly projectionLag: Histogram<string>;
+  /** Connector queries (automatic answers, issue 15) by connector and outcome, and their duration. */
+  readonly connectorQueries: Counter<'connector' | 'outcome'>;
+  readonly connectorDuration: Histogram<'connector'>;
+  connectorQueried(connector: string, ms: number, outcome: string): void;
   /** More lines computed at each scrape (the API's calendar gauges), by name: a second one replaces the first. */
   setExtra(name: string, lines: () => Promise<string[]>): void;
   /** The whole exposition, Prometheus text format 0.0.4. */
@@ -83,6 +87,19 @@ export function createAppMetrics(opts: { defaultMetrics?: boolean } = {}): AppMe
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
     registers,
   });
+  const connectorQueries = new Counter({
+    name: 'xiecha_connector_queries_total',
+    help: 'Connector queries (each attempt), by connector and outcome: match, no_match, ambiguous or error.',
+    labelNames: ['connector', 'outcome'] as const,
+    registers,
+  });
+  const connectorDuration = new Histogram({
+    name: 'xiecha_connector_query_seconds',
+    help: 'Seconds a connector query took (each attempt, whatever its outcome), by connector.',
+    labelNames: ['connector'] as const,
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers,
+  });
   const extras = new Map<string, () => Promise<string[]>>();
   return {
     registry,
@@ -92,6 +109,12 @@ export function createAppMetrics(opts: { defaultMetrics?: boolean } = {}): AppMe
     escalations,
     activityFailures,
     projectionLag,
+    connectorQueries,
+    connectorDuration,
+    connectorQueried(connector, ms, outcome) {
+      connectorQueries.inc({ connector, outcome });
+      connectorDuration.observe({ connector }, ms / 1000);
+    },
     escalationFired: (level) => escalations.inc({ level: String(level) }),
     projected: (lagSeconds) => projectionLag.observe(Math.max(0, lagSeconds)),
     setExtra: (name, lines) => void extras.set(name, lines),

@@ -61,6 +61,10 @@ describe.each(databaseTargets())('automatic answers on $name', { timeout: 120_00
     expect(res.statusCode, res.body).toBe(201);
     return res.json().id as string;
   };
+  const connectorCount = async (outcome: string) =>
+    (await h.metrics.connectorQueries.get()).values.find(
+      (v) => v.labels.connector === 'hukou-demo' && v.labels.outcome === outcome,
+    )?.value ?? 0;
   const detail = async (who: string, id: string) => {
     const res = await call(who, 'GET', `/api/v1/verifications/${id}`);
     expect(res.statusCode).toBe(200);
@@ -107,6 +111,11 @@ describe.each(databaseTargets())('automatic answers on $name', { timeout: 120_00
       evidenceHash: d.answer.automatic.evidenceHash,
     });
     expect(sha256Hex(canonicalJson({}))).toHaveLength(64);
+    // Operators see it in /metrics: one query, a match, and its duration.
+    expect(await connectorCount('match')).toBe(1);
+    const text = await h.metrics.render();
+    expect(text).toContain('xiecha_connector_queries_total{connector="hukou-demo",outcome="match"} 1');
+    expect(text).toMatch(/xiecha_connector_query_seconds_count\{connector="hukou-demo"\} 1\b/);
   });
 
   it('a person not in the data: in the inbox with the reason; a person answers it', async () => {
@@ -137,6 +146,7 @@ describe.each(databaseTargets())('automatic answers on $name', { timeout: 120_00
     expect(rows.map((r) => [r.outcome, (r.detail as { outcome: string }).outcome])).toEqual([
       ['allowed', 'no_match'],
     ]);
+    expect(await connectorCount('no_match')).toBe(1);
   });
 
   it('the catalog names the connector, never its address or secret', async () => {

@@ -103,6 +103,7 @@ export async function createApiHarness(
             connectors: opts.connectors,
             audit: (entry) => recordAudit(database.db, entry),
             log: silentLog,
+            onQuery: (ms, outcome, connector) => metrics.connectorQueried(connector, ms, outcome),
           })
         : {}),
       ...createCaseActivities({
