@@ -20,6 +20,7 @@ import {
   notificationPersonPrefs,
   notifications,
   notificationUnitChannels,
+  staff,
 } from '../db/schema.ts';
 import { nextOpening } from '../domain/working-time/index.ts';
 import { notificationText } from '../workflows/labels.ts';
@@ -334,8 +335,21 @@ export function createNotificationDelivery(deps: {
     if (!rows.length) return 0;
     const { data } = await deps.calendar.current();
     const opening = nextOpening(now, data);
-    const unitCodes = [...new Set(rows.map((r) => r.recipientUnit).filter((u): u is string => !!u))];
     const staffIds = [...new Set(rows.map((r) => r.recipientStaffId).filter((s): s is string => !!s))];
+    // A person's notification reaches their unit's group too (the row names the person, not always the unit).
+    const staffUnit = new Map(
+      staffIds.length
+        ? (
+            await db
+              .select({ id: staff.id, unitCode: staff.unitCode })
+              .from(staff)
+              .where(inArray(staff.id, staffIds))
+          ).map((s) => [s.id, s.unitCode])
+        : [],
+    );
+    const unitFor = (r: FanOutRow) =>
+      r.recipientUnit ?? (r.recipientStaffId ? staffUnit.get(r.recipientStaffId) : undefined) ?? null;
+    const unitCodes = [...new Set(rows.map(unitFor).filter((u): u is string => !!u))];
     const unitPrefs = unitCodes.length
       ? await db
           .select()
@@ -371,7 +385,8 @@ export function createNotificationDelivery(deps: {
           createdAt: now,
         };
         const out: (typeof notificationDeliveries.$inferInsert)[] = [];
-        const unit = r.recipientUnit ? unitOf.get(r.recipientUnit) : undefined;
+        const unitCode = unitFor(r);
+        const unit = unitCode ? unitOf.get(unitCode) : undefined;
         if (unit && (unit.kinds.length === 0 || unit.kinds.includes(r.kind)))
           out.push({
             ...base,
@@ -388,7 +403,7 @@ export function createNotificationDelivery(deps: {
             id: randomUUID(),
             channel: 'sms',
             recipient: person.staffId,
-            unitCode: r.recipientUnit,
+            unitCode,
           });
         if (out.length) {
           const inserted = await tx

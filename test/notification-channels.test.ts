@@ -101,7 +101,13 @@ describe.each(databaseTargets())('notification channels on %s', (target) => {
     const db = database.db;
     await db.insert(notificationUnitChannels).values([
       { unitCode: 'ZB-GA', channel: 'dingtalk', robot: 'ga', kinds: [], updatedBy: 'stf-admin' },
-      { unitCode: 'ZB-MZ', channel: 'wecom', robot: 'mz', kinds: ['new_task', 'escalated'], updatedBy: 'stf-admin' },
+      {
+        unitCode: 'ZB-MZ',
+        channel: 'wecom',
+        robot: 'mz',
+        kinds: ['new_task', 'escalated'],
+        updatedBy: 'stf-admin',
+      },
     ]);
     await db
       .insert(notificationPersonPrefs)
@@ -179,7 +185,9 @@ describe.each(databaseTargets())('notification channels on %s', (target) => {
     expect(req.query.get('access_token')).toBe('ding-token');
     const timestamp = req.query.get('timestamp') ?? '';
     expect(timestamp).toBe(String(OPEN.getTime()));
-    const expected = createHmac('sha256', DING_SECRET).update(`${timestamp}\n${DING_SECRET}`).digest('base64');
+    const expected = createHmac('sha256', DING_SECRET)
+      .update(`${timestamp}\n${DING_SECRET}`)
+      .digest('base64');
     expect(req.query.get('sign')).toBe(expected);
     // URL-encoded in the query: no raw + / = of the base64 survives.
     const rawSign = /(?:^|&)sign=([^&]*)/.exec(req.rawQuery)?.[1] ?? '';
@@ -200,7 +208,12 @@ describe.each(databaseTargets())('notification channels on %s', (target) => {
   it('企业微信: markdown content to the unit robot by its key, only for the kinds the unit chose', async () => {
     const d = delivery();
     const before = wecom.received.length;
-    const chosen = await notify('new_task', [{ staff: 'stf-iss-b2', unit: 'ZB-MZ' }], OPEN, '有新的"户籍"协查');
+    const chosen = await notify(
+      'new_task',
+      [{ staff: 'stf-iss-b2', unit: 'ZB-MZ' }],
+      OPEN,
+      '有新的"户籍"协查',
+    );
     const other = await notify('answered', [{ staff: 'stf-iss-b2', unit: 'ZB-MZ' }], OPEN);
     await d.notifier.deliver([...chosen, ...other]);
     await d.drain(OPEN);
@@ -210,7 +223,9 @@ describe.each(databaseTargets())('notification channels on %s', (target) => {
     expect(got[0]?.query.get('key')).toBe('wecom-key-1');
     expect(got[0]?.body).toEqual({
       msgtype: 'markdown',
-      markdown: { content: expect.stringMatching(/^\*\*新的协查任务\*\*\n有新的"户籍"协查\n> .*2026年12月1日 10:00/) },
+      markdown: {
+        content: expect.stringMatching(/^\*\*新的协查任务\*\*\n有新的"户籍"协查\n> .*2026年12月1日 10:00/),
+      },
     });
     expect(await rowsOf(other)).toEqual([]);
   });
@@ -219,14 +234,24 @@ describe.each(databaseTargets())('notification channels on %s', (target) => {
     const d = delivery();
     const before = sms.received.length;
     sms.replies.push({ status: 500, body: { error: 'busy' } });
-    const rows = await notify('new_task', [{ staff: 'stf-iss-b', unit: 'ZB-MZ' }], OPEN, '请办理 "张三" 的协查');
+    const rows = await notify(
+      'new_task',
+      [{ staff: 'stf-iss-b', unit: 'ZB-MZ' }],
+      OPEN,
+      '请办理 "张三" 的协查',
+    );
     await d.notifier.deliver(rows);
     await d.drain(OPEN);
     const smsRows = (await rowsOf(rows)).filter((r) => r.channel === 'sms');
     expect(smsRows).toHaveLength(1);
     const [first] = smsRows;
     if (!first) throw new Error('no sms row');
-    expect(first).toMatchObject({ status: 'pending', attempts: 1, lastError: 'HTTP 500', recipient: 'stf-iss-b' });
+    expect(first).toMatchObject({
+      status: 'pending',
+      attempts: 1,
+      lastError: 'HTTP 500',
+      recipient: 'stf-iss-b',
+    });
     expect(first.nextAttemptAt.getTime()).toBe(OPEN.getTime() + 30_000);
     expect(await d.drain(new Date(OPEN.getTime() + 10_000))).toBe(0); // backoff: not yet
     await d.drain(new Date(OPEN.getTime() + 31_000));
