@@ -543,6 +543,36 @@ const EN: Record<string, string> = {
     'Not a valid unified social credit code: the check character is wrong (GB 32100)',
   '统一社会信用代码应为 18 位数字或大写字母（不含 I、O、S、V、Z）':
     'A unified social credit code has 18 digits or capital letters (no I, O, S, V, Z)',
+  // Notification channels (pages/admin/NotificationDeliveries.tsx)
+  消息投递: 'Message delivery',
+  单位群机器人: 'Unit group robots',
+  群机器人: 'Group robot',
+  群消息: 'Group messages',
+  不发群消息: 'No group messages',
+  钉钉群机器人: 'DingTalk group robot',
+  企业微信群机器人: 'WeCom group robot',
+  短信: 'SMS',
+  机器人: 'Robot',
+  '机器人（配置中的名称）': 'Robot (its name in the configuration)',
+  '发到群里的通知类别（不选 = 全部）': 'Kinds sent to the group (none = all)',
+  通知类别: 'Kinds',
+  设置: 'Set',
+  投递记录: 'Delivery log',
+  生成时间: 'Created',
+  接收方: 'Recipient',
+  尝试次数: 'Tries',
+  发送时间: 'Sent',
+  最早: 'Not before',
+  最近错误: 'Last error',
+  上一页: 'Previous',
+  下一页: 'Next',
+  静默时段暂缓: 'Held (quiet hours)',
+  待发送: 'Pending',
+  等待重试: 'Retrying',
+  已发送: 'Sent',
+  发送失败: 'Failed',
+  '站内消息始终发送；钉钉、企业微信群机器人和短信经投递队列发送，失败自动重试。非工作时间的消息在上班后发送，督办类消息立即发送。时间均为北京时间。':
+    'In-app messages are always sent; DingTalk and WeCom group robots and SMS go through a delivery queue with automatic retries. Outside office hours messages wait for the next opening; escalations go at once. All times are Beijing time.',
 };
 
 export function t(zh: string, vars?: Record<string, string | number>): string {
