@@ -573,6 +573,12 @@ const EN: Record<string, string> = {
   发送失败: 'Failed',
   '站内消息始终发送；钉钉、企业微信群机器人和短信经投递队列发送，失败自动重试。非工作时间的消息在上班后发送，督办类消息立即发送。时间均为北京时间。':
     'In-app messages are always sent; DingTalk and WeCom group robots and SMS go through a delivery queue with automatic retries. Outside office hours messages wait for the next opening; escalations go at once. All times are Beijing time.',
+  短信通知: 'SMS notifications',
+  '站内消息始终发送；选中的类别同时以短信发到您的手机（非工作时间的消息在上班后发送，督办类立即发送）。':
+    'In-app messages are always sent; the kinds chosen also go to your phone by SMS (outside office hours they wait for the next opening; escalations go at once).',
+  以短信发送的通知类别: 'Kinds also sent by SMS',
+  手机号: 'Mobile number',
+  '请填写 11 位手机号': 'Enter an 11-digit mobile number',
 };
 
 export function t(zh: string, vars?: Record<string, string | number>): string {
