@@ -49,6 +49,7 @@ run('消息投递 (notification deliveries) in a real browser', () => {
     system = await spawnEmbedded(dataDir, {
       NOTIFY_DINGTALK_URL: `http://127.0.0.1:${port}/robot/send`,
       NOTIFY_DINGTALK_ROBOTS: JSON.stringify({ 'lxb-group': { accessToken: 'tok', secret: SECRET } }),
+      NOTIFY_SMS_URL: `http://127.0.0.1:${port}/sms`,
     });
     await waitReady(system, 180_000);
     browser = await launchChromium();
@@ -138,5 +139,29 @@ run('消息投递 (notification deliveries) in a real browser', () => {
     });
     await visible(page.locator('tr', { hasText: '淄博市民政局' }).filter({ hasText: 'lxb-group' }));
     expect(await page.content()).not.toContain(SECRET);
+  });
+
+  it('a liaison chooses SMS for new tasks under the message centre', async () => {
+    const own = await newUserContext(browser, system.baseUrl);
+    const page = await own.newPage();
+    await login(page, 'iss-a-lia');
+    await page.goto('/notifications');
+    const card = page.getByTestId('sms-preferences');
+    await visible(card);
+    await card.getByLabel('手机号').fill('1381234');
+    await card.getByRole('button', { name: /保\s*存/ }).click();
+    await visible(card.getByText('请填写 11 位手机号'));
+    await card.getByLabel('手机号').fill('13812345678');
+    await choose(page, card.locator('.ant-select').first(), '新的协查任务');
+    await page.keyboard.press('Escape');
+    await card.getByRole('button', { name: /保\s*存/ }).click();
+    const liaison = await as('iss-a-lia');
+    await eventually(async () => {
+      expect(await liaison('GET', '/api/v1/notification-preferences/me')).toMatchObject({
+        phone: '13812345678',
+        smsKinds: ['new_task'],
+      });
+    });
+    await own.close();
   });
 });
