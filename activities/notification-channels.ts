@@ -299,6 +299,11 @@ export async function sendSms(cfg: NotificationChannelsConfig, phone: string, m:
 // ─── Outbox ──────────────────────────────────────────────────────────────────────────────────────────
 
 export const MAX_ATTEMPTS = 6;
+/**
+ * How far back the sweep looks: enough to catch a hook lost in a crash (it runs every minute), short enough
+ * that configuring a robot later does not send the backlog of a day.
+ */
+const SWEEP_WINDOW_MS = 3_600_000;
 const LEASE_MS = 2 * 60_000;
 /** 30 s, 1, 2, 4, 8 minutes… at most an hour. */
 export const retryDelayMs = (attempts: number) =>
@@ -309,7 +314,7 @@ type FanOutRow = Pick<NotificationRow, 'id' | 'eventKey' | 'recipientStaffId' | 
 export interface NotificationDelivery {
   /** A Notifier: fans the rows out into the outbox now (and wakes the drain of this process, if running). */
   notifier: Notifier;
-  /** Fans out the notifications of the last day that no process has fanned out yet (a missed hook). */
+  /** Fans out the notifications of the last hour that no process has fanned out yet (a missed hook). */
   sweep(now?: Date): Promise<number>;
   /** Sends what is due now; returns how many deliveries it tried. */
   drain(now?: Date): Promise<number>;
@@ -499,7 +504,7 @@ export function createNotificationDelivery(deps: {
       .where(
         and(
           isNull(notificationFanouts.notificationId),
-          sql`${notifications.createdAt} > ${new Date(now.getTime() - 86_400_000)}`,
+          sql`${notifications.createdAt} > ${new Date(now.getTime() - SWEEP_WINDOW_MS)}`,
         ),
       )
       .orderBy(asc(notifications.createdAt))
