@@ -23,6 +23,7 @@ import Fastify, {
 import type { Logger } from 'pino';
 import type { CalendarSource } from '../activities/calendar-source.ts';
 import type { Notifier } from '../activities/case-activities.ts';
+import type { ChannelNames } from '../activities/notification-channels.ts';
 import { type CaseDeadline, deadlineWithReminders } from '../activities/opening.ts';
 import type { Db } from '../db/client.ts';
 import type { ContentCipher } from '../domain/content-cipher.ts';
@@ -49,6 +50,7 @@ import { escalationRoutes } from './routes/escalations.ts';
 import { calendarMetricLines, healthRoutes, type ReadinessChecks } from './routes/health.ts';
 import { ledgerRoutes } from './routes/ledger.ts';
 import { metricsRoutes } from './routes/metrics.ts';
+import { notificationPreferenceRoutes } from './routes/notification-preferences.ts';
 import { notificationRoutes } from './routes/notifications.ts';
 import { statsRoutes } from './routes/stats.ts';
 import { verificationRoutes } from './routes/verifications.ts';
@@ -108,6 +110,8 @@ export interface ApiDeps {
   metrics?: AppMetrics;
   /** METRICS_TOKEN: the bearer token `/metrics` on this port answers; without it `/metrics` here is refused. */
   metricsToken?: string;
+  /** The configured notification robots (names only) and whether SMS is on (activities/notification-channels.ts). */
+  notificationChannels?: ChannelNames;
 }
 
 export type App = FastifyInstance;
@@ -337,6 +341,11 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
   await app.register(ledgerRoutes, { db: deps.db });
   await app.register(statsRoutes, { db: deps.db, clock });
   await app.register(codecRoutes, { db: deps.db, jwtSecret: deps.jwtSecret, codec: deps.payloadCodec });
+  await app.register(notificationPreferenceRoutes, {
+    db: deps.db,
+    channels: deps.notificationChannels ?? { dingtalk: [], wecom: [], sms: false },
+    clock,
+  });
   await app.register(webRoutes);
   return app;
 }

@@ -4,6 +4,10 @@
  */
 import path from 'node:path';
 import { type ConnectorConfig, loadConnectorConfigs } from '../activities/connectors.ts';
+import {
+  loadNotificationChannels,
+  type NotificationChannelsConfig,
+} from '../activities/notification-channels.ts';
 import { CRYPTO_PROFILES, type CryptoProfile } from '../domain/crypto-profile.ts';
 
 export interface TemporalConnectionConfig {
@@ -89,6 +93,11 @@ export interface AppConfig {
   workerCachedCases: number;
   /** The operators' metrics (api/services/metrics.ts); never public. */
   metrics: MetricsConfig;
+  /**
+   * 钉钉 / 企业微信 group robots and the SMS gateway (NOTIFY_DINGTALK_*, NOTIFY_WECOM_*, NOTIFY_SMS_*; see
+   * activities/notification-channels.ts). Their tokens and secrets go to the worker's sender only.
+   */
+  notificationChannels: NotificationChannelsConfig;
 }
 
 export interface MetricsConfig {
@@ -340,7 +349,17 @@ export function loadConfig(env: Env = process.env): AppConfig {
       enabled: boolFrom(env, 'DEMO_DATA_SERVICE', mode === 'embedded' && boolFrom(env, 'SEED_DEMO', true)),
       port: portFrom(env, 'DEMO_DATA_PORT') ?? 0,
     },
+    notificationChannels: notificationChannelsFrom(env),
   };
+}
+
+function notificationChannelsFrom(env: Env): NotificationChannelsConfig {
+  try {
+    return loadNotificationChannels(env);
+  } catch (err) {
+    const [, variable = 'NOTIFY', rest = ''] = /^(\w+): (.*)$/s.exec((err as Error).message) ?? [];
+    throw new ConfigError(variable, rest || (err as Error).message);
+  }
 }
 
 function connectorsFrom(env: Env): ConnectorConfig[] {

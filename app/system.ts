@@ -17,6 +17,11 @@ import {
   type ConnectorRegistry,
   createConnectorRegistry,
 } from '../activities/connectors.ts';
+import {
+  allNotifiers,
+  channelNames,
+  createNotificationDelivery,
+} from '../activities/notification-channels.ts';
 import { webhookNotifier } from '../activities/notifiers.ts';
 import type { CaseDeadline } from '../activities/opening.ts';
 import { type App, buildApp } from '../api/app.ts';
@@ -176,6 +181,13 @@ export async function startWorker(
   connectors: ConnectorRegistry = openConnectors(config, database),
 ): Promise<RunningWorker> {
   const connection = await connectWorker({ ...config.temporal, address });
+  // 钉钉 / 企业微信 / SMS: the outbox the projection's notifications fan out into, drained by this worker.
+  const delivery = createNotificationDelivery({
+    db: database.db,
+    calendar: createCalendarSource(database.db),
+    config: config.notificationChannels,
+    log: log.child({ component: 'notification-channels' }),
+  });
   const realActivities = createCaseActivities({
     db: database.db,
     calendar: createCalendarSource(database.db),
@@ -186,7 +198,13 @@ export async function startWorker(
     // Live inbox pushes first, then the configured delivery channel (webhook), if any.
     ...liveEventHooks(
       liveEventsFor(config, database, log),
-      config.notifyWebhookUrl ? webhookNotifier(config.notifyWebhookUrl, log) : undefined,
+      allNotifiers(
+        [
+          config.notifyWebhookUrl ? webhookNotifier(config.notifyWebhookUrl, log) : undefined,
+          delivery.notifier,
+        ],
+        log,
+      ),
     ),
   });
   const activities = config.devSlaSeconds
@@ -227,12 +245,14 @@ export async function startWorker(
         log: log.child({ component: 'audit' }),
       })
     : undefined;
+  delivery.start();
   return {
     worker,
     connection,
     done,
     stop: async () => {
       purge?.stop();
+      await delivery.stop();
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await done.catch(() => {});
       await connection.close();
@@ -274,9 +294,22 @@ export async function startApi(
       },
     },
     events: liveEventsFor(config, database, log),
-    notifier: config.notifyWebhookUrl ? webhookNotifier(config.notifyWebhookUrl, log) : undefined,
+    notifier: allNotifiers(
+      [
+        config.notifyWebhookUrl ? webhookNotifier(config.notifyWebhookUrl, log) : undefined,
+        // The notices the API writes itself go into the same outbox; the worker sends them.
+        createNotificationDelivery({
+          db: database.db,
+          calendar: createCalendarSource(database.db),
+          config: config.notificationChannels,
+          log: log.child({ component: 'notification-channels' }),
+        }).notifier,
+      ],
+      log,
+    ),
     metrics: processMetrics(),
     metricsToken: config.metrics.token,
+    notificationChannels: channelNames(config.notificationChannels),
   });
   app.addHook('onClose', () => liveEventsFor(config, database, log).close());
   // Case content written before encryption at rest is sealed in the background (reads work meanwhile).

@@ -669,3 +669,70 @@ export const statEscalations = pgTable(
     }),
   ],
 );
+
+// ─── Notification channels (钉钉 / 企业微信 group robots, SMS; activities/notification-channels.ts) ──────
+
+/**
+ * A unit's group robot: which configured robot (by its name in NOTIFY_DINGTALK_ROBOTS / NOTIFY_WECOM_ROBOTS;
+ * the token and secret stay in configuration) receives which kinds of the unit's notifications (none = all).
+ */
+export const notificationUnitChannels = pgTable('notification_unit_channels', {
+  unitCode: text('unit_code')
+    .primaryKey()
+    .references(() => units.code),
+  channel: text('channel').notNull(),
+  robot: text('robot').notNull(),
+  kinds: jsonb('kinds').$type<string[]>().notNull().default([]),
+  updatedBy: text('updated_by').notNull(),
+  updatedAt: tstz('updated_at').notNull().defaultNow(),
+});
+
+/** A person's own channels beyond in-app (always): the kinds also sent by SMS to their phone. */
+export const notificationPersonPrefs = pgTable('notification_person_prefs', {
+  staffId: text('staff_id')
+    .primaryKey()
+    .references(() => staff.id),
+  phone: text('phone'),
+  smsKinds: jsonb('sms_kinds').$type<string[]>().notNull().default([]),
+  updatedAt: tstz('updated_at').notNull().defaultNow(),
+});
+
+/** Notifications already turned into deliveries (each exactly once, by whichever process got there first). */
+export const notificationFanouts = pgTable('notification_fanouts', {
+  notificationId: text('notification_id').primaryKey(),
+  at: tstz('at').notNull().defaultNow(),
+});
+
+/**
+ * The delivery outbox and log: one row per event, channel and recipient (a unit's robot or a person's phone);
+ * its id is the idempotency id the vendor message carries. Held until `not_before` (quiet hours), then sent
+ * by the worker's drain with retries (`next_attempt_at`, `attempts`) until sent or failed.
+ */
+export const notificationDeliveries = pgTable(
+  'notification_deliveries',
+  {
+    id: text('id').primaryKey(),
+    notificationId: text('notification_id').notNull(),
+    eventKey: text('event_key').notNull(),
+    channel: text('channel').notNull(),
+    /** `unit:CODE` for a unit's robot, the staff ID for a person's SMS. */
+    recipient: text('recipient').notNull(),
+    unitCode: text('unit_code'),
+    robot: text('robot'),
+    kind: text('kind').notNull(),
+    /** An escalation: sent at once, whatever the hour. */
+    urgent: boolean('urgent').notNull().default(false),
+    status: text('status').notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    lastError: text('last_error'),
+    notBefore: tstz('not_before').notNull(),
+    nextAttemptAt: tstz('next_attempt_at').notNull(),
+    sentAt: tstz('sent_at'),
+    createdAt: tstz('created_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('notification_deliveries_event_uq').on(t.eventKey, t.channel, t.recipient),
+    index('notification_deliveries_due_idx').on(t.status, t.nextAttemptAt),
+    index('notification_deliveries_created_idx').on(t.createdAt, t.id),
+  ],
+);

@@ -11,6 +11,7 @@ import { createCalendarSource } from '../../activities/calendar-source.ts';
 import { createCaseActivities, type Notifier } from '../../activities/case-activities.ts';
 import { createConnectorActivities } from '../../activities/connector-activities.ts';
 import type { ConnectorRegistry } from '../../activities/connectors.ts';
+import type { ChannelNames } from '../../activities/notification-channels.ts';
 import type { CaseDeadline } from '../../activities/opening.ts';
 import { type App, buildApp } from '../../api/app.ts';
 import { createBulkActivities } from '../../api/routes/case-actions.ts';
@@ -73,6 +74,8 @@ export async function createApiHarness(
     notifier?: Notifier;
     /** Data sources for automatic answers (the worker's connector activity and the API's list of names). */
     connectors?: ConnectorRegistry;
+    /** The configured notification robots and SMS the API offers (names only); none unless given. */
+    notificationChannels?: ChannelNames;
   } = {},
 ): Promise<ApiHarness> {
   const database = opts.database ?? (await target.open());
@@ -150,6 +153,7 @@ export async function createApiHarness(
     ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.caseDeadline ? { caseDeadline: opts.caseDeadline } : {}),
     ...(opts.connectors ? { connectors: opts.connectors.names() } : {}),
+    ...(opts.notificationChannels ? { notificationChannels: opts.notificationChannels } : {}),
   });
   await app.ready();
   return {

@@ -117,6 +117,7 @@ function menuFor(s: Session, unit: { canRequest?: boolean; canIssue?: boolean } 
       { key: '/admin/catalog', icon: <FileAddOutlined />, label: t('证明事项') },
       { key: '/admin/calendar', icon: <CalendarOutlined />, label: t('工作日历') },
       { key: '/stats', icon: <FundOutlined />, label: t('考核统计') },
+      { key: '/admin/notification-deliveries', icon: <BellOutlined />, label: t('消息投递') },
     ];
   // The city government's reviewer: the escalations and the office's records, read-only.
   if (role === 'reviewer') return [{ key: '/escalations', icon: <AlertOutlined />, label: t('督办事项') }];

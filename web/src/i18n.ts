@@ -676,6 +676,42 @@ const EN: Record<string, string> = {
     'The JSON is not valid: check that brackets, quotes and commas are paired and complete',
   '模板须为 JSON 对象（以 { 开头、} 结尾）':
     'The template must be a JSON object (starting with { and ending with })',
+  // Notification channels (pages/admin/NotificationDeliveries.tsx)
+  消息投递: 'Message delivery',
+  单位群机器人: 'Unit group robots',
+  群机器人: 'Group robot',
+  群消息: 'Group messages',
+  不发群消息: 'No group messages',
+  钉钉群机器人: 'DingTalk group robot',
+  企业微信群机器人: 'WeCom group robot',
+  短信: 'SMS',
+  机器人: 'Robot',
+  '机器人（配置中的名称）': 'Robot (its name in the configuration)',
+  '发到群里的通知类别（不选 = 全部）': 'Kinds sent to the group (none = all)',
+  通知类别: 'Kinds',
+  设置: 'Set',
+  投递记录: 'Delivery log',
+  生成时间: 'Created',
+  接收方: 'Recipient',
+  尝试次数: 'Tries',
+  发送时间: 'Sent',
+  最早: 'Not before',
+  最近错误: 'Last error',
+  上一页: 'Previous',
+  下一页: 'Next',
+  静默时段暂缓: 'Held (quiet hours)',
+  待发送: 'Pending',
+  等待重试: 'Retrying',
+  已发送: 'Sent',
+  发送失败: 'Failed',
+  '站内消息始终发送；钉钉、企业微信群机器人和短信经投递队列发送，失败自动重试。非工作时间的消息在上班后发送，督办类消息立即发送。时间均为北京时间。':
+    'In-app messages are always sent; DingTalk and WeCom group robots and SMS go through a delivery queue with automatic retries. Outside office hours messages wait for the next opening; escalations go at once. All times are Beijing time.',
+  短信通知: 'SMS notifications',
+  '站内消息始终发送；选中的类别同时以短信发到您的手机（非工作时间的消息在上班后发送，督办类立即发送）。':
+    'In-app messages are always sent; the kinds chosen also go to your phone by SMS (outside office hours they wait for the next opening; escalations go at once).',
+  以短信发送的通知类别: 'Kinds also sent by SMS',
+  手机号: 'Mobile number',
+  '请填写 11 位手机号': 'Enter an 11-digit mobile number',
 };
 
 /** The English of a Chinese text, if the dictionary has it (the coverage test reads every `t('…')` of web/src). */

@@ -30,6 +30,7 @@ import type { Unit } from '../types.ts';
 import { CalendarSection } from './admin/Calendar.tsx';
 import { CatalogSection } from './admin/Catalog.tsx';
 import { FormModal } from './admin/FormModal.tsx';
+import { NotificationDeliveriesSection } from './admin/NotificationDeliveries.tsx';
 
 const fromPicker = (d: Dayjs): string => new Date(`${d.format('YYYY-MM-DDTHH:mm')}:00+08:00`).toISOString();
 
@@ -541,5 +542,6 @@ export default function AdminPage({ section }: { section: string }) {
   if (section === 'staff') return <StaffSection />;
   if (section === 'catalog') return <CatalogSection />;
   if (section === 'calendar') return <CalendarSection />;
+  if (section === 'notification-deliveries') return <NotificationDeliveriesSection />;
   return <MissingRoute route={`/admin/${section}`} />;
 }

@@ -5,7 +5,7 @@
  */
 import { BellOutlined } from '@ant-design/icons';
 import { App, Badge, Button, Drawer, Empty, Popover, Segmented, Space, Spin, Tag, Typography } from 'antd';
-import { useEffect, useState } from 'react';
+import { lazy, Suspense, useEffect, useState } from 'react';
 import { api, isMissingRoute } from '../api.ts';
 import { PageHeader, ProblemAlert, usePhone } from '../components.tsx';
 import { useApi } from '../data.ts';
@@ -13,6 +13,9 @@ import { t } from '../i18n.ts';
 import { useLive } from '../live.ts';
 import { Link, navigate } from '../router.tsx';
 import { fmt } from '../time.ts';
+
+/** The person's SMS preferences: loaded with the message centre only (not on a clerk's first page). */
+const SmsPreferences = lazy(() => import('./NotificationPreferences.tsx'));
 
 interface NotificationItem {
   id: string;
@@ -293,6 +296,9 @@ export function NotificationsPage() {
           <Button onClick={() => void loadMore()}>{t('加载更多')}</Button>
         </div>
       )}
+      <Suspense fallback={null}>
+        <SmsPreferences />
+      </Suspense>
     </div>
   );
 }
