@@ -40,6 +40,7 @@ import { adminUnitRoutes } from './routes/admin-units.ts';
 import { attachmentRoutes } from './routes/attachments.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { authRoutes } from './routes/auth.ts';
+import { batchRoutes } from './routes/batches.ts';
 import { caseActionRoutes } from './routes/case-actions.ts';
 import { caseRevealRoutes } from './routes/case-reveal.ts';
 import { catalogRoutes } from './routes/catalog.ts';
@@ -337,6 +338,7 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
   await app.register(ledgerRoutes, { db: deps.db });
   await app.register(statsRoutes, { db: deps.db, clock });
   await app.register(codecRoutes, { db: deps.db, jwtSecret: deps.jwtSecret, codec: deps.payloadCodec });
+  await app.register(batchRoutes, caseDeps);
   await app.register(webRoutes);
   return app;
 }
