@@ -12,31 +12,12 @@ import { BATCH_MAX_ROWS } from '../../api/services/batches.ts';
 import { XLSX_TYPE } from '../../api/services/stats-export.ts';
 import { auditLog, batchRows, cases } from '../../db/schema.ts';
 import { type ApiHarness, createApiHarness, VALID_CREDIT_CODE } from '../support/api.ts';
+import { batchWorkbook, HJ_HEADERS, idFor, withWrongCheck } from '../support/batch-files.ts';
 import { databaseTargets } from '../support/databases.ts';
 import { createDevServerEnv, TEST_CONTENT_CIPHER } from '../support/temporal.ts';
 
-/** A resident ID number with its GB 11643 check character, from 17 digits. */
-export function residentId(first17: string): string {
-  const weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-  const sum = [...first17].reduce((s, d, i) => s + Number(d) * (weights[i] ?? 0), 0);
-  return first17 + '10X98765432'[sum % 11];
-}
-const idFor = (n: number) => residentId(`37030319800101${String(n).padStart(3, '0')}`);
-const withWrongCheck = (id: string) => id.slice(0, 17) + (id.endsWith('0') ? '1' : '0');
-
-const HEADERS = ['核验对象姓名', '证件类型', '证件号码', '用途', '申请人申报的户籍地址'];
-
-/** An .xlsx as a person fills it in: the template's headers, then the rows (null: an empty row). */
-export async function workbook(
-  rows: Array<Array<string | number> | null>,
-  headers = HEADERS,
-): Promise<Buffer> {
-  const wb = new ExcelJS.Workbook();
-  const ws = wb.addWorksheet('核验对象');
-  ws.addRow(headers);
-  for (const r of rows) ws.addRow(r ?? []);
-  return Buffer.from(await wb.xlsx.writeBuffer());
-}
+const HEADERS = HJ_HEADERS;
+const workbook = batchWorkbook;
 
 let env: TestWorkflowEnvironment;
 let h: ApiHarness;
@@ -101,9 +82,10 @@ describe('batches from Excel', () => {
     const wb = new ExcelJS.Workbook();
     await wb.xlsx.load(res.rawPayload as unknown as ArrayBuffer);
     const ws = wb.getWorksheet('核验对象');
-    expect((ws?.getRow(1).values as unknown[]).slice(1)).toEqual(HEADERS);
-    expect(String(ws?.getCell('E1').note)).toContain('必填');
-    expect(String(ws?.getCell('B1').note)).toContain('居民身份证');
+    if (!ws) throw new Error('no sheet 核验对象');
+    expect((ws.getRow(1).values as unknown[]).slice(1)).toEqual(HEADERS);
+    expect(String(ws.getCell('E1').note)).toContain('必填');
+    expect(String(ws.getCell('B1').note)).toContain('居民身份证');
     expect(wb.getWorksheet('填写说明')).toBeDefined();
 
     const unknown = await h.app.inject({
@@ -146,7 +128,7 @@ describe('batches from Excel', () => {
     expect(report.errorRows).toEqual([
       {
         row: 4,
-        subject: '王*（3703**********' + withWrongCheck(idFor(3)).slice(-4) + '）',
+        subject: `王*（3703**********${withWrongCheck(idFor(3)).slice(-4)}）`,
         errors: [
           { column: '证件号码', detail: '不是有效的公民身份号码：出生日期或校验位不符（GB 11643），请核对' },
         ],
