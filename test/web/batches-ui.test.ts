@@ -82,9 +82,21 @@ run('issue 15 in a real browser: 批量发起', () => {
       if (m.type() === 'error' && !/status of 4\d\d/.test(m.text())) errors.push(m.text());
     });
     await login(page, 'req-a');
-    await page.getByRole('menuitem', { name: '批量发起' }).click();
-    await page.waitForURL((u) => u.pathname === '/batches');
-    await visible(page.getByText('还没有批次：选择证明事项，下载模板填写后上传'));
+    await visible(page.getByRole('menuitem', { name: '批量发起' }));
+    await page.goto('/batches');
+    await visible(page.getByText('还没有批次：选择证明事项，下载模板填写后上传'), 60_000).catch(
+      async (err) => {
+        await shot(page, '0-failed');
+        console.log(
+          await page
+            .locator('main, .ant-layout-content')
+            .first()
+            .innerText()
+            .catch(() => ''),
+        );
+        throw err;
+      },
+    );
     await shot(page, '1-empty');
 
     // The template of 户籍信息证明, with its Chinese headers.
