@@ -41,6 +41,7 @@ import { adminUnitRoutes } from './routes/admin-units.ts';
 import { attachmentRoutes } from './routes/attachments.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { authRoutes } from './routes/auth.ts';
+import { batchRoutes } from './routes/batches.ts';
 import { caseActionRoutes } from './routes/case-actions.ts';
 import { caseRevealRoutes } from './routes/case-reveal.ts';
 import { catalogRoutes } from './routes/catalog.ts';
@@ -346,6 +347,7 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
     channels: deps.notificationChannels ?? { dingtalk: [], wecom: [], sms: false },
     clock,
   });
+  await app.register(batchRoutes, caseDeps);
   await app.register(webRoutes);
   return app;
 }

@@ -23,12 +23,13 @@ import {
   createNotificationDelivery,
 } from '../activities/notification-channels.ts';
 import { webhookNotifier } from '../activities/notifiers.ts';
-import type { CaseDeadline } from '../activities/opening.ts';
+import { type CaseDeadline, deadlineWithReminders } from '../activities/opening.ts';
 import { type App, buildApp } from '../api/app.ts';
 import { createBulkActivities } from '../api/routes/case-actions.ts';
 import { bindAuditKey, recordAudit } from '../api/services/audit.ts';
 import { startAuditAnchoring } from '../api/services/audit-anchors.ts';
 import { startAuditPurge } from '../api/services/audit-retention.ts';
+import { createBatchActivities } from '../api/services/batches.ts';
 import { resumePendingRetimes } from '../api/services/calendar-changes.ts';
 import { createCaseGateway } from '../api/services/case-gateway.ts';
 import { resealLegacyContent } from '../api/services/content-reseal.ts';
@@ -225,6 +226,17 @@ export async function startWorker(
         metrics: processMetrics(),
       }),
       ...connectorActivities(database, connectors, secrets.auditKey, log, config.cryptoProfile),
+      // Batches from Excel: each row's case opens as the API would open it (its deadline included).
+      ...createBatchActivities({
+        db: database.db,
+        auditKey: secrets.auditKey,
+        cryptoProfile: config.cryptoProfile,
+        contentCipher: createContentCipher(secrets.payloadKeys, { profile: config.cryptoProfile }),
+        caseDeadline: config.devSlaSeconds
+          ? demoSlaDeadline(config.devSlaSeconds)
+          : (input) => deadlineWithReminders(createCalendarSource(database.db), input),
+        connectors: new Set(connectors.names()),
+      }),
     },
     payloadKey: secrets.payloadKeys,
     cryptoProfile: config.cryptoProfile,

@@ -736,3 +736,60 @@ export const notificationDeliveries = pgTable(
     index('notification_deliveries_created_idx').on(t.createdAt, t.id),
   ],
 );
+
+/**
+ * Batches from Excel (批量发起, issue 15): a requesting unit's uploaded list of subjects, validated row by row
+ * before anything is sent, then started by a `batchStart` workflow. One batch per (unit, catalog item, file
+ * SHA-256): the same file uploaded again is the same batch. `file_hash` is null while the upload is read.
+ */
+export const batches = pgTable(
+  'batches',
+  {
+    id: text('id').primaryKey(),
+    unitCode: text('unit_code').notNull(),
+    catalogCode: text('catalog_code').notNull(),
+    catalogVersion: integer('catalog_version').notNull(),
+    fileName: text('file_name').notNull(),
+    fileHash: text('file_hash'),
+    /** reading | validated | submitted | completed */
+    status: text('status').notNull(),
+    total: integer('total').notNull().default(0),
+    valid: integer('valid').notNull().default(0),
+    invalid: integer('invalid').notNull().default(0),
+    createdBy: text('created_by').notNull(),
+    createdAt: tstz('created_at').notNull().defaultNow(),
+    submittedBy: text('submitted_by'),
+    submittedAt: tstz('submitted_at'),
+    completedAt: tstz('completed_at'),
+  },
+  (t) => [
+    uniqueIndex('batches_unit_file_uq').on(t.unitCode, t.catalogCode, t.fileHash),
+    index('batches_unit_created_idx').on(t.unitCode, t.createdAt),
+  ],
+);
+
+/**
+ * One row of a batch's file (its Excel row number). The subject and fields are sealed like case content
+ * (`content`, AAD `<batch id>:<row>`); `subject_masked` is what lists and reports show; `errors` name the
+ * column and say what is wrong, never the value.
+ */
+export const batchRows = pgTable(
+  'batch_rows',
+  {
+    batchId: text('batch_id').notNull(),
+    rowNumber: integer('row_number').notNull(),
+    /** invalid | valid (not started yet) | started | failed */
+    status: text('status').notNull(),
+    subjectMasked: text('subject_masked').notNull(),
+    content: jsonb('content').$type<Record<string, unknown>>().notNull(),
+    errors: jsonb('errors').$type<Array<{ column: string; detail: string }>>().notNull(),
+    caseId: text('case_id'),
+    docNumber: text('doc_number'),
+    failure: text('failure'),
+    updatedAt: tstz('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ name: 'batch_rows_pk', columns: [t.batchId, t.rowNumber] }),
+    index('batch_rows_status_idx').on(t.batchId, t.status, t.rowNumber),
+  ],
+);

@@ -1,6 +1,7 @@
 // The worker's workflowsPath: every workflow type this task queue runs.
 
 export { absenceHandOver } from './absence-hand-over.ts';
+export { batchStart } from './batch-start.ts';
 export { bulkAction } from './bulk-action.ts';
 export { calendarRetime } from './calendar-retime.ts';
 export { verificationCase } from './verification-case.ts';

@@ -35,6 +35,7 @@ import {
   snapshotQuery,
 } from '../../workflows/definitions.ts';
 import { conflict, forbidden, notFound, Problem, unprocessable } from '../problem.ts';
+import { type BatchGateway, createBatchGateway } from './batch-gateway.ts';
 import { type BulkGateway, createBulkGateway } from './bulk-gateway.ts';
 
 /** Same unit + same client key → same case. The key is hashed so any key is a valid workflow ID. */
@@ -120,7 +121,7 @@ export function withReadModel(
   };
 }
 
-export interface CaseGateway extends BulkGateway {
+export interface CaseGateway extends BulkGateway, BatchGateway {
   start(input: CaseInput, idempotencyKey: string): Promise<CaseSnapshot>;
   act<I>(
     caseId: string,
@@ -160,6 +161,7 @@ export function createCaseGateway(
     call(() => client.withDeadline(Date.now() + updateTimeoutMs, fn));
   return {
     ...createBulkGateway(client, taskQueue),
+    ...createBatchGateway(client, taskQueue),
     start: (input, idempotencyKey) =>
       withDeadline(async () => {
         const startOp = new WithStartWorkflowOperation('verificationCase', {

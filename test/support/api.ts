@@ -12,10 +12,11 @@ import { createCaseActivities, type Notifier } from '../../activities/case-activ
 import { createConnectorActivities } from '../../activities/connector-activities.ts';
 import type { ConnectorRegistry } from '../../activities/connectors.ts';
 import type { ChannelNames } from '../../activities/notification-channels.ts';
-import type { CaseDeadline } from '../../activities/opening.ts';
+import { type CaseDeadline, deadlineWithReminders } from '../../activities/opening.ts';
 import { type App, buildApp } from '../../api/app.ts';
 import { createBulkActivities } from '../../api/routes/case-actions.ts';
 import { recordAudit } from '../../api/services/audit.ts';
+import { createBatchActivities } from '../../api/services/batches.ts';
 import { type CaseGateway, createCaseGateway } from '../../api/services/case-gateway.ts';
 import { type LiveEvents, liveEventHooks } from '../../api/services/live-events.ts';
 import { type AppMetrics, createAppMetrics } from '../../api/services/metrics.ts';
@@ -101,6 +102,14 @@ export async function createApiHarness(
       ...createCalendarActivities(database.db),
       ...createAbsenceActivities(database.db),
       ...createBulkActivities({ db: database.db, auditKey: TEST_AUDIT_KEY, metrics, cryptoProfile: profile }),
+      ...createBatchActivities({
+        db: database.db,
+        auditKey: TEST_AUDIT_KEY,
+        cryptoProfile: profile,
+        contentCipher,
+        caseDeadline: opts.caseDeadline ?? ((input) => deadlineWithReminders(calendar, input)),
+        ...(opts.connectors ? { connectors: new Set(opts.connectors.names()) } : {}),
+      }),
       ...(opts.connectors
         ? createConnectorActivities({
             connectors: opts.connectors,

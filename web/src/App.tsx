@@ -78,6 +78,8 @@ const OverviewPage = lazy(() => import('./pages/Overview.tsx'));
 const AdminPage = lazy(() => import('./pages/Admin.tsx'));
 // The assessment dashboard and its charts (ECharts) load only when the office opens it.
 const StatsDashboardPage = lazy(() => import('./pages/StatsDashboard.tsx'));
+// 批量发起 (batches from Excel): loads when the requesting unit opens it.
+const BatchesPage = lazy(() => import('./pages/Batches.tsx').then((m) => ({ default: m.BatchesPage })));
 
 function useSession(): Session | undefined {
   const [s, set] = useState(currentSession);
@@ -135,6 +137,7 @@ function menuFor(s: Session, unit: { canRequest?: boolean; canIssue?: boolean } 
     items.push({ key: '/new', icon: <FileAddOutlined />, label: t('新建协查') });
     items.push({ key: '/outbox', icon: <SendOutlined />, label: t('我的协查') });
     items.push({ key: '/ledger', icon: <BookOutlined />, label: t('台账') });
+    items.push({ key: '/batches', icon: <FileAddOutlined />, label: t('批量发起') });
   }
   if (role === 'liaison') items.push({ key: '/admin/staff', icon: <TeamOutlined />, label: t('人员') });
   items.push({ key: '/notifications', icon: <BellOutlined />, label: t('消息中心') });
@@ -360,6 +363,7 @@ function Routes({ session, onLang }: { session: Session | undefined; onLang: (l:
   else if (path === '/outbox') page = <OutboxPage />;
   else if (path === '/inbox') page = <InboxPage />;
   else if (path === '/ledger') page = <LedgerPage />;
+  else if (path === '/batches') page = <BatchesPage />;
   else if (path === '/notifications') page = <NotificationsPage />;
   else if (detail) page = <CaseDetailPage id={detail.id as string} />;
   else if (path === '/escalations') page = <EscalationsPage />;
