@@ -20,6 +20,7 @@ import {
 import { webhookNotifier } from '../activities/notifiers.ts';
 import type { CaseDeadline } from '../activities/opening.ts';
 import { type App, buildApp } from '../api/app.ts';
+import { createDisputeActivities } from '../activities/dispute-activities.ts';
 import { createBulkActivities } from '../api/routes/case-actions.ts';
 import { bindAuditKey, recordAudit } from '../api/services/audit.ts';
 import { startAuditAnchoring } from '../api/services/audit-anchors.ts';
@@ -206,6 +207,7 @@ export async function startWorker(
         metrics: processMetrics(),
       }),
       ...connectorActivities(database, connectors, secrets.auditKey, log, config.cryptoProfile),
+      ...createDisputeActivities({ db: database.db }),
     },
     payloadKey: secrets.payloadKeys,
     cryptoProfile: config.cryptoProfile,

@@ -10,6 +10,7 @@ import { createCalendarActivities } from '../../activities/calendar-activities.t
 import { createCalendarSource } from '../../activities/calendar-source.ts';
 import { createCaseActivities, type Notifier } from '../../activities/case-activities.ts';
 import { createConnectorActivities } from '../../activities/connector-activities.ts';
+import { createDisputeActivities } from '../../activities/dispute-activities.ts';
 import type { ConnectorRegistry } from '../../activities/connectors.ts';
 import type { CaseDeadline } from '../../activities/opening.ts';
 import { type App, buildApp } from '../../api/app.ts';
@@ -98,6 +99,7 @@ export async function createApiHarness(
       ...createCalendarActivities(database.db),
       ...createAbsenceActivities(database.db),
       ...createBulkActivities({ db: database.db, auditKey: TEST_AUDIT_KEY, metrics, cryptoProfile: profile }),
+      ...createDisputeActivities({ db: database.db }),
       ...(opts.connectors
         ? createConnectorActivities({
             connectors: opts.connectors,

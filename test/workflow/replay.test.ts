@@ -50,6 +50,8 @@ const PATHS = [
   'connector-fallback',
   'connector-person-first',
   'connector-system-first',
+  // The office re-routes a case after deciding a responsibility dispute (patch office-reroute).
+  'dispute-office-reroute',
 ];
 
 const recorded = RECORD_HISTORIES
