@@ -193,9 +193,12 @@ async function loadDispute(db: Db, id: string): Promise<Joined | undefined> {
 
 /** A department unit the case may go to: it exists, is not an office, and is neither side of the case. */
 async function checkUnit(db: Db, code: string, pointer: string, notThese: string[]): Promise<void> {
-  const [u] = await db.select({ kind: units.kind }).from(units).where(eq(units.code, code));
-  if (!u || u.kind !== 'department')
-    throw unprocessable('所选单位不存在或不是出具单位', [{ pointer, detail: '单位不存在' }]);
+  const [u] = await db
+    .select({ kind: units.kind, canIssue: units.canIssue })
+    .from(units)
+    .where(eq(units.code, code));
+  if (u?.kind !== 'department' || !u.canIssue)
+    throw unprocessable('所选单位不存在或不是出具单位', [{ pointer, detail: '不是出具单位' }]);
   if (notThese.includes(code))
     throw unprocessable('请选择提出争议的单位和需求单位以外的出具单位', [
       { pointer, detail: '不能选择该单位' },
