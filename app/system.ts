@@ -17,10 +17,10 @@ import {
   type ConnectorRegistry,
   createConnectorRegistry,
 } from '../activities/connectors.ts';
+import { createDisputeActivities } from '../activities/dispute-activities.ts';
 import { webhookNotifier } from '../activities/notifiers.ts';
 import type { CaseDeadline } from '../activities/opening.ts';
 import { type App, buildApp } from '../api/app.ts';
-import { createDisputeActivities } from '../activities/dispute-activities.ts';
 import { createBulkActivities } from '../api/routes/case-actions.ts';
 import { bindAuditKey, recordAudit } from '../api/services/audit.ts';
 import { startAuditAnchoring } from '../api/services/audit-anchors.ts';

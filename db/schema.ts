@@ -702,9 +702,7 @@ export const disputes = pgTable(
     seq: integer('seq').notNull().default(0),
   },
   (t) => [
-    uniqueIndex('disputes_one_open_per_case_uq')
-      .on(t.caseId)
-      .where(sql`${t.status} in ('open', 'overdue')`),
+    uniqueIndex('disputes_one_open_per_case_uq').on(t.caseId).where(sql`${t.status} in ('open', 'overdue')`),
     index('disputes_unit_idx').on(t.unitCode, t.filedAt),
     index('disputes_target_idx').on(t.targetUnit, t.filedAt),
     index('disputes_filed_idx').on(t.filedAt),

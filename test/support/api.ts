@@ -10,8 +10,8 @@ import { createCalendarActivities } from '../../activities/calendar-activities.t
 import { createCalendarSource } from '../../activities/calendar-source.ts';
 import { createCaseActivities, type Notifier } from '../../activities/case-activities.ts';
 import { createConnectorActivities } from '../../activities/connector-activities.ts';
-import { createDisputeActivities } from '../../activities/dispute-activities.ts';
 import type { ConnectorRegistry } from '../../activities/connectors.ts';
+import { createDisputeActivities } from '../../activities/dispute-activities.ts';
 import type { CaseDeadline } from '../../activities/opening.ts';
 import { type App, buildApp } from '../../api/app.ts';
 import { createBulkActivities } from '../../api/routes/case-actions.ts';
