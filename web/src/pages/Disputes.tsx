@@ -5,7 +5,7 @@
  * unit, or order the unit to answer; a confirmation), and the Art. 13 counts per unit for the current month.
  */
 import { App, Button, Card, Form, Input, Modal, Radio, Select, Space, Table, Tag, Typography } from 'antd';
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { api, currentSession } from '../api.ts';
 import { PageHeader, ProblemAlert } from '../components.tsx';
 import { useApi, useUnits } from '../data.ts';
@@ -70,6 +70,14 @@ export function DisputePanel({
   const [form] = Form.useForm<{ reason: string; suggestedUnit?: string }>();
   const latest = list.data?.items[0];
   const undecided = latest && (latest.status === 'open' || latest.status === 'overdue');
+  // The workflow works out the office's deadline just after the filing: read again until it is there.
+  const pending = Boolean(latest && undecided && !latest.dueAt);
+  const { reload } = list;
+  useEffect(() => {
+    if (!pending) return;
+    const timer = setInterval(() => void reload(true), 1500);
+    return () => clearInterval(timer);
+  }, [pending, reload]);
 
   const submit = async () => {
     const v = await form.validateFields();
