@@ -248,7 +248,7 @@ export const disputeRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = async (ap
         summary: '出具单位提出职责争议（认为协查事项不属于本单位职责，提请联席会议办公室裁定）',
         security: [{ bearer: [] }],
         body: FileBody,
-        response: { 201: DisputeView, ...errorResponses(403, 404, 422) },
+        response: { 201: DisputeView, ...errorResponses(403, 404, 409, 422, 504) },
       },
     },
     async (req, reply) => {
@@ -366,7 +366,7 @@ export const disputeRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = async (ap
         summary: '一项职责争议',
         security: [{ bearer: [] }],
         params: IdParams,
-        response: { 200: DisputeView, ...errorResponses(404) },
+        response: { 200: DisputeView, ...errorResponses(403, 404) },
       },
     },
     async (req) => view((await visibleDispute(req, req.params.id, 'dispute.read')).r),
