@@ -43,9 +43,9 @@ run('responsibility disputes in a real browser', () => {
     if (webBuildReason()) await buildWeb();
     // Long demo deadlines: neither the case nor the dispute runs out during the test.
     system = await spawnEmbedded(dataDir, { DEV_SLA_SECONDS: '900' });
-    await waitReady(system, 120_000);
+    await waitReady(system, 240_000);
     browser = await launchChromium();
-  }, 240_000);
+  }, 360_000);
 
   afterAll(async () => {
     for (const c of contexts) await c.close().catch(() => {});
