@@ -236,4 +236,37 @@ describe.each(databaseTargets())('responsibility disputes through the API on $na
     });
     expect((await call('iss-a', 'GET', '/api/v1/stats/disputes')).statusCode).toBe(403);
   });
+  it('not decided in time: overdue in the read model, every office supervisor told, listed as overdue', async () => {
+    const caseId = await sendCase();
+    const filed = await ok('iss-a', 'POST', '/api/v1/disputes', { caseId, reason: '该事项不属于本单位职责' });
+    const { dueAt } = await eventually(async () => {
+      const d = await ok('office', 'GET', `/api/v1/disputes/${filed.id}`);
+      expect(d.dueAt).toBeTruthy();
+      return d;
+    });
+    // Past the office's deadline (2 working days) on the test server's clock.
+    await env.sleep(Date.parse(dueAt) - (await env.currentTimeMs()) + 60_000);
+    const overdue = await eventually(async () => {
+      const d = await ok('office', 'GET', `/api/v1/disputes/${filed.id}`);
+      expect(d.status).toBe('overdue');
+      return d;
+    });
+    expect(overdue.statusLabel).toBe('逾期未裁定');
+    expect(Date.parse(overdue.overdueAt)).toBeGreaterThanOrEqual(Date.parse(dueAt));
+    const told = await h.database.db
+      .select()
+      .from(notifications)
+      .where(and(eq(notifications.caseId, caseId), eq(notifications.kind, 'dispute_overdue')));
+    expect(told.map((t) => t.recipientStaffId)).toEqual(['stf-office']);
+    expect(told[0]?.message).toContain('职责争议逾期未裁定');
+    expect(
+      (await ok('office', 'GET', '/api/v1/disputes?status=overdue')).items.map((d: Json) => d.id),
+    ).toContain(filed.id);
+    // Still decidable, and marked late.
+    const decided = await ok('office', 'POST', `/api/v1/disputes/${filed.id}/decide`, {
+      outcome: 'must_answer',
+      reason: '逾期后裁定：由本单位办理',
+    });
+    expect(decided).toMatchObject({ status: 'must_answer', decidedLate: true });
+  });
 });
