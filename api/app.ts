@@ -47,6 +47,7 @@ import { caseRevealRoutes } from './routes/case-reveal.ts';
 import { catalogRoutes } from './routes/catalog.ts';
 import { codecRoutes } from './routes/codec.ts';
 import { deadlinePreviewRoutes } from './routes/deadline-preview.ts';
+import { disputeRoutes } from './routes/disputes.ts';
 import { escalationRoutes } from './routes/escalations.ts';
 import { calendarMetricLines, healthRoutes, type ReadinessChecks } from './routes/health.ts';
 import { ledgerRoutes } from './routes/ledger.ts';
@@ -330,6 +331,7 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
   await app.register(caseActionRoutes, caseDeps);
   await app.register(caseRevealRoutes, caseDeps);
   await app.register(escalationRoutes, caseDeps);
+  await app.register(disputeRoutes, caseDeps);
   await app.register(catalogRoutes, { db: deps.db });
   await app.register(adminUnitRoutes, { db: deps.db });
   await app.register(adminStaffRoutes, caseDeps);

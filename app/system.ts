@@ -22,6 +22,7 @@ import {
   channelNames,
   createNotificationDelivery,
 } from '../activities/notification-channels.ts';
+import { createDisputeActivities } from '../activities/dispute-activities.ts';
 import { webhookNotifier } from '../activities/notifiers.ts';
 import { type CaseDeadline, deadlineWithReminders } from '../activities/opening.ts';
 import { type App, buildApp } from '../api/app.ts';
@@ -237,6 +238,7 @@ export async function startWorker(
           : (input) => deadlineWithReminders(createCalendarSource(database.db), input),
         connectors: new Set(connectors.names()),
       }),
+      ...createDisputeActivities({ db: database.db }),
     },
     payloadKey: secrets.payloadKeys,
     cryptoProfile: config.cryptoProfile,

@@ -793,3 +793,42 @@ export const batchRows = pgTable(
     index('batch_rows_status_idx').on(t.batchId, t.status, t.rowNumber),
   ],
 );
+
+/**
+ * Responsibility disputes (职责争议, Art. 7/11): the read model of the `dispute` workflows, one row per dispute,
+ * written by `projectDispute` (the newest step wins, by `seq`). At most one open dispute per case (the partial
+ * unique index; `open` and `overdue` are open).
+ */
+export const disputes = pgTable(
+  'disputes',
+  {
+    id: text('id').primaryKey(),
+    caseId: text('case_id').notNull(),
+    /** The disputing unit (the case's issuing unit when it was filed). */
+    unitCode: text('unit_code').notNull(),
+    routingNo: integer('routing_no').notNull(),
+    requestingUnit: text('requesting_unit').notNull(),
+    status: text('status').notNull(),
+    reason: text('reason').notNull(),
+    suggestedUnit: text('suggested_unit'),
+    filedBy: text('filed_by').notNull(),
+    filedByName: text('filed_by_name').notNull(),
+    filedAt: tstz('filed_at').notNull(),
+    dueAt: tstz('due_at'),
+    overdueAt: tstz('overdue_at'),
+    outcome: text('outcome'),
+    targetUnit: text('target_unit'),
+    decisionReason: text('decision_reason'),
+    decidedBy: text('decided_by'),
+    decidedByName: text('decided_by_name'),
+    decidedAt: tstz('decided_at'),
+    decidedLate: boolean('decided_late'),
+    seq: integer('seq').notNull().default(0),
+  },
+  (t) => [
+    uniqueIndex('disputes_one_open_per_case_uq').on(t.caseId).where(sql`${t.status} in ('open', 'overdue')`),
+    index('disputes_unit_idx').on(t.unitCode, t.filedAt),
+    index('disputes_target_idx').on(t.targetUnit, t.filedAt),
+    index('disputes_filed_idx').on(t.filedAt),
+  ],
+);

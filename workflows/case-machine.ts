@@ -693,6 +693,77 @@ export function orderDeadline(
   });
 }
 
+/**
+ * The office's decision on a responsibility dispute (职责争议): the unit's routing ends as a return decided by the
+ * office (so every routing but the last still ends with a return, as the figures count them) and the case goes
+ * at once to the unit the office named, with a new deadline from now. The requester's wait runs on: the case
+ * never sat with it.
+ */
+export function officeReroute(
+  cs: CaseSnapshot,
+  actor: Actor,
+  { issuingUnit, reason, disputeId }: { issuingUnit: string; reason: string; disputeId?: string },
+  d: DeadlineResult,
+  now: string,
+): Decision {
+  rules.officeReroute(cs, actor, issuingUnit, reason);
+  const from = cs.routing.issuingUnit;
+  const next = draft(cs);
+  next.returns.push({ issuingUnit: from, reason, suggestedUnit: issuingUnit, at: now, by: actor.staffId });
+  next.assigneeId = undefined;
+  next.routing = {
+    ...d,
+    issuingUnit,
+    receivedAt: now,
+    remindersSent: 0,
+    arrivedAt: now,
+    routingNo: cs.routing.routingNo + 1,
+  };
+  next.deadlines.push({
+    routingNo: next.routing.routingNo,
+    issuingUnit,
+    tier: cs.tier,
+    dueAt: d.dueAt,
+    kind: 'rerouted',
+    reason: `职责争议裁定：${reason}`,
+    from: now,
+  });
+  next.status = 'awaiting_registration';
+  const returned: Entry = {
+    type: 'returned',
+    actor,
+    reason: `职责争议裁定不属于本单位职责：${reason}`,
+    // Its projection writes the final snapshot (the new routing): the disputing unit hears of the decision
+    // from the dispute's own projection.
+    data: { suggestedUnit: issuingUnit, byOffice: true, disputeId },
+  };
+  const rerouted: Entry = {
+    type: 'rerouted',
+    actor,
+    reason: `职责争议裁定：${reason}`,
+    data: { from, to: issuingUnit, dueAt: d.dueAt, flags: d.flags, byOffice: true, disputeId },
+    notify: [
+      {
+        kind: 'new_task',
+        audience: 'issuing_unit',
+        message: `新的协查任务（联席会议办公室裁定改派）：${cs.docNumber}`,
+      },
+      {
+        kind: 'dispute_decided',
+        audience: 'requesting_unit',
+        message: `联席会议办公室裁定改派本案至新的出具单位：${reason}`,
+      },
+    ],
+  };
+  return {
+    state: next,
+    effects: [
+      { kind: 'record', entry: returned },
+      { kind: 'record', entry: rerouted },
+    ],
+  };
+}
+
 export function closeEscalation(
   cs: CaseSnapshot,
   actor: Actor,

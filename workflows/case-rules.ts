@@ -152,6 +152,14 @@ export const rules = {
     if (Number.isNaN(due)) refuse('invalid_input', '限办时间格式不正确');
     if (due <= nowMs) refuse('invalid_input', '限办时间必须晚于当前时间');
   },
+  /** The office's decision on a responsibility dispute: the case goes from its issuing unit to another. */
+  officeReroute(c: CaseSnapshot, actor: Actor, issuingUnit: string, reason: string): void {
+    mustBeSupervisor(actor);
+    if (!isWithIssuer(c)) refuse('invalid_state', '本案已不在出具单位办理中，不能再改派');
+    if (issuingUnit === c.routing.issuingUnit) refuse('invalid_input', '请选择另一个出具单位');
+    if (issuingUnit === c.requestingUnit) refuse('invalid_input', '不能改派给需求单位本身');
+    mustHaveReason(reason, '裁定理由');
+  },
   closeEscalation(c: CaseSnapshot, actor: Actor, level: number, outcome: string): void {
     mustBeSupervisor(actor);
     const esc = c.escalations.find((e) => e.level === level && e.status !== 'closed');

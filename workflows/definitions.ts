@@ -298,6 +298,19 @@ export const unclaimUpdate = defineUpdate<CaseSnapshot, [ReasonInput]>('unclaim'
 export const orderDeadlineUpdate = defineUpdate<CaseSnapshot, [OrderDeadlineInput]>('orderDeadline');
 export const closeEscalationUpdate = defineUpdate<CaseSnapshot, [CloseEscalationInput]>('closeEscalation');
 
+/**
+ * The joint-meeting office re-routes a case it found not to be its issuing unit's duty (职责争议, Art. 7/11;
+ * patch office-reroute): recorded as the unit's return (by the office's decision) and the re-route at once.
+ */
+export interface OfficeRerouteInput {
+  actor: Actor;
+  issuingUnit: string;
+  reason: string;
+  /** The dispute decided (workflows/dispute.ts). */
+  disputeId?: string;
+}
+export const officeRerouteUpdate = defineUpdate<CaseSnapshot, [OfficeRerouteInput]>('officeReroute');
+
 // ─── Signals (nobody waits for an answer) ───────────────────────────────────────────────────────
 
 /** An agent became absent: their registered cases pass to their A/B partner. */

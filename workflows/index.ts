@@ -4,4 +4,5 @@ export { absenceHandOver } from './absence-hand-over.ts';
 export { batchStart } from './batch-start.ts';
 export { bulkAction } from './bulk-action.ts';
 export { calendarRetime } from './calendar-retime.ts';
+export { dispute } from './dispute.ts';
 export { verificationCase } from './verification-case.ts';

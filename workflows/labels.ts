@@ -68,6 +68,9 @@ const NOTIFICATION_TITLES: Record<string, string> = {
   escalation_pending: '督办待处理',
   handover_failed: '缺岗转交未完成',
   auto_check_fallback: '自动核验转人工办理',
+  dispute_filed: '职责争议待裁定',
+  dispute_overdue: '职责争议逾期未裁定',
+  dispute_decided: '职责争议已裁定',
 };
 
 const label = (table: Record<string, string>, code: string): string => table[code] ?? code;

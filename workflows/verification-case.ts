@@ -28,6 +28,7 @@ import {
   closeEscalationUpdate,
   DEFAULT_REMINDER_FRACTIONS,
   handOverSignal,
+  officeRerouteUpdate,
   openedUpdate,
   orderDeadlineUpdate,
   reassignUpdate,
@@ -95,6 +96,12 @@ const PATCH_LOCAL_STEPS = 'local-steps';
  *   on a clear match, answers itself; otherwise it records why a person must. Asked only in such cases.
  */
 const PATCH_CONNECTOR_AUTO_ANSWER = 'connector-auto-answer';
+/**
+ * - the office may re-route a case still with its issuing unit after deciding a responsibility dispute
+ *   (`officeReroute`, workflows/dispute.ts). A new Update: no older history holds it; the marker names the
+ *   histories that do.
+ */
+const PATCH_OFFICE_REROUTE = 'office-reroute';
 
 /** Why the connector gave no answer, for the people who now must (its failures carry Chinese messages). */
 function connectorFailureReason(err: unknown): string {
@@ -322,6 +329,21 @@ export async function verificationCase(input: CaseInput): Promise<CaseSnapshot> 
     ({ actor, level, outcome }) =>
       exclusively(() => carryOut(machine.closeEscalation(state(), actor, { level, outcome }, nowIso()))),
     { validator: ({ actor, level, outcome }) => rules.closeEscalation(state(), actor, level, outcome) },
+  );
+
+  wf.setHandler(
+    officeRerouteUpdate,
+    async ({ actor, issuingUnit, reason, disputeId }) => {
+      if (!wf.patched(PATCH_OFFICE_REROUTE)) refuse('invalid_state', '本案不支持联席会议办公室改派');
+      const receivedAt = nowIso();
+      const d = await deadlineFor(receivedAt, state().tier);
+      return exclusively(() =>
+        carryOut(machine.officeReroute(state(), actor, { issuingUnit, reason, disputeId }, d, receivedAt)),
+      );
+    },
+    {
+      validator: ({ actor, issuingUnit, reason }) => rules.officeReroute(state(), actor, issuingUnit, reason),
+    },
   );
 
   // ─── Signals ─────────────────────────────────────────────────────────────────────────────────

@@ -37,6 +37,7 @@ import {
 import { conflict, forbidden, notFound, Problem, unprocessable } from '../problem.ts';
 import { type BatchGateway, createBatchGateway } from './batch-gateway.ts';
 import { type BulkGateway, createBulkGateway } from './bulk-gateway.ts';
+import { createDisputeGateway, type DisputeGateway } from './dispute-gateway.ts';
 
 /** Same unit + same client key → same case. The key is hashed so any key is a valid workflow ID. */
 export function caseWorkflowId(requestingUnit: string, idempotencyKey: string): string {
@@ -121,7 +122,7 @@ export function withReadModel(
   };
 }
 
-export interface CaseGateway extends BulkGateway, BatchGateway {
+export interface CaseGateway extends BulkGateway, BatchGateway, DisputeGateway {
   start(input: CaseInput, idempotencyKey: string): Promise<CaseSnapshot>;
   act<I>(
     caseId: string,
@@ -162,6 +163,7 @@ export function createCaseGateway(
   return {
     ...createBulkGateway(client, taskQueue),
     ...createBatchGateway(client, taskQueue),
+    ...createDisputeGateway(client, taskQueue, toCaseProblem, updateTimeoutMs),
     start: (input, idempotencyKey) =>
       withDeadline(async () => {
         const startOp = new WithStartWorkflowOperation('verificationCase', {

@@ -13,7 +13,15 @@
 import { and, between, eq, gte, inArray, lt, or, type SQL, sql } from 'drizzle-orm';
 import type { PgColumn } from 'drizzle-orm/pg-core';
 import type { Db } from '../../db/client.ts';
-import { caseLedger, cases, statCounts, statEscalations, statMinutes, units } from '../../db/schema.ts';
+import {
+  caseLedger,
+  cases,
+  disputes,
+  statCounts,
+  statEscalations,
+  statMinutes,
+  units,
+} from '../../db/schema.ts';
 import { addCalendarDays, shanghaiDateOf, shanghaiInstant } from '../../domain/working-time/index.ts';
 import { staffingReport } from './reference-data.ts';
 
@@ -466,4 +474,45 @@ export async function trendStats(
     });
   }
   return { period: { from: q.from, to: q.to }, days };
+}
+
+// ─── Responsibility disputes (职责争议, Art. 7/11), per disputing unit ─────────────────────────────
+
+export interface DisputeStatsRow {
+  unit: string;
+  /** Disputes the unit filed in the period (by the Beijing date filed). */
+  filed: number;
+  /** Upheld: the office re-routed the case. */
+  upheld: number;
+  /** Rejected: the office ordered the unit to answer. */
+  rejected: number;
+  /** Still undecided, and of them past the office's deadline. */
+  open: number;
+  overdue: number;
+  /** Decided after the office's deadline. */
+  decidedLate: number;
+}
+
+/** Dispute counts per disputing unit over a period (a grouped query on `disputes`; `unit` narrows it). */
+export async function disputeStats(db: Db, q: StatsQuery): Promise<DisputeStatsRow[]> {
+  const where = [
+    gte(disputes.filedAt, shanghaiInstant(q.from, 0)),
+    lt(disputes.filedAt, shanghaiInstant(addCalendarDays(q.to, 1), 0)),
+  ];
+  if (q.unit) where.push(eq(disputes.unitCode, q.unit));
+  const rows = await db
+    .select({
+      unit: disputes.unitCode,
+      filed: sql<number>`count(*)::int`,
+      upheld: sql<number>`count(*) filter (where ${disputes.outcome} = 'reroute')::int`,
+      rejected: sql<number>`count(*) filter (where ${disputes.outcome} = 'must_answer')::int`,
+      open: sql<number>`count(*) filter (where ${disputes.status} in ('open', 'overdue'))::int`,
+      overdue: sql<number>`count(*) filter (where ${disputes.status} = 'overdue')::int`,
+      decidedLate: sql<number>`count(*) filter (where ${disputes.decidedLate})::int`,
+    })
+    .from(disputes)
+    .where(and(...where))
+    .groupBy(disputes.unitCode)
+    .orderBy(disputes.unitCode);
+  return rows;
 }

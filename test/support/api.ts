@@ -13,6 +13,7 @@ import { createConnectorActivities } from '../../activities/connector-activities
 import type { ConnectorRegistry } from '../../activities/connectors.ts';
 import type { ChannelNames } from '../../activities/notification-channels.ts';
 import { type CaseDeadline, deadlineWithReminders } from '../../activities/opening.ts';
+import { createDisputeActivities } from '../../activities/dispute-activities.ts';
 import { type App, buildApp } from '../../api/app.ts';
 import { createBulkActivities } from '../../api/routes/case-actions.ts';
 import { recordAudit } from '../../api/services/audit.ts';
@@ -110,6 +111,7 @@ export async function createApiHarness(
         caseDeadline: opts.caseDeadline ?? ((input) => deadlineWithReminders(calendar, input)),
         ...(opts.connectors ? { connectors: new Set(opts.connectors.names()) } : {}),
       }),
+      ...createDisputeActivities({ db: database.db }),
       ...(opts.connectors
         ? createConnectorActivities({
             connectors: opts.connectors,

@@ -52,6 +52,8 @@ const PATHS = [
   'connector-system-first',
   // A registered case given back to the unit (Update unclaim, added without a patch: no older history has one).
   'unclaimed',
+  // The office re-routes a case after deciding a responsibility dispute (patch office-reroute).
+  'dispute-office-reroute',
 ];
 
 const recorded = RECORD_HISTORIES

@@ -80,6 +80,8 @@ const AdminPage = lazy(() => import('./pages/Admin.tsx'));
 const StatsDashboardPage = lazy(() => import('./pages/StatsDashboard.tsx'));
 // 批量发起 (batches from Excel): loads when the requesting unit opens it.
 const BatchesPage = lazy(() => import('./pages/Batches.tsx').then((m) => ({ default: m.BatchesPage })));
+// Responsibility disputes (职责争议): the office's page.
+const DisputesPage = lazy(() => import('./pages/Disputes.tsx'));
 
 function useSession(): Session | undefined {
   const [s, set] = useState(currentSession);
@@ -129,6 +131,7 @@ function menuFor(s: Session, unit: { canRequest?: boolean; canIssue?: boolean } 
       { key: '/overview', icon: <BarChartOutlined />, label: t('概览') },
       { key: '/stats', icon: <FundOutlined />, label: t('考核统计') },
       { key: '/notifications', icon: <BellOutlined />, label: t('消息中心') },
+      { key: '/disputes', icon: <AlertOutlined />, label: t('职责争议') },
     ];
   const items: MenuEntry[] = [];
   // Without the units route, show everything; the API refuses what the unit may not do.
@@ -369,6 +372,7 @@ function Routes({ session, onLang }: { session: Session | undefined; onLang: (l:
   else if (path === '/escalations') page = <EscalationsPage />;
   else if (path === '/overview') page = <OverviewPage />;
   else if (path === '/stats') page = <StatsDashboardPage />;
+  else if (path === '/disputes') page = <DisputesPage />;
   else if (path.startsWith('/admin/')) page = <AdminPage section={path.slice('/admin/'.length)} />;
   else page = <NotFound />;
   return (

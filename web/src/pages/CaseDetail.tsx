@@ -66,6 +66,7 @@ import { useLive } from '../live.ts';
 import { durationText, fmt } from '../time.ts';
 import type { CaseDetail, JsonObject, TimelineEntry } from '../types.ts';
 import { ActionModal, type ActionSpec } from './ActionModal.tsx';
+import { DisputePanel } from './Disputes.tsx';
 
 const PURPOSE_KEY = (id: string) => `xiecha.purpose.${id}`;
 
@@ -666,6 +667,7 @@ export function CaseDetailPage({ id }: { id: string }) {
         </div>
       )}
       <ProblemAlert error={actionError} onClose={() => setActionError(undefined)} />
+      <DisputePanel c={c} canFile={isIssuer && withIssuer} onChanged={() => void reload(true)} />
       {data.access === 'returned_part' && (
         <Alert
           type="info"
