@@ -44,6 +44,7 @@ import { caseActionRoutes } from './routes/case-actions.ts';
 import { caseRevealRoutes } from './routes/case-reveal.ts';
 import { catalogRoutes } from './routes/catalog.ts';
 import { codecRoutes } from './routes/codec.ts';
+import { commitmentRoutes } from './routes/commitments.ts';
 import { deadlinePreviewRoutes } from './routes/deadline-preview.ts';
 import { escalationRoutes } from './routes/escalations.ts';
 import { calendarMetricLines, healthRoutes, type ReadinessChecks } from './routes/health.ts';
@@ -57,6 +58,7 @@ import { Problem as ProblemRef } from './schemas/common.ts';
 import { bindAuditKey } from './services/audit.ts';
 import { type CaseGateway, withReadModel } from './services/case-gateway.ts';
 import { findCase } from './services/case-reads.ts';
+import { type CommitmentPeriods, DEFAULT_COMMITMENT_PERIODS } from './services/commitments.ts';
 import { createLocalLiveEvents, type LiveEvents, liveEventHooks } from './services/live-events.ts';
 import { type AppMetrics, countingGateway, createAppMetrics, statusClass } from './services/metrics.ts';
 
@@ -108,6 +110,8 @@ export interface ApiDeps {
   metrics?: AppMetrics;
   /** METRICS_TOKEN: the bearer token `/metrics` on this port answers; without it `/metrics` here is refused. */
   metricsToken?: string;
+  /** 告知承诺 periods (COMMITMENT_CHECK_WORKING_DAYS, COMMITMENT_BAR_DAYS); DEFAULT_COMMITMENT_PERIODS if absent. */
+  commitmentPeriods?: CommitmentPeriods;
 }
 
 export type App = FastifyInstance;
@@ -337,6 +341,11 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
   await app.register(ledgerRoutes, { db: deps.db });
   await app.register(statsRoutes, { db: deps.db, clock });
   await app.register(codecRoutes, { db: deps.db, jwtSecret: deps.jwtSecret, codec: deps.payloadCodec });
+  await app.register(commitmentRoutes, {
+    ...caseDeps,
+    periods: deps.commitmentPeriods ?? DEFAULT_COMMITMENT_PERIODS,
+    clock,
+  });
   await app.register(webRoutes);
   return app;
 }

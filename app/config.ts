@@ -89,6 +89,12 @@ export interface AppConfig {
   workerCachedCases: number;
   /** The operators' metrics (api/services/metrics.ts); never public. */
   metrics: MetricsConfig;
+  /**
+   * 告知承诺 (seed 004): COMMITMENT_CHECK_WORKING_DAYS, the working days after a commitment is recorded when its
+   * check (a verification case) starts (default 10); COMMITMENT_BAR_DAYS, how long a false commitment bars the
+   * subject from 告知承诺 (days, default 365).
+   */
+  commitments: { checkWorkingDays: number; barDays: number };
 }
 
 export interface MetricsConfig {
@@ -339,6 +345,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
     demoDataService: {
       enabled: boolFrom(env, 'DEMO_DATA_SERVICE', mode === 'embedded' && boolFrom(env, 'SEED_DEMO', true)),
       port: portFrom(env, 'DEMO_DATA_PORT') ?? 0,
+    },
+    commitments: {
+      checkWorkingDays: wholeNumberFrom(env, 'COMMITMENT_CHECK_WORKING_DAYS', 10, 1, 250),
+      barDays: wholeNumberFrom(env, 'COMMITMENT_BAR_DAYS', 365, 1, 3650),
     },
   };
 }

@@ -11,6 +11,7 @@ import { createAbsenceActivities } from '../activities/absence-activities.ts';
 import { createCalendarActivities } from '../activities/calendar-activities.ts';
 import { createCalendarSource } from '../activities/calendar-source.ts';
 import { createCaseActivities } from '../activities/case-activities.ts';
+import { createCommitmentActivities } from '../activities/commitment-activities.ts';
 import { createConnectorActivities } from '../activities/connector-activities.ts';
 import {
   type ConnectorConfig,
@@ -206,6 +207,7 @@ export async function startWorker(
         metrics: processMetrics(),
       }),
       ...connectorActivities(database, connectors, secrets.auditKey, log, config.cryptoProfile),
+      ...createCommitmentActivities({ db: database.db, calendar: createCalendarSource(database.db) }),
     },
     payloadKey: secrets.payloadKeys,
     cryptoProfile: config.cryptoProfile,
@@ -265,6 +267,7 @@ export async function startApi(
     calendar: createCalendarSource(database.db),
     ...(config.devSlaSeconds ? { caseDeadline: demoSlaDeadline(config.devSlaSeconds) } : {}),
     connectors: connectorNames,
+    commitmentPeriods: config.commitments,
     readiness: {
       database: () => database.ping(),
       pendingMigrations: () => pendingMigrations(database),

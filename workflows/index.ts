@@ -3,4 +3,5 @@
 export { absenceHandOver } from './absence-hand-over.ts';
 export { bulkAction } from './bulk-action.ts';
 export { calendarRetime } from './calendar-retime.ts';
+export { commitmentCheck } from './commitment.ts';
 export { verificationCase } from './verification-case.ts';

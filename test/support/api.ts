@@ -9,6 +9,7 @@ import { createAbsenceActivities } from '../../activities/absence-activities.ts'
 import { createCalendarActivities } from '../../activities/calendar-activities.ts';
 import { createCalendarSource } from '../../activities/calendar-source.ts';
 import { createCaseActivities, type Notifier } from '../../activities/case-activities.ts';
+import { createCommitmentActivities } from '../../activities/commitment-activities.ts';
 import { createConnectorActivities } from '../../activities/connector-activities.ts';
 import type { ConnectorRegistry } from '../../activities/connectors.ts';
 import type { CaseDeadline } from '../../activities/opening.ts';
@@ -97,6 +98,7 @@ export async function createApiHarness(
     {
       ...createCalendarActivities(database.db),
       ...createAbsenceActivities(database.db),
+      ...createCommitmentActivities({ db: database.db, calendar }),
       ...createBulkActivities({ db: database.db, auditKey: TEST_AUDIT_KEY, metrics, cryptoProfile: profile }),
       ...(opts.connectors
         ? createConnectorActivities({
