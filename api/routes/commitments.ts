@@ -17,13 +17,14 @@ import { subjectIdError } from '../../domain/identifiers.ts';
 import { maskSubject, subjectIdHash } from '../../domain/personal-data.ts';
 import { COMMITMENT_STATUSES, type CommitmentInput } from '../../workflows/commitment-definitions.ts';
 import { staffOf } from '../plugins/auth.ts';
-import { forbidden, notFound, unprocessable } from '../problem.ts';
+import { conflict, forbidden, notFound, unprocessable } from '../problem.ts';
 import { errorResponses, IdempotencyHeaders } from '../schemas/common.ts';
 import { recordAudit } from '../services/audit.ts';
 import type { CaseGateway } from '../services/case-gateway.ts';
 import { currentCatalogItem, validateAgainst } from '../services/catalog.ts';
 import {
   beijingDate,
+  COMMITMENT_STATUS_LABELS,
   type CommitmentPeriods,
   type CommitmentRow,
   commitmentScope,
@@ -444,6 +445,18 @@ export const commitmentRoutes: FastifyPluginAsyncTypebox<CommitmentRouteDeps> = 
         if (scope.all || row.requestingUnit !== who.unitCode) {
           await recordAudit(db, { ...base, outcome: 'denied', detail: { commitmentId: row.id } });
           throw forbidden('只有登记该承诺的需求单位可以确认核查结论');
+        }
+        // A decision only when a check asks for one (the workflow checks again; an ended one cannot answer).
+        if (row.status !== 'awaiting_confirmation') {
+          await recordAudit(db, {
+            ...base,
+            outcome: 'denied',
+            detail: { commitmentId: row.id, status: row.status },
+          });
+          throw conflict(
+            `该承诺的状态为「${COMMITMENT_STATUS_LABELS[row.status] ?? row.status}」，当前不需要确认核查结论`,
+            'invalid_state',
+          );
         }
         const key = req.headers['idempotency-key'];
         await recordAudit(db, { ...base, outcome: 'attempted', detail: { commitmentId: row.id } });
