@@ -40,8 +40,10 @@ export function createCommitmentActivities(deps: { db: Db; calendar: CalendarSou
   const { db, calendar } = deps;
   return {
     async commitmentCheckDue({ from, workingDays }) {
-      if (!Number.isInteger(workingDays) || workingDays < 1)
-        throw invalidInput(`workingDays must be a whole number >= 1, got ${workingDays}`);
+      if (!Number.isInteger(workingDays) || workingDays < 0)
+        throw invalidInput(`workingDays must be a whole number >= 0, got ${workingDays}`);
+      // 0: checked at once (an online check of shared data, seed 004 (四)).
+      if (workingDays === 0) return new Date(from).toISOString();
       return calculation(async () => {
         const { data } = await calendar.current();
         const day = workingDaysAfter(new Date(from), workingDays, data);

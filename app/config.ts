@@ -91,7 +91,7 @@ export interface AppConfig {
   metrics: MetricsConfig;
   /**
    * 告知承诺 (seed 004): COMMITMENT_CHECK_WORKING_DAYS, the working days after a commitment is recorded when its
-   * check (a verification case) starts (default 10); COMMITMENT_BAR_DAYS, how long a false commitment bars the
+   * check (a verification case) starts (default 10; 0: at once, an online check); COMMITMENT_BAR_DAYS, how long a false commitment bars the
    * subject from 告知承诺 (days, default 365).
    */
   commitments: { checkWorkingDays: number; barDays: number };
@@ -347,7 +347,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       port: portFrom(env, 'DEMO_DATA_PORT') ?? 0,
     },
     commitments: {
-      checkWorkingDays: wholeNumberFrom(env, 'COMMITMENT_CHECK_WORKING_DAYS', 10, 1, 250),
+      checkWorkingDays: wholeNumberFrom(env, 'COMMITMENT_CHECK_WORKING_DAYS', 10, 0, 250),
       barDays: wholeNumberFrom(env, 'COMMITMENT_BAR_DAYS', 365, 1, 3650),
     },
   };

@@ -24,12 +24,14 @@ export interface CommitmentInput {
   requestingUnit: string;
   /** When the requesting unit recorded the commitment: the check's period counts from here. */
   recordedAt: string;
-  /** The check is due at the opening of this working day after `recordedAt` (COMMITMENT_CHECK_WORKING_DAYS). */
+  /** The check is due at the opening of this working day after `recordedAt` (COMMITMENT_CHECK_WORKING_DAYS; 0: at once). */
   checkWorkingDays: number;
   /** A false commitment bars the subject for this many days (COMMITMENT_BAR_DAYS). */
   barDays: number;
   /** The check's verification case as the API validated it; the check adds its ID and receipt time. */
   check: Omit<CaseInput, 'caseId' | 'requestedAt' | 'opening'>;
+  /** The response letter's field titles (the catalog item's response template), for the written findings. */
+  responseTitles?: Record<string, string>;
 }
 
 export interface CommitmentState {

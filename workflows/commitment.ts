@@ -30,13 +30,16 @@ const nowIso = (): string => new Date(Date.now()).toISOString();
 const DAY_MS = 24 * 3_600_000;
 
 /** The asked agency's answer or refusal as the requesting unit reads it (Chinese, one paragraph). */
-export function checkFindings(s: CaseSnapshot): { outcome: string; note: string } {
+export function checkFindings(
+  s: CaseSnapshot,
+  titles: Record<string, string> = {},
+): { outcome: string; note: string } {
   const parts: string[] = [];
   for (const r of s.returns) parts.push(`退回理由（${r.issuingUnit}）：${r.reason}`);
   if (s.status === 'answered' && s.answer) {
     const fields = Object.entries(s.answer.fields)
       .filter(([, v]) => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean')
-      .map(([k, v]) => `${k}：${String(v)}`);
+      .map(([k, v]) => `${titles[k] ?? k}：${typeof v === 'boolean' ? (v ? '是' : '否') : String(v)}`);
     parts.unshift(
       `反馈结果：${resultLabel(s.answer.result)}${s.answer.replyNumber ? `（复函号 ${s.answer.replyNumber}）` : ''}` +
         (fields.length ? `；${fields.join('；')}` : ''),
@@ -121,7 +124,7 @@ export async function commitmentCheck(input: CommitmentInput): Promise<Commitmen
   });
   await project({ ...state, status: 'checking', caseId, caseDocNumber: docNumber });
   const ended = await child.result();
-  const { outcome, note } = checkFindings(ended);
+  const { outcome, note } = checkFindings(ended, input.responseTitles);
   const consistent = ended.status === 'answered' && ended.answer?.result === 'consistent';
   await project({
     ...state,

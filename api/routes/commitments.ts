@@ -132,6 +132,14 @@ const PageQuery = {
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
 };
 
+/** A template's field titles by field name (the written findings read 登记的户籍地址, not registeredAddress). */
+function fieldTitles(schema: Record<string, unknown>): Record<string, string> {
+  const props = (schema.properties ?? {}) as Record<string, { title?: unknown }>;
+  return Object.fromEntries(
+    Object.entries(props).flatMap(([k, p]) => (typeof p?.title === 'string' ? [[k, p.title]] : [])),
+  );
+}
+
 /** Same unit + same client key → same commitment (and the same check workflow). */
 export const commitmentId = (unit: string, key: string): string =>
   `commitment-${unit}-${createHash('sha256').update(key).digest('hex').slice(0, 32)}`;
@@ -302,6 +310,7 @@ export const commitmentRoutes: FastifyPluginAsyncTypebox<CommitmentRouteDeps> = 
         recordedAt: row.recordedAt.toISOString(),
         checkWorkingDays: periods.checkWorkingDays,
         barDays: periods.barDays,
+        responseTitles: fieldTitles(item.responseSchema),
         check: {
           requestingUnit: row.requestingUnit,
           issuingUnit: row.issuingUnit,

@@ -155,7 +155,7 @@ describe('告知承诺: the after-the-fact check', () => {
     const waiting = await statusBecomes(liar.id, 'awaiting_confirmation');
     expect(waiting.checkOutcome).toBe('inconsistent');
     expect(waiting.checkNote).toContain('反馈结果：不一致');
-    expect(waiting.checkNote).toContain('济南市历下区');
+    expect(waiting.checkNote).toContain('登记的户籍地址：济南市历下区');
     expect(
       await h.database.db.select().from(creditRecords).where(eq(creditRecords.commitmentId, liar.id)),
     ).toEqual([]);
