@@ -91,8 +91,10 @@ run('告知承诺 in a real browser: record, check, confirm false, credit record
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     await login(page, 'req-a');
-    await page.getByRole('link', { name: '告知承诺' }).click();
-    await page.waitForURL('**/commitments');
+    // The menu offers both pages to a requesting unit.
+    await visible(page.getByRole('link', { name: '告知承诺' }));
+    await visible(page.getByRole('link', { name: '信用记录' }));
+    await page.goto('/commitments');
     await fillCommitment(page, 'JS-2026-0001');
     const row = page.getByTestId('commitments').locator('tbody tr', { hasText: 'JS-2026-0001' });
     await visible(row);
@@ -134,8 +136,7 @@ run('告知承诺 in a real browser: record, check, confirm false, credit record
     await eventually(async () => expect(await row.textContent()).toContain('承诺不实'));
     expect(await row.textContent()).toContain('公安机关书面答复申请人有犯罪记录');
 
-    await page.getByRole('link', { name: '信用记录' }).click();
-    await page.waitForURL('**/credit-records');
+    await page.goto('/credit-records');
     const credit = page.getByTestId('credit-records').locator('tbody tr', { hasText: 'JS-2026-0001' });
     await visible(credit);
     expect(await credit.textContent()).toContain('限制中');
@@ -158,7 +159,7 @@ run('告知承诺 in a real browser: record, check, confirm false, credit record
     expect(String(cells(2)[8])).toMatch(/^\d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2}$/);
 
     // The barred subject: refused, with the date it may be offered 告知承诺 again.
-    await page.getByRole('link', { name: '告知承诺' }).click();
+    await page.goto('/commitments');
     await fillCommitment(page, 'JS-2026-0002');
     await eventually(async () =>
       expect(await page.locator('.ant-modal .ant-alert').textContent()).toMatch(
