@@ -16,6 +16,7 @@ import { type ApiHarness, createApiHarness, VALID_ID } from '../support/api.ts';
 import { databaseTargets } from '../support/databases.ts';
 import { createTimeSkippingEnv } from '../support/temporal.ts';
 import { residentId } from '../web/browser.ts';
+import { recordHistory } from './support.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: the API's JSON answers, read loosely in assertions
 type Json = any;
@@ -189,6 +190,15 @@ describe('告知承诺: the after-the-fact check', () => {
       `${until.getUTCFullYear()}年${until.getUTCMonth() + 1}月${until.getUTCDate()}日前不适用告知承诺制`,
     );
     expect(refused.json().errors?.[0]?.pointer).toBe('/body/subject/idNumber');
+    // Both checks have ended (their histories are kept for the replay test).
+    for (const [c, name, status] of [
+      [honest, 'commitment-fulfilled', 'fulfilled'],
+      [liar, 'commitment-false', 'false'],
+    ] as const) {
+      const handle = env.client.workflow.getHandle(c.id);
+      expect((await handle.result()).status).toBe(status);
+      await recordHistory(handle, name);
+    }
     const again = await call(
       'req-a',
       'POST',

@@ -50,6 +50,9 @@ const PATHS = [
   'connector-fallback',
   'connector-person-first',
   'connector-system-first',
+  // 告知承诺 checks (workflows/commitment.ts): fulfilled by a consistent answer; confirmed false.
+  'commitment-fulfilled',
+  'commitment-false',
 ];
 
 const recorded = RECORD_HISTORIES
