@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
-import { cases, commitments, creditRecords } from '../db/schema.ts';
+import { cases, commitments, creditRecords, notifications } from '../db/schema.ts';
 import { officeIntervals, shanghaiInstant, workingDaysAfter } from '../domain/working-time/index.ts';
 import type { CommitmentActivities, CommitmentState } from '../workflows/commitment-definitions.ts';
 import type { CalendarSource } from './calendar-source.ts';
@@ -57,6 +57,25 @@ export function createCommitmentActivities(deps: { db: Db; calendar: CalendarSou
         .update(commitments)
         .set(await statusColumns(db, state))
         .where(eq(commitments.id, state.commitmentId));
+      if (state.status !== 'awaiting_confirmation') return;
+      // The requesting unit is told that the check asks for its written decision (once: one row per event).
+      const [c] = await db.select().from(commitments).where(eq(commitments.id, state.commitmentId));
+      if (!c) return;
+      await db
+        .insert(notifications)
+        .values({
+          id: `${c.id}:awaiting_confirmation:unit:${c.requestingUnit}`,
+          eventKey: `${c.id}:awaiting_confirmation`,
+          recipientKey: `unit:${c.requestingUnit}`,
+          caseId: c.caseId,
+          recipientUnit: c.requestingUnit,
+          kind: 'commitment_check',
+          message:
+            `告知承诺事后核查未能确认承诺属实（${c.catalogName}，办件号 ${c.applicationNumber}，承诺人 ${c.subjectMasked}），` +
+            '请在「告知承诺」中书面确认承诺属实或不实',
+          createdAt: new Date(),
+        })
+        .onConflictDoNothing();
     },
 
     async recordCreditRecord({ state, actor }) {

@@ -67,6 +67,7 @@ const NOTIFICATION_TITLES: Record<string, string> = {
   escalation_pending: '督办待处理',
   handover_failed: '缺岗转交未完成',
   auto_check_fallback: '自动核验转人工办理',
+  commitment_check: '告知承诺核查待确认',
 };
 
 const label = (table: Record<string, string>, code: string): string => table[code] ?? code;

@@ -10,7 +10,7 @@ import { and, eq } from 'drizzle-orm';
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CREDIT_HEADERS } from '../../api/services/commitments.ts';
-import { auditLog, commitments } from '../../db/schema.ts';
+import { auditLog, commitments, notifications } from '../../db/schema.ts';
 import { commitmentCaseId } from '../../workflows/commitment-definitions.ts';
 import { type ApiHarness, createApiHarness, VALID_CREDIT_CODE, VALID_ID } from '../support/api.ts';
 import { databaseTargets } from '../support/databases.ts';
@@ -227,6 +227,12 @@ describe('告知承诺 and 信用记录 through the API', () => {
     });
     const waiting = await statusBecomes(returned.id, 'awaiting_confirmation');
     expect(waiting.checkOutcome).toBe('closed_after_return');
+    const told = await h.database.db
+      .select()
+      .from(notifications)
+      .where(and(eq(notifications.recipientUnit, 'ZB-RS'), eq(notifications.kind, 'commitment_check')));
+    expect(told.map((x) => x.caseId)).toContain(retCase);
+    expect(told.find((x) => x.caseId === retCase)?.message).toContain('请在「告知承诺」中书面确认');
     expect(waiting.checkNote).toContain('退回理由（ZB-GA）：该户籍档案已迁出本市，非本单位职责');
     const detail = await ok('req-a', 'GET', `/api/v1/commitments/${returned.id}`);
     expect(detail.statusLabel).toBe('待确认核查结论');
