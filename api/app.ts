@@ -46,6 +46,7 @@ import { caseActionRoutes } from './routes/case-actions.ts';
 import { caseRevealRoutes } from './routes/case-reveal.ts';
 import { catalogRoutes } from './routes/catalog.ts';
 import { codecRoutes } from './routes/codec.ts';
+import { commitmentRoutes } from './routes/commitments.ts';
 import { deadlinePreviewRoutes } from './routes/deadline-preview.ts';
 import { disputeRoutes } from './routes/disputes.ts';
 import { escalationRoutes } from './routes/escalations.ts';
@@ -61,6 +62,7 @@ import { Problem as ProblemRef } from './schemas/common.ts';
 import { bindAuditKey } from './services/audit.ts';
 import { type CaseGateway, withReadModel } from './services/case-gateway.ts';
 import { findCase } from './services/case-reads.ts';
+import { type CommitmentPeriods, DEFAULT_COMMITMENT_PERIODS } from './services/commitments.ts';
 import { createLocalLiveEvents, type LiveEvents, liveEventHooks } from './services/live-events.ts';
 import { type AppMetrics, countingGateway, createAppMetrics, statusClass } from './services/metrics.ts';
 
@@ -114,6 +116,8 @@ export interface ApiDeps {
   metricsToken?: string;
   /** The configured notification robots (names only) and whether SMS is on (activities/notification-channels.ts). */
   notificationChannels?: ChannelNames;
+  /** 告知承诺 periods (COMMITMENT_CHECK_WORKING_DAYS, COMMITMENT_BAR_DAYS); DEFAULT_COMMITMENT_PERIODS if absent. */
+  commitmentPeriods?: CommitmentPeriods;
 }
 
 export type App = FastifyInstance;
@@ -350,6 +354,11 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
     clock,
   });
   await app.register(batchRoutes, caseDeps);
+  await app.register(commitmentRoutes, {
+    ...caseDeps,
+    periods: deps.commitmentPeriods ?? DEFAULT_COMMITMENT_PERIODS,
+    clock,
+  });
   await app.register(webRoutes);
   return app;
 }

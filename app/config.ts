@@ -98,6 +98,12 @@ export interface AppConfig {
    * activities/notification-channels.ts). Their tokens and secrets go to the worker's sender only.
    */
   notificationChannels: NotificationChannelsConfig;
+  /**
+   * 告知承诺 (seed 004): COMMITMENT_CHECK_WORKING_DAYS, the working days after a commitment is recorded when its
+   * check (a verification case) starts (default 10; 0: at once, an online check); COMMITMENT_BAR_DAYS, how long a
+   * false commitment bars the subject from 告知承诺 (days, default 365).
+   */
+  commitments: { checkWorkingDays: number; barDays: number };
 }
 
 export interface MetricsConfig {
@@ -350,6 +356,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
       port: portFrom(env, 'DEMO_DATA_PORT') ?? 0,
     },
     notificationChannels: notificationChannelsFrom(env),
+    commitments: {
+      checkWorkingDays: wholeNumberFrom(env, 'COMMITMENT_CHECK_WORKING_DAYS', 10, 0, 250),
+      barDays: wholeNumberFrom(env, 'COMMITMENT_BAR_DAYS', 365, 1, 3650),
+    },
   };
 }
 

@@ -11,18 +11,19 @@ import { createAbsenceActivities } from '../activities/absence-activities.ts';
 import { createCalendarActivities } from '../activities/calendar-activities.ts';
 import { createCalendarSource } from '../activities/calendar-source.ts';
 import { createCaseActivities } from '../activities/case-activities.ts';
+import { createCommitmentActivities } from '../activities/commitment-activities.ts';
 import { createConnectorActivities } from '../activities/connector-activities.ts';
 import {
   type ConnectorConfig,
   type ConnectorRegistry,
   createConnectorRegistry,
 } from '../activities/connectors.ts';
+import { createDisputeActivities } from '../activities/dispute-activities.ts';
 import {
   allNotifiers,
   channelNames,
   createNotificationDelivery,
 } from '../activities/notification-channels.ts';
-import { createDisputeActivities } from '../activities/dispute-activities.ts';
 import { webhookNotifier } from '../activities/notifiers.ts';
 import { type CaseDeadline, deadlineWithReminders } from '../activities/opening.ts';
 import { type App, buildApp } from '../api/app.ts';
@@ -239,6 +240,7 @@ export async function startWorker(
         connectors: new Set(connectors.names()),
       }),
       ...createDisputeActivities({ db: database.db }),
+      ...createCommitmentActivities({ db: database.db, calendar: createCalendarSource(database.db) }),
     },
     payloadKey: secrets.payloadKeys,
     cryptoProfile: config.cryptoProfile,
@@ -300,6 +302,7 @@ export async function startApi(
     calendar: createCalendarSource(database.db),
     ...(config.devSlaSeconds ? { caseDeadline: demoSlaDeadline(config.devSlaSeconds) } : {}),
     connectors: connectorNames,
+    commitmentPeriods: config.commitments,
     readiness: {
       database: () => database.ping(),
       pendingMigrations: () => pendingMigrations(database),

@@ -832,3 +832,78 @@ export const disputes = pgTable(
     index('disputes_filed_idx').on(t.filedAt),
   ],
 );
+
+// ─── 告知承诺 (seed 004): commitments and the credit records of false ones ─────────────────────────
+
+/**
+ * A commitment (告知承诺书) signed instead of a certificate, as the requesting unit recorded it; its after-the-fact
+ * check runs as the `commitmentCheck` workflow (ID = id), which writes the status columns. The subject is stored
+ * like a case's: masked for lists, a keyed hash for the bar check, the clear identity only in the sealed content.
+ */
+export const commitments = pgTable(
+  'commitments',
+  {
+    id: text('id').primaryKey(),
+    requestingUnit: text('requesting_unit').notNull(),
+    issuingUnit: text('issuing_unit').notNull(),
+    catalogCode: text('catalog_code').notNull(),
+    catalogName: text('catalog_name').notNull(),
+    subjectKind: text('subject_kind').notNull(),
+    subjectMasked: text('subject_masked').notNull(),
+    subjectIdHash: text('subject_id_hash').notNull(),
+    /** What the applicant promised (承诺内容). */
+    promise: text('promise').notNull(),
+    applicationNumber: text('application_number').notNull(),
+    serviceName: text('service_name').notNull(),
+    signedAt: tstz('signed_at').notNull(),
+    recordedBy: text('recorded_by').notNull(),
+    recordedAt: tstz('recorded_at').notNull(),
+    /** scheduled | checking | awaiting_confirmation | fulfilled | false */
+    status: text('status').notNull(),
+    checkDueAt: tstz('check_due_at'),
+    /** The verification case of the check (its workflow ID) and its document number. */
+    caseId: text('case_id'),
+    caseDocNumber: text('case_doc_number'),
+    /** The case's ending: answered result, or how it closed (退回后办结, 线下核验 …). */
+    checkOutcome: text('check_outcome'),
+    /** The asked agency's answer or refusal, in writing (the case's response letter or return reason). */
+    checkNote: text('check_note'),
+    checkedAt: tstz('checked_at'),
+    /** The requesting unit's written confirmation: true (属实) or false (不实), with its reasons. */
+    decision: text('decision'),
+    decisionReason: text('decision_reason'),
+    decidedBy: text('decided_by'),
+    decidedAt: tstz('decided_at'),
+    /** Sealed (domain/content-cipher.ts): the subject and the request letter's fields of the check. */
+    content: jsonb('content').$type<Record<string, unknown>>().notNull(),
+    updatedAt: tstz('updated_at').notNull(),
+  },
+  (t) => [
+    index('commitments_unit_idx').on(t.requestingUnit, t.recordedAt, t.id),
+    index('commitments_subject_idx').on(t.subjectIdHash),
+  ],
+);
+
+/** 信用记录: a commitment the requesting unit confirmed false; the subject is barred from 告知承诺 until `barredUntil`. */
+export const creditRecords = pgTable(
+  'credit_records',
+  {
+    id: text('id').primaryKey(),
+    commitmentId: text('commitment_id').notNull(),
+    requestingUnit: text('requesting_unit').notNull(),
+    subjectKind: text('subject_kind').notNull(),
+    subjectMasked: text('subject_masked').notNull(),
+    subjectIdHash: text('subject_id_hash').notNull(),
+    catalogName: text('catalog_name').notNull(),
+    applicationNumber: text('application_number').notNull(),
+    reason: text('reason').notNull(),
+    recordedBy: text('recorded_by').notNull(),
+    recordedAt: tstz('recorded_at').notNull(),
+    barredUntil: tstz('barred_until').notNull(),
+  },
+  (t) => [
+    uniqueIndex('credit_records_commitment_uq').on(t.commitmentId),
+    index('credit_records_subject_idx').on(t.subjectIdHash, t.barredUntil),
+    index('credit_records_unit_idx').on(t.requestingUnit, t.recordedAt),
+  ],
+);

@@ -4,5 +4,6 @@ export { absenceHandOver } from './absence-hand-over.ts';
 export { batchStart } from './batch-start.ts';
 export { bulkAction } from './bulk-action.ts';
 export { calendarRetime } from './calendar-retime.ts';
+export { commitmentCheck } from './commitment.ts';
 export { dispute } from './dispute.ts';
 export { verificationCase } from './verification-case.ts';

@@ -71,6 +71,7 @@ const NOTIFICATION_TITLES: Record<string, string> = {
   dispute_filed: '职责争议待裁定',
   dispute_overdue: '职责争议逾期未裁定',
   dispute_decided: '职责争议已裁定',
+  commitment_check: '告知承诺核查待确认',
 };
 
 const label = (table: Record<string, string>, code: string): string => table[code] ?? code;

@@ -37,6 +37,7 @@ import {
 import { conflict, forbidden, notFound, Problem, unprocessable } from '../problem.ts';
 import { type BatchGateway, createBatchGateway } from './batch-gateway.ts';
 import { type BulkGateway, createBulkGateway } from './bulk-gateway.ts';
+import { type CommitmentGateway, createCommitmentGateway } from './commitment-gateway.ts';
 import { createDisputeGateway, type DisputeGateway } from './dispute-gateway.ts';
 
 /** Same unit + same client key → same case. The key is hashed so any key is a valid workflow ID. */
@@ -122,7 +123,7 @@ export function withReadModel(
   };
 }
 
-export interface CaseGateway extends BulkGateway, BatchGateway, DisputeGateway {
+export interface CaseGateway extends BulkGateway, BatchGateway, DisputeGateway, CommitmentGateway {
   start(input: CaseInput, idempotencyKey: string): Promise<CaseSnapshot>;
   act<I>(
     caseId: string,
@@ -164,6 +165,7 @@ export function createCaseGateway(
     ...createBulkGateway(client, taskQueue),
     ...createBatchGateway(client, taskQueue),
     ...createDisputeGateway(client, taskQueue, toCaseProblem, updateTimeoutMs),
+    ...createCommitmentGateway(client, taskQueue, withDeadline),
     start: (input, idempotencyKey) =>
       withDeadline(async () => {
         const startOp = new WithStartWorkflowOperation('verificationCase', {

@@ -9,11 +9,12 @@ import { createAbsenceActivities } from '../../activities/absence-activities.ts'
 import { createCalendarActivities } from '../../activities/calendar-activities.ts';
 import { createCalendarSource } from '../../activities/calendar-source.ts';
 import { createCaseActivities, type Notifier } from '../../activities/case-activities.ts';
+import { createCommitmentActivities } from '../../activities/commitment-activities.ts';
 import { createConnectorActivities } from '../../activities/connector-activities.ts';
 import type { ConnectorRegistry } from '../../activities/connectors.ts';
+import { createDisputeActivities } from '../../activities/dispute-activities.ts';
 import type { ChannelNames } from '../../activities/notification-channels.ts';
 import { type CaseDeadline, deadlineWithReminders } from '../../activities/opening.ts';
-import { createDisputeActivities } from '../../activities/dispute-activities.ts';
 import { type App, buildApp } from '../../api/app.ts';
 import { createBulkActivities } from '../../api/routes/case-actions.ts';
 import { recordAudit } from '../../api/services/audit.ts';
@@ -102,6 +103,7 @@ export async function createApiHarness(
     {
       ...createCalendarActivities(database.db),
       ...createAbsenceActivities(database.db),
+      ...createCommitmentActivities({ db: database.db, calendar }),
       ...createBulkActivities({ db: database.db, auditKey: TEST_AUDIT_KEY, metrics, cryptoProfile: profile }),
       ...createBatchActivities({
         db: database.db,

@@ -54,6 +54,9 @@ const PATHS = [
   'unclaimed',
   // The office re-routes a case after deciding a responsibility dispute (patch office-reroute).
   'dispute-office-reroute',
+  // 告知承诺 checks (workflows/commitment.ts): fulfilled by a consistent answer; confirmed false.
+  'commitment-fulfilled',
+  'commitment-false',
 ];
 
 const recorded = RECORD_HISTORIES

@@ -5,6 +5,7 @@
 import {
   AlertOutlined,
   AppstoreOutlined,
+  AuditOutlined,
   BarChartOutlined,
   BellOutlined,
   BookOutlined,
@@ -14,6 +15,7 @@ import {
   InboxOutlined,
   LogoutOutlined,
   MenuOutlined,
+  SafetyCertificateOutlined,
   SendOutlined,
   TeamOutlined,
   UserOutlined,
@@ -82,6 +84,13 @@ const StatsDashboardPage = lazy(() => import('./pages/StatsDashboard.tsx'));
 const BatchesPage = lazy(() => import('./pages/Batches.tsx').then((m) => ({ default: m.BatchesPage })));
 // Responsibility disputes (职责争议): the office's page.
 const DisputesPage = lazy(() => import('./pages/Disputes.tsx'));
+// 告知承诺 (seed 004): commitments and credit records.
+const CommitmentsPage = lazy(() =>
+  import('./pages/Commitments.tsx').then((m) => ({ default: m.CommitmentsPage })),
+);
+const CreditRecordsPage = lazy(() =>
+  import('./pages/Commitments.tsx').then((m) => ({ default: m.CreditRecordsPage })),
+);
 
 function useSession(): Session | undefined {
   const [s, set] = useState(currentSession);
@@ -132,6 +141,8 @@ function menuFor(s: Session, unit: { canRequest?: boolean; canIssue?: boolean } 
       { key: '/stats', icon: <FundOutlined />, label: t('考核统计') },
       { key: '/notifications', icon: <BellOutlined />, label: t('消息中心') },
       { key: '/disputes', icon: <AlertOutlined />, label: t('职责争议') },
+      { key: '/commitments', icon: <AuditOutlined />, label: t('告知承诺') },
+      { key: '/credit-records', icon: <SafetyCertificateOutlined />, label: t('信用记录') },
     ];
   const items: MenuEntry[] = [];
   // Without the units route, show everything; the API refuses what the unit may not do.
@@ -141,6 +152,8 @@ function menuFor(s: Session, unit: { canRequest?: boolean; canIssue?: boolean } 
     items.push({ key: '/outbox', icon: <SendOutlined />, label: t('我的协查') });
     items.push({ key: '/ledger', icon: <BookOutlined />, label: t('台账') });
     items.push({ key: '/batches', icon: <FileAddOutlined />, label: t('批量发起') });
+    items.push({ key: '/commitments', icon: <AuditOutlined />, label: t('告知承诺') });
+    items.push({ key: '/credit-records', icon: <SafetyCertificateOutlined />, label: t('信用记录') });
   }
   if (role === 'liaison') items.push({ key: '/admin/staff', icon: <TeamOutlined />, label: t('人员') });
   items.push({ key: '/notifications', icon: <BellOutlined />, label: t('消息中心') });
@@ -373,6 +386,8 @@ function Routes({ session, onLang }: { session: Session | undefined; onLang: (l:
   else if (path === '/overview') page = <OverviewPage />;
   else if (path === '/stats') page = <StatsDashboardPage />;
   else if (path === '/disputes') page = <DisputesPage />;
+  else if (path === '/commitments') page = <CommitmentsPage />;
+  else if (path === '/credit-records') page = <CreditRecordsPage />;
   else if (path.startsWith('/admin/')) page = <AdminPage section={path.slice('/admin/'.length)} />;
   else page = <NotFound />;
   return (
