@@ -11,6 +11,7 @@ import { createAbsenceActivities } from '../activities/absence-activities.ts';
 import { createCalendarActivities } from '../activities/calendar-activities.ts';
 import { createCalendarSource } from '../activities/calendar-source.ts';
 import { createCaseActivities } from '../activities/case-activities.ts';
+import { createComplaintActivities } from '../activities/complaint-activities.ts';
 import { createConnectorActivities } from '../activities/connector-activities.ts';
 import {
   type ConnectorConfig,
@@ -206,6 +207,7 @@ export async function startWorker(
         metrics: processMetrics(),
       }),
       ...connectorActivities(database, connectors, secrets.auditKey, log, config.cryptoProfile),
+      ...createComplaintActivities({ db: database.db, calendar: createCalendarSource(database.db) }),
     },
     payloadKey: secrets.payloadKeys,
     cryptoProfile: config.cryptoProfile,

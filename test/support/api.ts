@@ -9,6 +9,7 @@ import { createAbsenceActivities } from '../../activities/absence-activities.ts'
 import { createCalendarActivities } from '../../activities/calendar-activities.ts';
 import { createCalendarSource } from '../../activities/calendar-source.ts';
 import { createCaseActivities, type Notifier } from '../../activities/case-activities.ts';
+import { createComplaintActivities } from '../../activities/complaint-activities.ts';
 import { createConnectorActivities } from '../../activities/connector-activities.ts';
 import type { ConnectorRegistry } from '../../activities/connectors.ts';
 import type { CaseDeadline } from '../../activities/opening.ts';
@@ -105,6 +106,7 @@ export async function createApiHarness(
             log: silentLog,
           })
         : {}),
+      ...createComplaintActivities({ db: database.db, calendar }),
       ...createCaseActivities({
         db: database.db,
         calendar,
