@@ -16,7 +16,14 @@ export const COMPLAINT_ANSWER_DAYS = 5;
 /** The longest extension, in working days, and how many may be approved (Art. 10: once). */
 export const COMPLAINT_MAX_EXTENSION_DAYS = 5;
 
-export const COMPLAINT_CHANNELS = ['hotline_12345', 'window', 'online', 'letter', 'platform', 'other'] as const;
+export const COMPLAINT_CHANNELS = [
+  'hotline_12345',
+  'window',
+  'online',
+  'letter',
+  'platform',
+  'other',
+] as const;
 export type ComplaintChannel = (typeof COMPLAINT_CHANNELS)[number];
 export type ComplaintStatus = 'accepted' | 'assigned' | 'answered';
 
@@ -155,7 +162,8 @@ export const complaintRules = {
   requestExtension(c: ComplaintSnapshot, a: Actor, days: number, reason: string, nowMs: number): void {
     if (c.status === 'answered') refuse('invalid_input', '该投诉已办结答复，不能申请延期');
     if (!isHandler(c, a)) refuse('wrong_party', '只有承办单位可以申请延期');
-    if (approvedExtension(c)) refuse('invalid_input', '该投诉已延期一次，不能再次延期（第十条：延期仅限一次）');
+    if (approvedExtension(c))
+      refuse('invalid_input', '该投诉已延期一次，不能再次延期（第十条：延期仅限一次）');
     if (pendingExtension(c)) refuse('invalid_input', '已有待审批的延期申请，请等待联席会议办公室审批');
     if (!Number.isInteger(days) || days < 1 || days > COMPLAINT_MAX_EXTENSION_DAYS)
       refuse('invalid_input', `延期最长不得超过 ${COMPLAINT_MAX_EXTENSION_DAYS} 个工作日`);

@@ -62,7 +62,8 @@ export async function complaint(input: ComplaintInput): Promise<ComplaintSnapsho
   let opened = false;
 
   const state = (): ComplaintSnapshot => {
-    if (!c) throw wf.ApplicationFailure.create({ type: 'CaseRefusal.invalid_state', message: '投诉仍在受理中' });
+    if (!c)
+      throw wf.ApplicationFailure.create({ type: 'CaseRefusal.invalid_state', message: '投诉仍在受理中' });
     return c;
   };
 
