@@ -44,6 +44,7 @@ import { caseActionRoutes } from './routes/case-actions.ts';
 import { caseRevealRoutes } from './routes/case-reveal.ts';
 import { catalogRoutes } from './routes/catalog.ts';
 import { codecRoutes } from './routes/codec.ts';
+import { complaintRoutes } from './routes/complaints.ts';
 import { deadlinePreviewRoutes } from './routes/deadline-preview.ts';
 import { escalationRoutes } from './routes/escalations.ts';
 import { calendarMetricLines, healthRoutes, type ReadinessChecks } from './routes/health.ts';
@@ -337,6 +338,7 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
   await app.register(ledgerRoutes, { db: deps.db });
   await app.register(statsRoutes, { db: deps.db, clock });
   await app.register(codecRoutes, { db: deps.db, jwtSecret: deps.jwtSecret, codec: deps.payloadCodec });
+  await app.register(complaintRoutes, caseDeps);
   await app.register(webRoutes);
   return app;
 }
