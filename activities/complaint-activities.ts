@@ -158,7 +158,7 @@ export async function complaintCounts(db: Db, start: Date, end: Date, now: Date,
       received: sql<string>`count(*)`,
       answeredOnTime: sql<string>`count(*) filter (where ${complaints.answeredOnTime} = true)`,
       answeredLate: sql<string>`count(*) filter (where ${complaints.answeredOnTime} = false)`,
-      overdue: sql<string>`count(*) filter (where ${complaints.answeredOnTime} = false or (${complaints.answeredAt} is null and ${complaints.dueAt} < ${now.toISOString()}::timestamptz))`,
+      overdue: sql<string>`count(*) filter (where ${complaints.answeredOnTime} = false or ${complaints.escalatedAt} is not null or (${complaints.answeredAt} is null and ${complaints.dueAt} < ${now.toISOString()}::timestamptz))`,
       escalated: sql<string>`count(*) filter (where ${complaints.escalatedAt} is not null)`,
     })
     .from(complaints)

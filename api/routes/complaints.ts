@@ -178,7 +178,10 @@ function view(r: Row, names: Map<string, string>, docNumber: string | null, mask
     extensionUsed: ext?.status === 'approved',
     escalated: r.escalatedAt !== null,
     escalatedAt: r.escalatedAt?.toISOString() ?? null,
-    overdue: r.answeredOnTime === false || (r.answeredAt === null && r.dueAt.getTime() < now.getTime()),
+    overdue:
+      r.answeredOnTime === false ||
+      r.escalatedAt !== null ||
+      (r.answeredAt === null && r.dueAt.getTime() < now.getTime()),
     answeredAt: r.answeredAt?.toISOString() ?? null,
     answeredBy: person(r.answeredBy, r.answeredByName),
     answer: r.answer,
@@ -413,7 +416,8 @@ export const complaintRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = async (
       const now = new Date();
       if (q.status) where.push(eq(complaints.status, q.status));
       if (q.unit) where.push(eq(complaints.unitCode, q.unit));
-      const overdueSql = sql`(${complaints.answeredOnTime} = false or (${complaints.answeredAt} is null and ${complaints.dueAt} < ${now.toISOString()}::timestamptz))`;
+      // Late answers, unanswered past the deadline, and those the workflow escalated (it did so at the deadline).
+      const overdueSql = sql`(${complaints.answeredOnTime} = false or ${complaints.escalatedAt} is not null or (${complaints.answeredAt} is null and ${complaints.dueAt} < ${now.toISOString()}::timestamptz))`;
       if (q.overdue === true) where.push(overdueSql);
       if (q.overdue === false) where.push(sql`not ${overdueSql}`);
       if (q.escalated !== undefined)
