@@ -9,6 +9,7 @@ import {
   BellOutlined,
   BookOutlined,
   CalendarOutlined,
+  CommentOutlined,
   FileAddOutlined,
   FundOutlined,
   InboxOutlined,
@@ -78,6 +79,8 @@ const OverviewPage = lazy(() => import('./pages/Overview.tsx'));
 const AdminPage = lazy(() => import('./pages/Admin.tsx'));
 // The assessment dashboard and its charts (ECharts) load only when the office opens it.
 const StatsDashboardPage = lazy(() => import('./pages/StatsDashboard.tsx'));
+// Complaints (投诉, attachment 4): the office's and the handling unit's screen.
+const ComplaintsPage = lazy(() => import('./pages/Complaints.tsx'));
 
 function useSession(): Session | undefined {
   const [s, set] = useState(currentSession);
@@ -126,6 +129,7 @@ function menuFor(s: Session, unit: { canRequest?: boolean; canIssue?: boolean } 
       { key: '/overview', icon: <BarChartOutlined />, label: t('概览') },
       { key: '/stats', icon: <FundOutlined />, label: t('考核统计') },
       { key: '/notifications', icon: <BellOutlined />, label: t('消息中心') },
+      { key: '/complaints', icon: <CommentOutlined />, label: t('投诉') },
     ];
   const items: MenuEntry[] = [];
   // Without the units route, show everything; the API refuses what the unit may not do.
@@ -137,6 +141,7 @@ function menuFor(s: Session, unit: { canRequest?: boolean; canIssue?: boolean } 
   }
   if (role === 'liaison') items.push({ key: '/admin/staff', icon: <TeamOutlined />, label: t('人员') });
   items.push({ key: '/notifications', icon: <BellOutlined />, label: t('消息中心') });
+  items.push({ key: '/complaints', icon: <CommentOutlined />, label: t('投诉') });
   return items;
 }
 
@@ -365,6 +370,7 @@ function Routes({ session, onLang }: { session: Session | undefined; onLang: (l:
   else if (path === '/overview') page = <OverviewPage />;
   else if (path === '/stats') page = <StatsDashboardPage />;
   else if (path.startsWith('/admin/')) page = <AdminPage section={path.slice('/admin/'.length)} />;
+  else if (path === '/complaints') page = <ComplaintsPage />;
   else page = <NotFound />;
   return (
     <Shell session={session} onLang={onLang}>
