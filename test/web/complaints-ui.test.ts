@@ -66,6 +66,13 @@ run('the complaints page in a real browser', () => {
     page.on('pageerror', (err) => process.stderr.write(`[browser error] ${err.message}\n`));
     return page;
   };
+  /** Signs in and waits for the home page the person lands on (its redirect must not overtake the menu click). */
+  const signIn = async (page: Page, username: string) => {
+    await login(page, username);
+    await page.waitForURL((u) => u.pathname !== '/');
+    await page.getByRole('link', { name: '投诉' }).click();
+    await page.waitForURL((u) => u.pathname === '/complaints');
+  };
   const dialog = (page: Page, title: string) => visible(page.locator('.ant-modal', { hasText: title }));
   const submit = (d: Awaited<ReturnType<typeof dialog>>) => d.getByRole('button', { name: '提交' }).click();
 
@@ -74,8 +81,7 @@ run('the complaints page in a real browser', () => {
 
     // ── The office accepts a complaint from the 12345 hotline. ─────────────────────────────────
     const office = await open();
-    await login(office, 'office');
-    await office.getByRole('link', { name: '投诉' }).click();
+    await signIn(office, 'office');
     await visible(office.getByRole('heading', { name: '投诉受理与督办' }));
     await office.getByTestId('complaint-new').click();
     const accept = await dialog(office, '受理投诉');
@@ -104,8 +110,7 @@ run('the complaints page in a real browser', () => {
 
     // ── The bureau's agent: its complaint, an extension of 3 working days. ───────────────────
     const unit = await open();
-    await login(unit, 'iss-a');
-    await unit.getByRole('link', { name: '投诉' }).click();
+    await signIn(unit, 'iss-a');
     await visible(unit.getByRole('heading', { name: '本单位投诉' }));
     const unitRow = unit.locator('tr', { hasText: ticket });
     await visible(unitRow);
@@ -157,8 +162,7 @@ run('the complaints page in a real browser', () => {
 
     // Another unit does not see it.
     const other = await open();
-    await login(other, 'iss-b');
-    await other.getByRole('link', { name: '投诉' }).click();
+    await signIn(other, 'iss-b');
     await visible(other.getByRole('heading', { name: '本单位投诉' }));
     await other.waitForLoadState('networkidle', { timeout: 5000 }).catch(() => {});
     expect(await other.locator('tr', { hasText: ticket }).count()).toBe(0);
