@@ -67,6 +67,13 @@ const NOTIFICATION_TITLES: Record<string, string> = {
   escalation_pending: '督办待处理',
   handover_failed: '缺岗转交未完成',
   auto_check_fallback: '自动核验转人工办理',
+  // Complaints (投诉, attachment 4; workflows/complaint-definitions.ts).
+  complaint_assigned: '投诉指派',
+  complaint_extension_requested: '投诉延期待审批',
+  complaint_extension_approved: '投诉延期已批准',
+  complaint_extension_denied: '投诉延期未获批准',
+  complaint_overdue: '投诉逾期督办',
+  complaint_answered: '投诉已办结答复',
 };
 
 const label = (table: Record<string, string>, code: string): string => table[code] ?? code;

@@ -313,6 +313,11 @@ describe.each(databaseTargets())('complaints through the API on $name', (target)
       );
     expect(officeNotice.map((x) => x.eventKey)).toContain(`complaint:${second.id}:5:escalated`);
 
+    // The supervisor's message centre shows it with its title, in Beijing time.
+    const inbox = await ok('office', 'GET', '/api/v1/notifications');
+    const shown = inbox.items.find((x: Json) => x.id === `complaint:${second.id}:5:escalated:stf-office`);
+    expect(shown).toMatchObject({ title: '投诉逾期督办', caseId: null });
+    expect(shown.message).toMatch(/已超过办结期限（\d{4}年\d{1,2}月\d{1,2}日 17:30）仍未答复/);
     const overdue = await ok('office', 'GET', '/api/v1/complaints?overdue=true&unit=ZB-GA');
     expect(overdue.items.map((c: Json) => c.id)).toEqual([second.id]);
     expect(overdue.items[0]).toMatchObject({
