@@ -32,6 +32,7 @@ import {
   MINUTE,
   otherIssuer,
   realCaseActivities,
+  recordHistory,
   sleepUntil,
   startOfTest,
   supervisor,
@@ -226,6 +227,8 @@ describe.each(databaseTargets())('Complaints (attachment 4, Art. 10) on $name', 
       'extension_approved',
       'answered',
     ]);
+    await handle.result();
+    if (target.name === 'pglite') await recordHistory(handle, 'complaint-extended');
   });
 
   it('a second extension and one longer than 5 working days are refused; an answered complaint ends', async () => {
@@ -311,5 +314,7 @@ describe.each(databaseTargets())('Complaints (attachment 4, Art. 10) on $name', 
       ['escalated', null],
       ['answered', issuer.staffId],
     ]);
+    await handle.result();
+    if (target.name === 'pglite') await recordHistory(handle, 'complaint-escalated');
   });
 });

@@ -50,6 +50,9 @@ const PATHS = [
   'connector-fallback',
   'connector-person-first',
   'connector-system-first',
+  // Complaints (workflows/complaint.ts): extended once then answered; escalated when overdue, answered late.
+  'complaint-extended',
+  'complaint-escalated',
 ];
 
 const recorded = RECORD_HISTORIES
