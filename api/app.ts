@@ -47,6 +47,7 @@ import { caseRevealRoutes } from './routes/case-reveal.ts';
 import { catalogRoutes } from './routes/catalog.ts';
 import { codecRoutes } from './routes/codec.ts';
 import { commitmentRoutes } from './routes/commitments.ts';
+import { complaintRoutes } from './routes/complaints.ts';
 import { deadlinePreviewRoutes } from './routes/deadline-preview.ts';
 import { disputeRoutes } from './routes/disputes.ts';
 import { escalationRoutes } from './routes/escalations.ts';
@@ -359,6 +360,7 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
     periods: deps.commitmentPeriods ?? DEFAULT_COMMITMENT_PERIODS,
     clock,
   });
+  await app.register(complaintRoutes, caseDeps);
   await app.register(webRoutes);
   return app;
 }

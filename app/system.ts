@@ -12,6 +12,7 @@ import { createCalendarActivities } from '../activities/calendar-activities.ts';
 import { createCalendarSource } from '../activities/calendar-source.ts';
 import { createCaseActivities } from '../activities/case-activities.ts';
 import { createCommitmentActivities } from '../activities/commitment-activities.ts';
+import { createComplaintActivities } from '../activities/complaint-activities.ts';
 import { createConnectorActivities } from '../activities/connector-activities.ts';
 import {
   type ConnectorConfig,
@@ -241,6 +242,7 @@ export async function startWorker(
       }),
       ...createDisputeActivities({ db: database.db }),
       ...createCommitmentActivities({ db: database.db, calendar: createCalendarSource(database.db) }),
+      ...createComplaintActivities({ db: database.db, calendar: createCalendarSource(database.db) }),
     },
     payloadKey: secrets.payloadKeys,
     cryptoProfile: config.cryptoProfile,

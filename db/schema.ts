@@ -907,3 +907,77 @@ export const creditRecords = pgTable(
     index('credit_records_unit_idx').on(t.requestingUnit, t.recordedAt),
   ],
 );
+
+// ─── Complaints (投诉, Zibo attachment 4) ─────────────────────────────────────────────────────────
+
+/**
+ * A complaint's read model, projected by the complaint workflow (workflows/complaint.ts), idempotently on
+ * (complaint, seq): accepted by the office, assigned to the unit that handles it, answered within 5 working
+ * days (extendable once by at most 5, with the office's approval); overdue ones are escalated to the office.
+ */
+export const complaints = pgTable(
+  'complaints',
+  {
+    id: text('id').primaryKey(),
+    /** The sequence of the last event projected: an older projection never overwrites a newer one. */
+    seq: integer('seq').notNull(),
+    /** accepted (受理) | assigned (已指派) | answered (已办结答复). */
+    status: text('status').notNull(),
+    /** The unit complained about (被投诉单位). */
+    unitCode: text('unit_code').notNull(),
+    /** The unit that handles it (承办单位), once assigned: it sees the complaint. */
+    handlingUnit: text('handling_unit'),
+    assigneeId: text('assignee_id'),
+    assigneeName: text('assignee_name'),
+    /** hotline_12345 | window | online | letter | other. */
+    channel: text('channel').notNull(),
+    /** The channel's ticket number (e.g. the 12345 工单号). */
+    ticketNo: text('ticket_no'),
+    /** The related verification case, if any (协查 ID). */
+    relatedCaseId: text('related_case_id'),
+    complainantName: text('complainant_name').notNull(),
+    complainantPhone: text('complainant_phone').notNull(),
+    content: text('content').notNull(),
+    acceptedAt: tstz('accepted_at').notNull(),
+    acceptedBy: text('accepted_by').notNull(),
+    acceptedByName: text('accepted_by_name').notNull(),
+    acceptedUnit: text('accepted_unit').notNull(),
+    assignedAt: tstz('assigned_at'),
+    /** The answer deadline in force (after an approved extension, the extended one). */
+    dueAt: tstz('due_at').notNull(),
+    originalDueAt: tstz('original_due_at').notNull(),
+    /** Deadline flags of the calendar (e.g. provisional: a year without the official schedule). */
+    deadlineFlags: jsonb('deadline_flags').$type<string[]>().notNull().default([]),
+    /** The extension request and the office's decision (one per complaint at most approved). */
+    extension: jsonb('extension').$type<Record<string, unknown> | null>(),
+    escalatedAt: tstz('escalated_at'),
+    answeredAt: tstz('answered_at'),
+    answeredBy: text('answered_by'),
+    answeredByName: text('answered_by_name'),
+    answer: text('answer'),
+    answeredOnTime: boolean('answered_on_time'),
+    updatedAt: tstz('updated_at').notNull(),
+  },
+  (t) => [
+    index('complaints_handling_idx').on(t.handlingUnit, t.acceptedAt),
+    index('complaints_unit_idx').on(t.unitCode, t.acceptedAt),
+    index('complaints_accepted_idx').on(t.acceptedAt, t.id),
+  ],
+);
+
+/** Every step of a complaint, attributable to a person (or the system for the escalation). */
+export const complaintEvents = pgTable(
+  'complaint_events',
+  {
+    complaintId: text('complaint_id').notNull(),
+    seq: integer('seq').notNull(),
+    type: text('type').notNull(),
+    at: tstz('at').notNull(),
+    actorId: text('actor_id'),
+    actorName: text('actor_name'),
+    actorUnit: text('actor_unit'),
+    reason: text('reason'),
+    data: jsonb('data').$type<Record<string, unknown>>().notNull().default({}),
+  },
+  (t) => [primaryKey({ name: 'complaint_events_pk', columns: [t.complaintId, t.seq] })],
+);

@@ -5,5 +5,6 @@ export { batchStart } from './batch-start.ts';
 export { bulkAction } from './bulk-action.ts';
 export { calendarRetime } from './calendar-retime.ts';
 export { commitmentCheck } from './commitment.ts';
+export { complaint } from './complaint.ts';
 export { dispute } from './dispute.ts';
 export { verificationCase } from './verification-case.ts';

@@ -72,6 +72,13 @@ const NOTIFICATION_TITLES: Record<string, string> = {
   dispute_overdue: '职责争议逾期未裁定',
   dispute_decided: '职责争议已裁定',
   commitment_check: '告知承诺核查待确认',
+  // Complaints (投诉, attachment 4; workflows/complaint-definitions.ts).
+  complaint_assigned: '投诉指派',
+  complaint_extension_requested: '投诉延期待审批',
+  complaint_extension_approved: '投诉延期已批准',
+  complaint_extension_denied: '投诉延期未获批准',
+  complaint_overdue: '投诉逾期督办',
+  complaint_answered: '投诉已办结答复',
 };
 
 const label = (table: Record<string, string>, code: string): string => table[code] ?? code;

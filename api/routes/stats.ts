@@ -15,6 +15,7 @@ import { staffOf } from '../plugins/auth.ts';
 import { forbidden, Problem, unprocessable } from '../problem.ts';
 import { errorResponses } from '../schemas/common.ts';
 import { recordAudit } from '../services/audit.ts';
+import { ComplaintStatsSchema, complaintStats } from '../services/complaint-stats.ts';
 import {
   daysBetween,
   defaultPeriod,
@@ -118,6 +119,7 @@ const UnitStatsSchema = Type.Object({
       received: Type.Integer(),
     }),
   ),
+  complaints: ComplaintStatsSchema,
 });
 
 const TrendSchema = Type.Object({
@@ -188,7 +190,8 @@ export const statsRoutes: FastifyPluginAsyncTypebox<{ db: Db; clock?: () => Date
     },
     async (req) => {
       const q = await authorise(req, 'units', req.query);
-      return unitStats(db, q, clock());
+      const now = clock();
+      return { ...(await unitStats(db, q, now)), complaints: await complaintStats(db, q, now) };
     },
   );
 

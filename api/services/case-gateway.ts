@@ -38,6 +38,7 @@ import { conflict, forbidden, notFound, Problem, unprocessable } from '../proble
 import { type BatchGateway, createBatchGateway } from './batch-gateway.ts';
 import { type BulkGateway, createBulkGateway } from './bulk-gateway.ts';
 import { type CommitmentGateway, createCommitmentGateway } from './commitment-gateway.ts';
+import { type ComplaintGateway, createComplaintGateway } from './complaint-gateway.ts';
 import { createDisputeGateway, type DisputeGateway } from './dispute-gateway.ts';
 
 /** Same unit + same client key → same case. The key is hashed so any key is a valid workflow ID. */
@@ -123,7 +124,12 @@ export function withReadModel(
   };
 }
 
-export interface CaseGateway extends BulkGateway, BatchGateway, DisputeGateway, CommitmentGateway {
+export interface CaseGateway
+  extends BulkGateway,
+    BatchGateway,
+    DisputeGateway,
+    CommitmentGateway,
+    ComplaintGateway {
   start(input: CaseInput, idempotencyKey: string): Promise<CaseSnapshot>;
   act<I>(
     caseId: string,
@@ -166,6 +172,7 @@ export function createCaseGateway(
     ...createBatchGateway(client, taskQueue),
     ...createDisputeGateway(client, taskQueue, toCaseProblem, updateTimeoutMs),
     ...createCommitmentGateway(client, taskQueue, withDeadline),
+    ...createComplaintGateway(client, taskQueue, withDeadline),
     start: (input, idempotencyKey) =>
       withDeadline(async () => {
         const startOp = new WithStartWorkflowOperation('verificationCase', {

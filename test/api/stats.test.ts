@@ -350,6 +350,7 @@ describe.each(databaseTargets())('assessment figures on $name', (target) => {
         requesting: REQUESTING,
         city: CITY,
         ranking: RANKING,
+        complaints: [],
       });
     });
   });

@@ -10,6 +10,7 @@ import { createCalendarActivities } from '../../activities/calendar-activities.t
 import { createCalendarSource } from '../../activities/calendar-source.ts';
 import { createCaseActivities, type Notifier } from '../../activities/case-activities.ts';
 import { createCommitmentActivities } from '../../activities/commitment-activities.ts';
+import { createComplaintActivities } from '../../activities/complaint-activities.ts';
 import { createConnectorActivities } from '../../activities/connector-activities.ts';
 import type { ConnectorRegistry } from '../../activities/connectors.ts';
 import { createDisputeActivities } from '../../activities/dispute-activities.ts';
@@ -122,6 +123,7 @@ export async function createApiHarness(
             onQuery: (ms, outcome, connector) => metrics.connectorQueried(connector, ms, outcome),
           })
         : {}),
+      ...createComplaintActivities({ db: database.db, calendar }),
       ...createCaseActivities({
         db: database.db,
         calendar,

@@ -57,6 +57,9 @@ const PATHS = [
   // 告知承诺 checks (workflows/commitment.ts): fulfilled by a consistent answer; confirmed false.
   'commitment-fulfilled',
   'commitment-false',
+  // Complaints (workflows/complaint.ts): extended once then answered; escalated when overdue, answered late.
+  'complaint-extended',
+  'complaint-escalated',
 ];
 
 const recorded = RECORD_HISTORIES

@@ -10,6 +10,7 @@ import {
   BellOutlined,
   BookOutlined,
   CalendarOutlined,
+  CommentOutlined,
   FileAddOutlined,
   FundOutlined,
   InboxOutlined,
@@ -91,6 +92,8 @@ const CommitmentsPage = lazy(() =>
 const CreditRecordsPage = lazy(() =>
   import('./pages/Commitments.tsx').then((m) => ({ default: m.CreditRecordsPage })),
 );
+// Complaints (投诉, attachment 4): the office's and the handling unit's screen.
+const ComplaintsPage = lazy(() => import('./pages/Complaints.tsx'));
 
 function useSession(): Session | undefined {
   const [s, set] = useState(currentSession);
@@ -143,6 +146,7 @@ function menuFor(s: Session, unit: { canRequest?: boolean; canIssue?: boolean } 
       { key: '/disputes', icon: <AlertOutlined />, label: t('职责争议') },
       { key: '/commitments', icon: <AuditOutlined />, label: t('告知承诺') },
       { key: '/credit-records', icon: <SafetyCertificateOutlined />, label: t('信用记录') },
+      { key: '/complaints', icon: <CommentOutlined />, label: t('投诉') },
     ];
   const items: MenuEntry[] = [];
   // Without the units route, show everything; the API refuses what the unit may not do.
@@ -157,6 +161,7 @@ function menuFor(s: Session, unit: { canRequest?: boolean; canIssue?: boolean } 
   }
   if (role === 'liaison') items.push({ key: '/admin/staff', icon: <TeamOutlined />, label: t('人员') });
   items.push({ key: '/notifications', icon: <BellOutlined />, label: t('消息中心') });
+  items.push({ key: '/complaints', icon: <CommentOutlined />, label: t('投诉') });
   return items;
 }
 
@@ -389,6 +394,7 @@ function Routes({ session, onLang }: { session: Session | undefined; onLang: (l:
   else if (path === '/commitments') page = <CommitmentsPage />;
   else if (path === '/credit-records') page = <CreditRecordsPage />;
   else if (path.startsWith('/admin/')) page = <AdminPage section={path.slice('/admin/'.length)} />;
+  else if (path === '/complaints') page = <ComplaintsPage />;
   else page = <NotFound />;
   return (
     <Shell session={session} onLang={onLang}>

@@ -150,7 +150,7 @@ export function BatchesPage() {
     setBusy(true);
     try {
       setBatch(await api.post<Batch>(`/api/v1/batches/${encodeURIComponent(batch.id)}/submit`));
-      message.success(t('已提交，正在逐行发起协查'));
+      void message.success(t('已提交，正在逐行发起协查'));
       void loadList();
     } catch (e) {
       setError(e);

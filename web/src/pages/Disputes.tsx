@@ -102,7 +102,7 @@ export function DisputePanel({
         try {
           setError(undefined);
           await api.post('/api/v1/disputes', { caseId: c.id, ...v });
-          message.success(t('已提出职责争议，等待联席会议办公室裁定'));
+          void message.success(t('已提出职责争议，等待联席会议办公室裁定'));
           setOpen(false);
           form.resetFields();
           await list.reload(true);
@@ -240,7 +240,7 @@ export function DisputesPage() {
         try {
           setError(undefined);
           await api.post(`/api/v1/disputes/${encodeURIComponent(d.id)}/decide`, v);
-          message.success(t('已裁定'));
+          void message.success(t('已裁定'));
           setDeciding(undefined);
           form.resetFields();
           await Promise.all([list.reload(true), stats.reload(true)]);

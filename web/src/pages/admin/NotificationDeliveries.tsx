@@ -79,11 +79,11 @@ function UnitRobots() {
         channel: v.channel,
         ...(v.channel === 'none' ? {} : { robot: v.robot ?? null, kinds: v.kinds ?? [] }),
       });
-      message.success(t('已保存'));
+      void message.success(t('已保存'));
       setEditing(undefined);
       void reload(true);
     } catch (e) {
-      message.error((e as Error).message);
+      void message.error((e as Error).message);
     }
   };
   return (
