@@ -43,6 +43,7 @@ import { authRoutes } from './routes/auth.ts';
 import { caseActionRoutes } from './routes/case-actions.ts';
 import { caseRevealRoutes } from './routes/case-reveal.ts';
 import { catalogRoutes } from './routes/catalog.ts';
+import { catalogChangeRoutes } from './routes/catalog-changes.ts';
 import { codecRoutes } from './routes/codec.ts';
 import { deadlinePreviewRoutes } from './routes/deadline-preview.ts';
 import { escalationRoutes } from './routes/escalations.ts';
@@ -108,6 +109,8 @@ export interface ApiDeps {
   metrics?: AppMetrics;
   /** METRICS_TOKEN: the bearer token `/metrics` on this port answers; without it `/metrics` here is refused. */
   metricsToken?: string;
+  /** CATALOG_DECISION_DAYS: working days the office has to decide a list-adjustment request (default 5). */
+  catalogDecisionDays?: number;
 }
 
 export type App = FastifyInstance;
@@ -337,6 +340,7 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
   await app.register(ledgerRoutes, { db: deps.db });
   await app.register(statsRoutes, { db: deps.db, clock });
   await app.register(codecRoutes, { db: deps.db, jwtSecret: deps.jwtSecret, codec: deps.payloadCodec });
+  await app.register(catalogChangeRoutes, { ...caseDeps, decisionDays: deps.catalogDecisionDays });
   await app.register(webRoutes);
   return app;
 }

@@ -26,6 +26,7 @@ import { startAuditAnchoring } from '../api/services/audit-anchors.ts';
 import { startAuditPurge } from '../api/services/audit-retention.ts';
 import { resumePendingRetimes } from '../api/services/calendar-changes.ts';
 import { createCaseGateway } from '../api/services/case-gateway.ts';
+import { createCatalogChangeActivities } from '../api/services/catalog-changes.ts';
 import { resealLegacyContent } from '../api/services/content-reseal.ts';
 import {
   createLocalLiveEvents,
@@ -199,6 +200,7 @@ export async function startWorker(
       ...activities,
       ...createCalendarActivities(database.db),
       ...createAbsenceActivities(database.db),
+      ...createCatalogChangeActivities(database.db, createCalendarSource(database.db)),
       ...createBulkActivities({
         db: database.db,
         auditKey: secrets.auditKey,
@@ -265,6 +267,7 @@ export async function startApi(
     calendar: createCalendarSource(database.db),
     ...(config.devSlaSeconds ? { caseDeadline: demoSlaDeadline(config.devSlaSeconds) } : {}),
     connectors: connectorNames,
+    catalogDecisionDays: config.catalogDecisionDays,
     readiness: {
       database: () => database.ping(),
       pendingMigrations: () => pendingMigrations(database),

@@ -669,3 +669,51 @@ export const statEscalations = pgTable(
     }),
   ],
 );
+
+// ─── List adjustment (清单动态调整, Zibo attachment 3; workflows/catalog-change.ts) ─────────────────────
+
+/**
+ * One cause for adjusting the exemption list and the unit's request, as its workflow last projected it
+ * (idempotent upsert by id). The proposed item stays in `request`; the version it published in `published_version`.
+ */
+export const catalogChanges = pgTable(
+  'catalog_changes',
+  {
+    id: text('id').primaryKey(),
+    unitCode: text('unit_code').notNull(),
+    causeKind: text('cause_kind').notNull(),
+    causeDate: date('cause_date', { mode: 'string' }).notNull(),
+    causeDescription: text('cause_description').notNull(),
+    /** The item concerned by the cause, if it names one. */
+    itemCode: text('item_code'),
+    recordedBy: text('recorded_by').notNull(),
+    recordedAt: tstz('recorded_at').notNull(),
+    /** awaiting_filing → filed → approved | rejected. */
+    status: text('status').notNull(),
+    filingDueAt: tstz('filing_due_at').notNull(),
+    filingRemindAt: tstz('filing_remind_at').notNull(),
+    reminderSentAt: tstz('reminder_sent_at'),
+    /** The filing deadline passed with nothing filed (逾期未申报). */
+    filingOverdueAt: tstz('filing_overdue_at'),
+    changeType: text('change_type'),
+    request: jsonb('request').$type<Record<string, unknown>>(),
+    filedBy: text('filed_by'),
+    filedAt: tstz('filed_at'),
+    /** Filed after the deadline (逾期申报). */
+    filedLate: boolean('filed_late').notNull().default(false),
+    decisionDueAt: tstz('decision_due_at'),
+    decisionOverdueAt: tstz('decision_overdue_at'),
+    decidedBy: text('decided_by'),
+    decidedAt: tstz('decided_at'),
+    decisionReason: text('decision_reason'),
+    publishedVersion: integer('published_version'),
+    publishedAt: tstz('published_at'),
+    /** The workflow's snapshot (actors' names included), as last projected. */
+    snapshot: jsonb('snapshot').$type<Record<string, unknown>>().notNull(),
+    updatedAt: tstz('updated_at').notNull(),
+  },
+  (t) => [
+    index('catalog_changes_unit_idx').on(t.unitCode, t.recordedAt),
+    index('catalog_changes_status_idx').on(t.status),
+  ],
+);

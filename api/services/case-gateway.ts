@@ -36,6 +36,7 @@ import {
 } from '../../workflows/definitions.ts';
 import { conflict, forbidden, notFound, Problem, unprocessable } from '../problem.ts';
 import { type BulkGateway, createBulkGateway } from './bulk-gateway.ts';
+import { type CatalogChangeGateway, createCatalogChangeGateway } from './catalog-change-gateway.ts';
 
 /** Same unit + same client key → same case. The key is hashed so any key is a valid workflow ID. */
 export function caseWorkflowId(requestingUnit: string, idempotencyKey: string): string {
@@ -120,7 +121,7 @@ export function withReadModel(
   };
 }
 
-export interface CaseGateway extends BulkGateway {
+export interface CaseGateway extends BulkGateway, CatalogChangeGateway {
   start(input: CaseInput, idempotencyKey: string): Promise<CaseSnapshot>;
   act<I>(
     caseId: string,
@@ -160,6 +161,7 @@ export function createCaseGateway(
     call(() => client.withDeadline(Date.now() + updateTimeoutMs, fn));
   return {
     ...createBulkGateway(client, taskQueue),
+    ...createCatalogChangeGateway(client, taskQueue, toCaseProblem),
     start: (input, idempotencyKey) =>
       withDeadline(async () => {
         const startOp = new WithStartWorkflowOperation('verificationCase', {
