@@ -3,5 +3,5 @@
 export { absenceHandOver } from './absence-hand-over.ts';
 export { bulkAction } from './bulk-action.ts';
 export { calendarRetime } from './calendar-retime.ts';
-export { verificationCase } from './verification-case.ts';
 export { catalogChange } from './catalog-change.ts';
+export { verificationCase } from './verification-case.ts';
