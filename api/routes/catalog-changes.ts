@@ -24,7 +24,7 @@ import {
   type ItemProposal,
 } from '../../workflows/catalog-change.ts';
 import { type StaffContext, staffOf } from '../plugins/auth.ts';
-import { forbidden, notFound, Problem, unprocessable } from '../problem.ts';
+import { conflict, forbidden, notFound, Problem, unprocessable } from '../problem.ts';
 import { Tier } from '../schemas/cases.ts';
 import { errorResponses } from '../schemas/common.ts';
 import { recordAudit } from '../services/audit.ts';
@@ -283,6 +283,7 @@ export const catalogChangeRoutes: FastifyPluginAsyncTypebox<CatalogChangeRouteDe
       auditedWrite(db, req, 'catalog_change.file', { id: req.params.id }, async (who) => {
         const row = await visible(who, req.params.id);
         if (row.unitCode !== who.unitCode) throw forbidden('只有提出调整事由的单位可以提交申请');
+        if (row.status !== 'awaiting_filing') throw conflict('该调整事由已提交申请', 'invalid_state');
         const b = req.body;
         const current = await currentCatalogItem(db, b.itemCode);
         if (b.changeType === 'add') {
@@ -338,6 +339,10 @@ export const catalogChangeRoutes: FastifyPluginAsyncTypebox<CatalogChangeRouteDe
           if (!isOffice(who) || (who.role !== 'supervisor' && who.role !== 'admin'))
             throw forbidden('只有联席会议办公室的督办人员或管理员可以审核清单调整申请');
           const row = await loadRow(req.params.id);
+          // A decided request's workflow has ended: the read model answers.
+          if (row.status === 'approved' || row.status === 'rejected')
+            throw conflict('该申请已审核', 'invalid_state');
+          if (row.status === 'awaiting_filing') throw conflict('该调整事由尚未提交申请', 'invalid_state');
           const reason = req.body.reason?.trim();
           if (!req.body.approve && (!reason || reason.length < 2))
             throw unprocessable('不予通过须说明理由', [
