@@ -78,6 +78,7 @@ const OverviewPage = lazy(() => import('./pages/Overview.tsx'));
 const AdminPage = lazy(() => import('./pages/Admin.tsx'));
 // The assessment dashboard and its charts (ECharts) load only when the office opens it.
 const StatsDashboardPage = lazy(() => import('./pages/StatsDashboard.tsx'));
+const CatalogChangesPage = lazy(() => import('./pages/CatalogChanges.tsx'));
 
 function useSession(): Session | undefined {
   const [s, set] = useState(currentSession);
@@ -117,6 +118,7 @@ function menuFor(s: Session, unit: { canRequest?: boolean; canIssue?: boolean } 
       { key: '/admin/catalog', icon: <FileAddOutlined />, label: t('证明事项') },
       { key: '/admin/calendar', icon: <CalendarOutlined />, label: t('工作日历') },
       { key: '/stats', icon: <FundOutlined />, label: t('考核统计') },
+      { key: '/catalog-changes', icon: <FileAddOutlined />, label: t('清单调整') },
     ];
   // The city government's reviewer: the escalations and the office's records, read-only.
   if (role === 'reviewer') return [{ key: '/escalations', icon: <AlertOutlined />, label: t('督办事项') }];
@@ -126,6 +128,7 @@ function menuFor(s: Session, unit: { canRequest?: boolean; canIssue?: boolean } 
       { key: '/overview', icon: <BarChartOutlined />, label: t('概览') },
       { key: '/stats', icon: <FundOutlined />, label: t('考核统计') },
       { key: '/notifications', icon: <BellOutlined />, label: t('消息中心') },
+      { key: '/catalog-changes', icon: <FileAddOutlined />, label: t('清单调整') },
     ];
   const items: MenuEntry[] = [];
   // Without the units route, show everything; the API refuses what the unit may not do.
@@ -137,6 +140,7 @@ function menuFor(s: Session, unit: { canRequest?: boolean; canIssue?: boolean } 
   }
   if (role === 'liaison') items.push({ key: '/admin/staff', icon: <TeamOutlined />, label: t('人员') });
   items.push({ key: '/notifications', icon: <BellOutlined />, label: t('消息中心') });
+  items.push({ key: '/catalog-changes', icon: <FileAddOutlined />, label: t('清单调整') });
   return items;
 }
 
@@ -365,6 +369,7 @@ function Routes({ session, onLang }: { session: Session | undefined; onLang: (l:
   else if (path === '/overview') page = <OverviewPage />;
   else if (path === '/stats') page = <StatsDashboardPage />;
   else if (path.startsWith('/admin/')) page = <AdminPage section={path.slice('/admin/'.length)} />;
+  else if (path === '/catalog-changes') page = <CatalogChangesPage />;
   else page = <NotFound />;
   return (
     <Shell session={session} onLang={onLang}>
