@@ -37,6 +37,7 @@ import { adminCalendarOfficialRoutes } from './routes/admin-calendar-official.ts
 import { adminCatalogRoutes } from './routes/admin-catalog.ts';
 import { adminStaffRoutes } from './routes/admin-staff.ts';
 import { adminUnitRoutes } from './routes/admin-units.ts';
+import { answerReviewRoutes } from './routes/answer-reviews.ts';
 import { attachmentRoutes } from './routes/attachments.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { authRoutes } from './routes/auth.ts';
@@ -341,6 +342,7 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
   await app.register(statsRoutes, { db: deps.db, clock });
   await app.register(codecRoutes, { db: deps.db, jwtSecret: deps.jwtSecret, codec: deps.payloadCodec });
   await app.register(catalogChangeRoutes, { ...caseDeps, decisionDays: deps.catalogDecisionDays });
+  await app.register(answerReviewRoutes, { ...caseDeps, calendar: deps.calendar });
   await app.register(webRoutes);
   return app;
 }

@@ -55,6 +55,8 @@ export const units = pgTable('units', {
    */
   backupLiaisonId: text('backup_liaison_id'),
   createdAt: tstz('created_at').notNull().defaultNow(),
+  /** 审核: an answer of this unit goes out only after one of its leaders (staff.is_leader) approves it. */
+  answerReviewRequired: boolean('answer_review_required').notNull().default(false),
 });
 
 export const staff = pgTable(
@@ -715,5 +717,36 @@ export const catalogChanges = pgTable(
   (t) => [
     index('catalog_changes_unit_idx').on(t.unitCode, t.recordedAt),
     index('catalog_changes_status_idx').on(t.status),
+  ],
+);
+
+// ─── Review before an answer goes out (审核; api/services/answer-reviews.ts) ───────────────────────────
+
+/**
+ * A draft answer waiting for the unit's reviewer (a leader of the issuing unit): its content sealed like case
+ * content (domain/content-cipher.ts, bound to the case); approved → the API sends the case's respond Update as the
+ * author; returned → back to the author with the reason.
+ */
+export const answerReviews = pgTable(
+  'answer_reviews',
+  {
+    id: text('id').primaryKey(),
+    caseId: text('case_id').notNull(),
+    unitCode: text('unit_code').notNull(),
+    /** The draft { result, fields, attachments }, sealed. */
+    draft: jsonb('draft').$type<Record<string, unknown>>().notNull(),
+    /** The author as the workflow's Actor (the respond Update is sent in their name). */
+    author: jsonb('author').$type<Record<string, unknown>>().notNull(),
+    authorId: text('author_id').notNull(),
+    submittedAt: tstz('submitted_at').notNull(),
+    /** pending → approved | returned. */
+    status: text('status').notNull(),
+    reviewerId: text('reviewer_id'),
+    reviewedAt: tstz('reviewed_at'),
+    reason: text('reason'),
+  },
+  (t) => [
+    index('answer_reviews_unit_idx').on(t.unitCode, t.status),
+    index('answer_reviews_case_idx').on(t.caseId),
   ],
 );
