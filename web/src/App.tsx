@@ -79,6 +79,7 @@ const AdminPage = lazy(() => import('./pages/Admin.tsx'));
 // The assessment dashboard and its charts (ECharts) load only when the office opens it.
 const StatsDashboardPage = lazy(() => import('./pages/StatsDashboard.tsx'));
 const CatalogChangesPage = lazy(() => import('./pages/CatalogChanges.tsx'));
+const AnswerReviewsPage = lazy(() => import('./pages/AnswerReviews.tsx'));
 
 function useSession(): Session | undefined {
   const [s, set] = useState(currentSession);
@@ -141,6 +142,8 @@ function menuFor(s: Session, unit: { canRequest?: boolean; canIssue?: boolean } 
   if (role === 'liaison') items.push({ key: '/admin/staff', icon: <TeamOutlined />, label: t('人员') });
   items.push({ key: '/notifications', icon: <BellOutlined />, label: t('消息中心') });
   items.push({ key: '/catalog-changes', icon: <FileAddOutlined />, label: t('清单调整') });
+  if (unit?.canIssue !== false)
+    items.push({ key: '/answer-reviews', icon: <InboxOutlined />, label: t('反馈审核') });
   return items;
 }
 
@@ -370,6 +373,7 @@ function Routes({ session, onLang }: { session: Session | undefined; onLang: (l:
   else if (path === '/stats') page = <StatsDashboardPage />;
   else if (path.startsWith('/admin/')) page = <AdminPage section={path.slice('/admin/'.length)} />;
   else if (path === '/catalog-changes') page = <CatalogChangesPage />;
+  else if (path === '/answer-reviews') page = <AnswerReviewsPage />;
   else page = <NotFound />;
   return (
     <Shell session={session} onLang={onLang}>
