@@ -38,6 +38,7 @@ import { adminCalendarOfficialRoutes } from './routes/admin-calendar-official.ts
 import { adminCatalogRoutes } from './routes/admin-catalog.ts';
 import { adminStaffRoutes } from './routes/admin-staff.ts';
 import { adminUnitRoutes } from './routes/admin-units.ts';
+import { answerReviewRoutes } from './routes/answer-reviews.ts';
 import { attachmentRoutes } from './routes/attachments.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { authRoutes } from './routes/auth.ts';
@@ -45,6 +46,7 @@ import { batchRoutes } from './routes/batches.ts';
 import { caseActionRoutes } from './routes/case-actions.ts';
 import { caseRevealRoutes } from './routes/case-reveal.ts';
 import { catalogRoutes } from './routes/catalog.ts';
+import { catalogChangeRoutes } from './routes/catalog-changes.ts';
 import { codecRoutes } from './routes/codec.ts';
 import { commitmentRoutes } from './routes/commitments.ts';
 import { complaintRoutes } from './routes/complaints.ts';
@@ -119,6 +121,8 @@ export interface ApiDeps {
   notificationChannels?: ChannelNames;
   /** 告知承诺 periods (COMMITMENT_CHECK_WORKING_DAYS, COMMITMENT_BAR_DAYS); DEFAULT_COMMITMENT_PERIODS if absent. */
   commitmentPeriods?: CommitmentPeriods;
+  /** CATALOG_DECISION_DAYS: working days the office has to decide a list-adjustment request (default 5). */
+  catalogDecisionDays?: number;
 }
 
 export type App = FastifyInstance;
@@ -361,6 +365,8 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
     clock,
   });
   await app.register(complaintRoutes, caseDeps);
+  await app.register(catalogChangeRoutes, { ...caseDeps, decisionDays: deps.catalogDecisionDays });
+  await app.register(answerReviewRoutes, { ...caseDeps, calendar: deps.calendar });
   await app.register(webRoutes);
   return app;
 }

@@ -59,6 +59,8 @@ export interface AppConfig {
   auditRetentionDays: number;
   /** AUDIT_PURGE_HOURS: how often the worker runs the purge (hours; 0 = never, only `npm run audit:purge`). */
   auditPurgeHours: number;
+  /** CATALOG_DECISION_DAYS: working days the office has to decide a list-adjustment request (default 5). */
+  catalogDecisionDays: number;
   /** Demo users and demo data are seeded only in the embedded default (or when explicitly asked). */
   seedDemo: boolean;
   /**
@@ -349,6 +351,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     cryptoProfile: profileRaw as CryptoProfile,
     auditRetentionDays,
     auditPurgeHours: wholeNumberFrom(env, 'AUDIT_PURGE_HOURS', 24, 0, 24 * 31),
+    catalogDecisionDays: wholeNumberFrom(env, 'CATALOG_DECISION_DAYS', 5, 1, 60),
     seedDemo: boolFrom(env, 'SEED_DEMO', mode === 'embedded'),
     connectors: connectorsFrom(env),
     demoDataService: {

@@ -35,6 +35,7 @@ import { startAuditPurge } from '../api/services/audit-retention.ts';
 import { createBatchActivities } from '../api/services/batches.ts';
 import { resumePendingRetimes } from '../api/services/calendar-changes.ts';
 import { createCaseGateway } from '../api/services/case-gateway.ts';
+import { createCatalogChangeActivities } from '../api/services/catalog-changes.ts';
 import { resealLegacyContent } from '../api/services/content-reseal.ts';
 import {
   createLocalLiveEvents,
@@ -222,6 +223,7 @@ export async function startWorker(
       ...activities,
       ...createCalendarActivities(database.db),
       ...createAbsenceActivities(database.db),
+      ...createCatalogChangeActivities(database.db, createCalendarSource(database.db)),
       ...createBulkActivities({
         db: database.db,
         auditKey: secrets.auditKey,
@@ -305,6 +307,7 @@ export async function startApi(
     ...(config.devSlaSeconds ? { caseDeadline: demoSlaDeadline(config.devSlaSeconds) } : {}),
     connectors: connectorNames,
     commitmentPeriods: config.commitments,
+    catalogDecisionDays: config.catalogDecisionDays,
     readiness: {
       database: () => database.ping(),
       pendingMigrations: () => pendingMigrations(database),

@@ -55,6 +55,8 @@ export const units = pgTable('units', {
    */
   backupLiaisonId: text('backup_liaison_id'),
   createdAt: tstz('created_at').notNull().defaultNow(),
+  /** 审核: an answer of this unit goes out only after one of its leaders (staff.is_leader) approves it. */
+  answerReviewRequired: boolean('answer_review_required').notNull().default(false),
 });
 
 export const staff = pgTable(
@@ -980,4 +982,83 @@ export const complaintEvents = pgTable(
     data: jsonb('data').$type<Record<string, unknown>>().notNull().default({}),
   },
   (t) => [primaryKey({ name: 'complaint_events_pk', columns: [t.complaintId, t.seq] })],
+);
+
+// ─── List adjustment (清单动态调整, Zibo attachment 3; workflows/catalog-change.ts) ─────────────────────
+
+/**
+ * One cause for adjusting the exemption list and the unit's request, as its workflow last projected it
+ * (idempotent upsert by id). The proposed item stays in `request`; the version it published in `published_version`.
+ */
+export const catalogChanges = pgTable(
+  'catalog_changes',
+  {
+    id: text('id').primaryKey(),
+    unitCode: text('unit_code').notNull(),
+    causeKind: text('cause_kind').notNull(),
+    causeDate: date('cause_date', { mode: 'string' }).notNull(),
+    causeDescription: text('cause_description').notNull(),
+    /** The item concerned by the cause, if it names one. */
+    itemCode: text('item_code'),
+    recordedBy: text('recorded_by').notNull(),
+    recordedAt: tstz('recorded_at').notNull(),
+    /** awaiting_filing → filed → approved | rejected. */
+    status: text('status').notNull(),
+    filingDueAt: tstz('filing_due_at').notNull(),
+    filingRemindAt: tstz('filing_remind_at').notNull(),
+    reminderSentAt: tstz('reminder_sent_at'),
+    /** The filing deadline passed with nothing filed (逾期未申报). */
+    filingOverdueAt: tstz('filing_overdue_at'),
+    changeType: text('change_type'),
+    request: jsonb('request').$type<Record<string, unknown>>(),
+    filedBy: text('filed_by'),
+    filedAt: tstz('filed_at'),
+    /** Filed after the deadline (逾期申报). */
+    filedLate: boolean('filed_late').notNull().default(false),
+    decisionDueAt: tstz('decision_due_at'),
+    decisionOverdueAt: tstz('decision_overdue_at'),
+    decidedBy: text('decided_by'),
+    decidedAt: tstz('decided_at'),
+    decisionReason: text('decision_reason'),
+    publishedVersion: integer('published_version'),
+    publishedAt: tstz('published_at'),
+    /** The workflow's snapshot (actors' names included), as last projected. */
+    snapshot: jsonb('snapshot').$type<Record<string, unknown>>().notNull(),
+    updatedAt: tstz('updated_at').notNull(),
+  },
+  (t) => [
+    index('catalog_changes_unit_idx').on(t.unitCode, t.recordedAt),
+    index('catalog_changes_status_idx').on(t.status),
+  ],
+);
+
+// ─── Review before an answer goes out (审核; api/services/answer-reviews.ts) ───────────────────────────
+
+/**
+ * A draft answer waiting for the unit's reviewer (a leader of the issuing unit): its content sealed like case
+ * content (domain/content-cipher.ts, bound to the case); approved → the API sends the case's respond Update as the
+ * author; returned → back to the author with the reason.
+ */
+export const answerReviews = pgTable(
+  'answer_reviews',
+  {
+    id: text('id').primaryKey(),
+    caseId: text('case_id').notNull(),
+    unitCode: text('unit_code').notNull(),
+    /** The draft { result, fields, attachments }, sealed. */
+    draft: jsonb('draft').$type<Record<string, unknown>>().notNull(),
+    /** The author as the workflow's Actor (the respond Update is sent in their name). */
+    author: jsonb('author').$type<Record<string, unknown>>().notNull(),
+    authorId: text('author_id').notNull(),
+    submittedAt: tstz('submitted_at').notNull(),
+    /** pending → approved | returned. */
+    status: text('status').notNull(),
+    reviewerId: text('reviewer_id'),
+    reviewedAt: tstz('reviewed_at'),
+    reason: text('reason'),
+  },
+  (t) => [
+    index('answer_reviews_unit_idx').on(t.unitCode, t.status),
+    index('answer_reviews_case_idx').on(t.caseId),
+  ],
 );

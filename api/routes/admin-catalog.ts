@@ -50,7 +50,7 @@ const VersionBody = Type.Object(ItemFields, { additionalProperties: false });
 const CreateBody = Type.Object({ code: ItemCode, ...ItemFields }, { additionalProperties: false });
 const CodeParams = Type.Object({ code: Type.String({ minLength: 1, maxLength: 64 }) });
 
-async function checkItem(db: Db, b: Static<typeof VersionBody>) {
+export async function checkItem(db: Db, b: Static<typeof VersionBody>) {
   const errors: ProblemField[] = [
     ...(await unitsThatCannotIssue(db, b.issuingUnitCodes, '/body/issuingUnitCodes')),
     ...templateSchemaErrors(b.requestSchema, '/body/requestSchema'),
@@ -63,7 +63,7 @@ async function checkItem(db: Db, b: Static<typeof VersionBody>) {
     );
 }
 
-async function insertVersion(
+export async function insertVersion(
   db: Db,
   code: string,
   version: number,

@@ -22,6 +22,7 @@ import type {
   BulkInput,
   BulkOutcome,
 } from '../../workflows/bulk-action.ts';
+import type { RespondInput } from '../../workflows/definitions.ts';
 import {
   type Actor,
   applicantProofUpdate,
@@ -58,6 +59,7 @@ import { findCase, summary } from '../services/case-reads.ts';
 import { catalogItemVersion, validateAgainst } from '../services/catalog.ts';
 import { claimIdempotencyKey } from '../services/idempotency.ts';
 import { type AppMetrics, countingGateway } from '../services/metrics.ts';
+import { holdForReview, ReviewView } from './answer-reviews.ts';
 import { actorOf, type CaseRouteDeps, caseRole, visibleCaseAs } from './verifications.ts';
 
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
@@ -459,7 +461,10 @@ function ledgerApplies(row: CaseRow): boolean {
   return row.result !== null || ENDED_STATUSES.includes(row.status);
 }
 
-export const caseActionRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = async (app, { db, gateway }) => {
+export const caseActionRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = async (
+  app,
+  { db, gateway, contentCipher },
+) => {
   for (const a of ACTIONS) {
     app.post(
       `/api/v1/verifications/:id/${a.name}`,
@@ -471,11 +476,35 @@ export const caseActionRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = async 
           params: IdParams,
           headers: IdempotencyHeaders,
           body: a.body,
-          response: { 200: CaseSummary, ...errorResponses(403, 404, 409, 413, 415, 422, 504) },
+          response: {
+            200: CaseSummary,
+            // 审核: the unit requires a leader's approval first; the answer waits as a draft.
+            ...(a.name === 'respond' ? { 202: ReviewView } : {}),
+            ...errorResponses(403, 404, 409, 413, 415, 422, 504),
+          },
         },
       },
-      async (req) =>
-        performAs(
+      async (req, reply) => {
+        if (a.name === 'respond') {
+          const who = staffOf(req);
+          const held = await holdForReview(
+            { db, contentCipher },
+            who,
+            req.ip,
+            req.params.id,
+            async (row) =>
+              // The respond action's own checks (template, attachments): the same input it would send.
+              (await a.build({
+                db,
+                body: req.body as never,
+                who,
+                row,
+                actor: await actorFor(db, who, row),
+              })) as RespondInput,
+          );
+          if (held) return reply.code(202).send(held);
+        }
+        return performAs(
           db,
           gateway,
           { who: staffOf(req), sourceIp: req.ip },
@@ -483,7 +512,8 @@ export const caseActionRoutes: FastifyPluginAsyncTypebox<CaseRouteDeps> = async 
           req.params.id,
           req.body,
           async (who) => `${a.name}-${(await claimIdempotencyKey(db, req, who)).key}`,
-        ),
+        );
+      },
     );
   }
 

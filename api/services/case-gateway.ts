@@ -37,6 +37,7 @@ import {
 import { conflict, forbidden, notFound, Problem, unprocessable } from '../problem.ts';
 import { type BatchGateway, createBatchGateway } from './batch-gateway.ts';
 import { type BulkGateway, createBulkGateway } from './bulk-gateway.ts';
+import { type CatalogChangeGateway, createCatalogChangeGateway } from './catalog-change-gateway.ts';
 import { type CommitmentGateway, createCommitmentGateway } from './commitment-gateway.ts';
 import { type ComplaintGateway, createComplaintGateway } from './complaint-gateway.ts';
 import { createDisputeGateway, type DisputeGateway } from './dispute-gateway.ts';
@@ -129,7 +130,8 @@ export interface CaseGateway
     BatchGateway,
     DisputeGateway,
     CommitmentGateway,
-    ComplaintGateway {
+    ComplaintGateway,
+    CatalogChangeGateway {
   start(input: CaseInput, idempotencyKey: string): Promise<CaseSnapshot>;
   act<I>(
     caseId: string,
@@ -173,6 +175,7 @@ export function createCaseGateway(
     ...createDisputeGateway(client, taskQueue, toCaseProblem, updateTimeoutMs),
     ...createCommitmentGateway(client, taskQueue, withDeadline),
     ...createComplaintGateway(client, taskQueue, withDeadline),
+    ...createCatalogChangeGateway(client, taskQueue, toCaseProblem),
     start: (input, idempotencyKey) =>
       withDeadline(async () => {
         const startOp = new WithStartWorkflowOperation('verificationCase', {

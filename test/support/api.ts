@@ -21,6 +21,7 @@ import { createBulkActivities } from '../../api/routes/case-actions.ts';
 import { recordAudit } from '../../api/services/audit.ts';
 import { createBatchActivities } from '../../api/services/batches.ts';
 import { type CaseGateway, createCaseGateway } from '../../api/services/case-gateway.ts';
+import { createCatalogChangeActivities } from '../../api/services/catalog-changes.ts';
 import { type LiveEvents, liveEventHooks } from '../../api/services/live-events.ts';
 import { type AppMetrics, createAppMetrics } from '../../api/services/metrics.ts';
 import { dataConverter, type WorkerTuning } from '../../app/temporal.ts';
@@ -105,6 +106,7 @@ export async function createApiHarness(
       ...createCalendarActivities(database.db),
       ...createAbsenceActivities(database.db),
       ...createCommitmentActivities({ db: database.db, calendar }),
+      ...createCatalogChangeActivities(database.db, calendar),
       ...createBulkActivities({ db: database.db, auditKey: TEST_AUDIT_KEY, metrics, cryptoProfile: profile }),
       ...createBatchActivities({
         db: database.db,

@@ -94,6 +94,8 @@ const CreditRecordsPage = lazy(() =>
 );
 // Complaints (投诉, attachment 4): the office's and the handling unit's screen.
 const ComplaintsPage = lazy(() => import('./pages/Complaints.tsx'));
+const CatalogChangesPage = lazy(() => import('./pages/CatalogChanges.tsx'));
+const AnswerReviewsPage = lazy(() => import('./pages/AnswerReviews.tsx'));
 
 function useSession(): Session | undefined {
   const [s, set] = useState(currentSession);
@@ -134,6 +136,7 @@ function menuFor(s: Session, unit: { canRequest?: boolean; canIssue?: boolean } 
       { key: '/admin/calendar', icon: <CalendarOutlined />, label: t('工作日历') },
       { key: '/stats', icon: <FundOutlined />, label: t('考核统计') },
       { key: '/admin/notification-deliveries', icon: <BellOutlined />, label: t('消息投递') },
+      { key: '/catalog-changes', icon: <FileAddOutlined />, label: t('清单调整') },
     ];
   // The city government's reviewer: the escalations and the office's records, read-only.
   if (role === 'reviewer') return [{ key: '/escalations', icon: <AlertOutlined />, label: t('督办事项') }];
@@ -147,6 +150,7 @@ function menuFor(s: Session, unit: { canRequest?: boolean; canIssue?: boolean } 
       { key: '/commitments', icon: <AuditOutlined />, label: t('告知承诺') },
       { key: '/credit-records', icon: <SafetyCertificateOutlined />, label: t('信用记录') },
       { key: '/complaints', icon: <CommentOutlined />, label: t('投诉') },
+      { key: '/catalog-changes', icon: <FileAddOutlined />, label: t('清单调整') },
     ];
   const items: MenuEntry[] = [];
   // Without the units route, show everything; the API refuses what the unit may not do.
@@ -162,6 +166,9 @@ function menuFor(s: Session, unit: { canRequest?: boolean; canIssue?: boolean } 
   if (role === 'liaison') items.push({ key: '/admin/staff', icon: <TeamOutlined />, label: t('人员') });
   items.push({ key: '/notifications', icon: <BellOutlined />, label: t('消息中心') });
   items.push({ key: '/complaints', icon: <CommentOutlined />, label: t('投诉') });
+  items.push({ key: '/catalog-changes', icon: <FileAddOutlined />, label: t('清单调整') });
+  if (unit?.canIssue !== false)
+    items.push({ key: '/answer-reviews', icon: <InboxOutlined />, label: t('反馈审核') });
   return items;
 }
 
@@ -395,6 +402,8 @@ function Routes({ session, onLang }: { session: Session | undefined; onLang: (l:
   else if (path === '/credit-records') page = <CreditRecordsPage />;
   else if (path.startsWith('/admin/')) page = <AdminPage section={path.slice('/admin/'.length)} />;
   else if (path === '/complaints') page = <ComplaintsPage />;
+  else if (path === '/catalog-changes') page = <CatalogChangesPage />;
+  else if (path === '/answer-reviews') page = <AnswerReviewsPage />;
   else page = <NotFound />;
   return (
     <Shell session={session} onLang={onLang}>

@@ -1,0 +1,107 @@
+/**
+ * 反馈审核 in a real browser against the real system: the issuing unit requires review; its agent's answer waits
+ * as a draft; the unit's leader opens 反馈审核, sees it 待审核 with the working time left to the deadline in force,
+ * and approves it — the answer goes out. Screenshots under test-results/issue16/.
+ */
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Browser, BrowserContext } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildWeb, webBuildReason } from '../../app/web-assets.ts';
+import { VALID_ID } from '../support/api.ts';
+import { type EmbeddedProcess, spawnEmbedded, stopEmbedded, waitReady } from '../support/embedded-process.ts';
+import { eventually, hasChromium, launchChromium, login, newUserContext, text, visible } from './browser.ts';
+
+const SHOTS = path.join(process.cwd(), 'test-results', 'issue16');
+const run = hasChromium() ? describe : describe.skip;
+
+run('the 反馈审核 screen in a real browser', () => {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'xiecha-answer-review-'));
+  let system: EmbeddedProcess;
+  let browser: Browser;
+  const contexts: BrowserContext[] = [];
+
+  beforeAll(async () => {
+    if (webBuildReason()) await buildWeb();
+    system = await spawnEmbedded(dataDir);
+    await waitReady(system, 120_000);
+    browser = await launchChromium();
+    mkdirSync(SHOTS, { recursive: true });
+  }, 240_000);
+
+  afterAll(async () => {
+    for (const c of contexts) await c.close().catch(() => {});
+    await browser?.close().catch(() => {});
+    await stopEmbedded(system, dataDir);
+  }, 60_000);
+
+  const as = async (username: string) => {
+    const res = await fetch(`${system.baseUrl}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username, password: 'demo1234' }),
+    });
+    const { token } = (await res.json()) as { token: string };
+    return async (method: string, url: string, body?: unknown) => {
+      const r = await fetch(`${system.baseUrl}${url}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(method === 'POST' ? { 'idempotency-key': crypto.randomUUID() } : {}),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const json = (await r.json()) as Record<string, unknown>;
+      if (!r.ok) throw new Error(`${method} ${url}: ${r.status} ${JSON.stringify(json)}`);
+      return { status: r.status, json };
+    };
+  };
+
+  it('the leader sees 待审核 with the time left and approves; the answer goes out', async () => {
+    const [admin, lia, req, iss] = await Promise.all([
+      as('admin'),
+      as('iss-a-lia'),
+      as('req-a'),
+      as('iss-a'),
+    ]);
+    await admin('PATCH', '/api/v1/admin/staff/stf-iss-a-lia', { isLeader: true });
+    await lia('PUT', '/api/v1/units/ZB-GA/answer-review', { required: true });
+    const started = await req('POST', '/api/v1/verifications', {
+      catalogCode: 'WF-002',
+      subject: { kind: 'person', name: '张三', idNumber: VALID_ID },
+      fields: { period: '2016年至今' },
+      purpose: '社会保险参保登记',
+    });
+    const id = started.json.id as string;
+    await iss('POST', `/api/v1/verifications/${id}/register`, {});
+    const held = await iss('POST', `/api/v1/verifications/${id}/respond`, {
+      result: 'consistent',
+      fields: { hasRecord: false },
+    });
+    expect(held.status).toBe(202);
+
+    const context = await newUserContext(browser, system.baseUrl);
+    contexts.push(context);
+    const page = await context.newPage();
+    await login(page, 'iss-a-lia');
+    await page.goto('/answer-reviews');
+    await visible(page.getByTestId('answer-reviews-page'));
+    const row = page.locator('.ant-table-row').first();
+    await eventually(async () => expect(await text(row)).toContain('待审核'));
+    expect(await text(row)).toMatch(/剩余 .+（工作时间）|已超时/);
+    expect(await text(row)).toContain('郑伟');
+    expect(await text(row)).toMatch(/\d{4}-\d{2}-\d{2} \d{2}:\d{2}/);
+    await page.screenshot({ path: path.join(SHOTS, '07-reviewer-pending.png'), fullPage: true });
+    await row.getByRole('button', { name: /审核通过/ }).click();
+    await eventually(async () => expect(await page.locator('.ant-table-row').count()).toBe(0));
+    await page.screenshot({ path: path.join(SHOTS, '08-reviewer-approved.png'), fullPage: true });
+    // The answer went out: the case holds its result.
+    await eventually(async () =>
+      expect(JSON.stringify((await req('GET', `/api/v1/verifications/${id}`)).json)).toContain(
+        '"consistent"',
+      ),
+    );
+  });
+});
