@@ -3,68 +3,26 @@
  * as a draft; the unit's leader opens 反馈审核, sees it 待审核 with the working time left to the deadline in force,
  * and approves it — the answer goes out. Screenshots under test-results/issue16/.
  */
-import { mkdirSync, mkdtempSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser, BrowserContext } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildWeb, webBuildReason } from '../../app/web-assets.ts';
+import { describe, expect, it } from 'vitest';
 import { VALID_ID } from '../support/api.ts';
-import { type EmbeddedProcess, spawnEmbedded, stopEmbedded, waitReady } from '../support/embedded-process.ts';
-import { eventually, hasChromium, launchChromium, login, newUserContext, text, visible } from './browser.ts';
+import { eventually, hasChromium, login, text, visible } from './browser.ts';
+import { browserSuite } from './suite.ts';
 
 const SHOTS = path.join(process.cwd(), 'test-results', 'issue16');
 const run = hasChromium() ? describe : describe.skip;
 
 run('the 反馈审核 screen in a real browser', () => {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'xiecha-answer-review-'));
-  let system: EmbeddedProcess;
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
-
-  beforeAll(async () => {
-    if (webBuildReason()) await buildWeb();
-    system = await spawnEmbedded(dataDir);
-    await waitReady(system, 120_000);
-    browser = await launchChromium();
-    mkdirSync(SHOTS, { recursive: true });
-  }, 240_000);
-
-  afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => {});
-    await browser?.close().catch(() => {});
-    await stopEmbedded(system, dataDir);
-  }, 60_000);
-
-  const as = async (username: string) => {
-    const res = await fetch(`${system.baseUrl}/api/v1/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ username, password: 'demo1234' }),
-    });
-    const { token } = (await res.json()) as { token: string };
-    return async (method: string, url: string, body?: unknown) => {
-      const r = await fetch(`${system.baseUrl}${url}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${token}`,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-          ...(method === 'POST' ? { 'idempotency-key': crypto.randomUUID() } : {}),
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const json = (await r.json()) as Record<string, unknown>;
-      if (!r.ok) throw new Error(`${method} ${url}: ${r.status} ${JSON.stringify(json)}`);
-      return { status: r.status, json };
-    };
-  };
+  const suite = browserSuite('answer-review');
 
   it('the leader sees 待审核 with the time left and approves; the answer goes out', async () => {
+    mkdirSync(SHOTS, { recursive: true });
     const [admin, lia, req, iss] = await Promise.all([
-      as('admin'),
-      as('iss-a-lia'),
-      as('req-a'),
-      as('iss-a'),
+      suite.as('admin'),
+      suite.as('iss-a-lia'),
+      suite.as('req-a'),
+      suite.as('iss-a'),
     ]);
     await admin('PATCH', '/api/v1/admin/staff/stf-iss-a-lia', { isLeader: true });
     await lia('PUT', '/api/v1/units/ZB-GA/answer-review', { required: true });
@@ -82,9 +40,7 @@ run('the 反馈审核 screen in a real browser', () => {
     });
     expect(held.status).toBe(202);
 
-    const context = await newUserContext(browser, system.baseUrl);
-    contexts.push(context);
-    const page = await context.newPage();
+    const page = await suite.open();
     await login(page, 'iss-a-lia');
     await page.goto('/answer-reviews');
     await visible(page.getByTestId('answer-reviews-page'));

@@ -102,7 +102,8 @@ export async function login(page: Page, username: string, password = 'demo1234')
   await page.getByLabel('用户名').fill(username);
   await page.getByLabel('密码').fill(password);
   await page.getByRole('button', { name: /登\s*录/ }).click();
-  await page.waitForURL((u) => !u.pathname.startsWith('/login'));
+  // Past the login page and past `/`, whose landing redirect would otherwise overtake the test's next click.
+  await page.waitForURL((u) => !u.pathname.startsWith('/login') && u.pathname !== '/');
 }
 
 /** Picks an option of an antd Select by typing (keyboard) and choosing the matching entry. */

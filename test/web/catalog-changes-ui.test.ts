@@ -4,58 +4,28 @@
  * it and the page shows the catalog version it published; a second cause is rejected with a reason.
  * Screenshots under test-results/issue16/.
  */
-import { mkdirSync, mkdtempSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildWeb, webBuildReason } from '../../app/web-assets.ts';
-import { type EmbeddedProcess, spawnEmbedded, stopEmbedded, waitReady } from '../support/embedded-process.ts';
-import {
-  choose,
-  eventually,
-  hasChromium,
-  launchChromium,
-  login,
-  newUserContext,
-  text,
-  visible,
-} from './browser.ts';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { choose, eventually, hasChromium, login, text, visible } from './browser.ts';
+import { browserSuite } from './suite.ts';
 
 const SHOTS = path.join(process.cwd(), 'test-results', 'issue16');
 const run = hasChromium() ? describe : describe.skip;
 
 run('the 清单调整 page in a real browser', () => {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'xiecha-catalog-changes-'));
-  let system: EmbeddedProcess;
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
-
-  beforeAll(async () => {
-    if (webBuildReason()) await buildWeb();
-    system = await spawnEmbedded(dataDir);
-    await waitReady(system, 120_000);
-    browser = await launchChromium();
-    mkdirSync(SHOTS, { recursive: true });
-  }, 240_000);
-
-  afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => {});
-    await browser?.close().catch(() => {});
-    await stopEmbedded(system, dataDir);
-  }, 60_000);
+  const suite = browserSuite('catalog-changes');
 
   const open = async (username: string): Promise<Page> => {
-    const context = await newUserContext(browser, system.baseUrl);
-    contexts.push(context);
-    const page = await context.newPage();
-    page.on('pageerror', (err) => process.stderr.write(`[browser error] ${err.message}\n`));
+    const page = await suite.open();
     await login(page, username);
     await page.goto('/catalog-changes');
     await visible(page.getByTestId('catalog-changes-page'));
     return page;
   };
   const shot = async (page: Page, name: string) => {
+    mkdirSync(SHOTS, { recursive: true });
     await page.waitForLoadState('networkidle', { timeout: 3000 }).catch(() => {});
     await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true, animations: 'disabled' });
   };

@@ -5,24 +5,13 @@
  * deadline moves, the original one stays shown); the agent answers it on time. Deadlines in Beijing time.
  * Screenshots under test-results/issue16/.
  */
-import { mkdirSync, mkdtempSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../app/temporal-tools.ts';
-import { buildWeb, webBuildReason } from '../../app/web-assets.ts';
-import { type EmbeddedProcess, spawnEmbedded, stopEmbedded, waitReady } from '../support/embedded-process.ts';
-import {
-  choose,
-  eventually,
-  hasChromium,
-  launchChromium,
-  login,
-  newUserContext,
-  text,
-  visible,
-} from './browser.ts';
+import { choose, eventually, hasChromium, login, text, visible } from './browser.ts';
+import { browserSuite } from './suite.ts';
 
 const SHOTS = path.join(PROJECT_ROOT, 'test-results', 'issue16');
 let shot = 0;
@@ -41,29 +30,10 @@ const BEIJING = /\d{4}年\d{1,2}月\d{1,2}日 17:30/;
 const run = hasChromium() ? describe : describe.skip;
 
 run('the complaints page in a real browser', () => {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'xiecha-complaints-'));
-  let system: EmbeddedProcess;
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
-
-  beforeAll(async () => {
-    if (webBuildReason()) await buildWeb();
-    system = await spawnEmbedded(dataDir);
-    await waitReady(system, 120_000);
-    browser = await launchChromium();
-  }, 240_000);
-
-  afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => {});
-    await browser?.close().catch(() => {});
-    await stopEmbedded(system, dataDir);
-  }, 60_000);
+  const suite = browserSuite('complaints');
 
   const open = async (): Promise<Page> => {
-    const context = await newUserContext(browser, system.baseUrl);
-    contexts.push(context);
-    const page = await context.newPage();
-    page.on('pageerror', (err) => process.stderr.write(`[browser error] ${err.message}\n`));
+    const page = await suite.open();
     return page;
   };
   /** Signs in and waits for the home page the person lands on (its redirect must not overtake the menu click). */

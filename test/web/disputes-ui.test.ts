@@ -5,24 +5,13 @@
  * affairs bureau, a confirmation) and sees the month's counts; the case then sits in the civil affairs bureau's
  * inbox and its page shows the decision. Screenshots under test-results/issue16/.
  */
-import { mkdirSync, mkdtempSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildWeb, webBuildReason } from '../../app/web-assets.ts';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { VALID_ID } from '../support/api.ts';
-import { type EmbeddedProcess, spawnEmbedded, stopEmbedded, waitReady } from '../support/embedded-process.ts';
-import {
-  choose,
-  eventually,
-  hasChromium,
-  launchChromium,
-  login,
-  newUserContext,
-  text,
-  visible,
-} from './browser.ts';
+import { choose, eventually, hasChromium, login, text, visible } from './browser.ts';
+import { browserSuite } from './suite.ts';
 
 const SHOTS = path.join(process.cwd(), 'test-results', 'issue16');
 const run = hasChromium() ? describe : describe.skip;
@@ -34,54 +23,13 @@ async function shot(page: Page, name: string): Promise<void> {
 }
 
 run('responsibility disputes in a real browser', () => {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'xiecha-disputes-'));
-  let system: EmbeddedProcess;
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
-
-  beforeAll(async () => {
-    if (webBuildReason()) await buildWeb();
-    // Long demo deadlines: neither the case nor the dispute runs out during the test.
-    system = await spawnEmbedded(dataDir, { DEV_SLA_SECONDS: '900' });
-    await waitReady(system, 240_000);
-    browser = await launchChromium();
-  }, 360_000);
-
-  afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => {});
-    await browser?.close().catch(() => {});
-    await stopEmbedded(system, dataDir);
-  }, 60_000);
-
-  const open = async (): Promise<Page> => {
-    const context = await newUserContext(browser, system.baseUrl);
-    contexts.push(context);
-    const page = await context.newPage();
-    page.on('pageerror', (err) => process.stderr.write(`[browser error] ${err.message}\n`));
-    return page;
-  };
-
+  // Long demo deadlines: neither the case nor the dispute runs out during the test.
+  const suite = browserSuite('disputes', { DEV_SLA_SECONDS: '900' });
+  const open = () => suite.open();
+  /** The API as a person: the answer's body (a status that is not 2xx throws). */
   const as = async (username: string) => {
-    const res = await fetch(`${system.baseUrl}/api/v1/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ username, password: 'demo1234' }),
-    });
-    const { token } = (await res.json()) as { token: string };
-    return async (method: string, url: string, body?: unknown) => {
-      const r = await fetch(`${system.baseUrl}${url}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${token}`,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-          ...(method === 'POST' ? { 'idempotency-key': crypto.randomUUID() } : {}),
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const json = (await r.json()) as Record<string, unknown>;
-      if (!r.ok) throw new Error(`${method} ${url}: ${r.status} ${JSON.stringify(json)}`);
-      return json;
-    };
+    const call = await suite.as(username);
+    return async (method: string, url: string, body?: unknown) => (await call(method, url, body)).json;
   };
 
   it('the issuer files a dispute, the office re-routes the case, the new unit has it', async () => {
@@ -126,6 +74,7 @@ run('responsibility disputes in a real browser', () => {
     const office = await open();
     await login(office, 'office');
     await office.getByRole('menuitem', { name: '职责争议' }).click();
+    await office.waitForURL((u) => u.pathname === '/disputes');
     await visible(office.getByRole('heading', { name: '职责争议' }));
     const row = office.getByTestId('disputes-page').locator('tr', { hasText: String(c.docNumber) });
     await visible(row);

@@ -224,8 +224,12 @@ run('issue 14 item 6 in a real browser: lists as clerks expect them', () => {
     const number = /〔\d{4}〕(\d+)号/.exec(docs.li as string)?.[1] as string;
     await page.getByLabel('文号').fill(number);
     await page.getByRole('button', { name: /查\s*询/ }).click();
-    await eventually(async () => expect(await rowDocs(page)).toContain(docs.li));
-    expect((await rowDocs(page)).every((d) => d.includes(number))).toBe(true);
+    // Until the filtered list is on screen (the unfiltered one also holds the case).
+    await eventually(async () => {
+      const shown = await rowDocs(page);
+      expect(shown).toContain(docs.li);
+      expect(shown.every((d) => d.includes(number))).toBe(true);
+    });
   }, 180_000);
 
   it('column settings hide a column, and the choice is remembered after a reload', async () => {
