@@ -250,7 +250,13 @@ export const answerReviewRoutes: FastifyPluginAsyncTypebox<{
         tags: ['反馈审核'],
         summary: '反馈审核：负责人看本单位待审核的反馈（含距现行时限的剩余工作时间），经办人看自己提交的',
         security: [{ bearer: [] }],
-        response: { 200: Type.Object({ items: Type.Array(ReviewView) }), ...errorResponses(403) },
+        response: {
+          200: Type.Object({
+            items: Type.Array(ReviewView),
+            reviewer: Type.Boolean({ description: '当前用户是否为本单位负责人（可审核通过或退回）' }),
+          }),
+          ...errorResponses(403),
+        },
       },
     },
     async (req) => {
@@ -265,7 +271,10 @@ export const answerReviewRoutes: FastifyPluginAsyncTypebox<{
             : and(eq(answerReviews.authorId, who.id), inArray(answerReviews.status, ['pending', 'returned'])),
         )
         .orderBy(asc(answerReviews.submittedAt));
-      return { items: await Promise.all(rows.map((r) => viewOf(db, contentCipher, calendar, r))) };
+      return {
+        items: await Promise.all(rows.map((r) => viewOf(db, contentCipher, calendar, r))),
+        reviewer: !!me?.isLeader,
+      };
     },
   );
 

@@ -106,7 +106,10 @@ describe.each(databaseTargets())('answer review (审核) on $name', (target) => 
     // A second answer while one waits: 409.
     expect((await respond(id, 'iss-a2')).statusCode).toBe(409);
 
-    const queue = (await call('iss-a-lia', 'GET', '/api/v1/answer-reviews')).json().items;
+    const leaderList = (await call('iss-a-lia', 'GET', '/api/v1/answer-reviews')).json();
+    expect(leaderList.reviewer).toBe(true);
+    expect((await call('iss-a', 'GET', '/api/v1/answer-reviews')).json().reviewer).toBe(false);
+    const queue = leaderList.items;
     const mine = queue.find((r: { id: string }) => r.id === review.id);
     expect(mine.fields).toEqual({ registeredAddress: '淄博市张店区人民西路 1 号' });
     expect(typeof mine.minutesLeft).toBe('number');

@@ -40,6 +40,16 @@ run('the 反馈审核 screen in a real browser', () => {
     });
     expect(held.status).toBe(202);
 
+    // The author sees the draft waiting for review, and cannot approve it.
+    const author = await suite.open();
+    await login(author, 'iss-a');
+    await author.goto('/answer-reviews');
+    await visible(author.getByTestId('answer-reviews-page'));
+    const mine = author.locator('.ant-table-row').first();
+    await eventually(async () => expect(await text(mine)).toContain('待审核'));
+    expect(await mine.getByRole('button', { name: /审核通过/ }).count()).toBe(0);
+    await author.screenshot({ path: path.join(SHOTS, '06b-author-waiting.png'), fullPage: true });
+
     const page = await suite.open();
     await login(page, 'iss-a-lia');
     await page.goto('/answer-reviews');

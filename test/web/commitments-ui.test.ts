@@ -170,4 +170,26 @@ run('告知承诺 in a real browser: record, check, confirm false, credit record
     expect(errors).toEqual([]);
     await context.close();
   }, 240_000);
+
+  it("the office's supervisor sees every unit's commitments and credit records, the subject masked", async () => {
+    const context = await newUserContext(browser, system.baseUrl, WIDE);
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await login(page, 'office');
+    await visible(page.getByRole('menuitem', { name: '告知承诺' }));
+    await page.getByRole('menuitem', { name: '信用记录' }).click();
+    const credit = page.getByTestId('credit-records').locator('tbody tr', { hasText: 'JS-2026-0001' });
+    await visible(credit);
+    const shown = (await credit.textContent()) ?? '';
+    expect(shown).toContain('限制中');
+    expect(shown).not.toContain(subjectId);
+    await page.getByRole('menuitem', { name: '告知承诺' }).click();
+    await visible(page.getByTestId('commitments').locator('tbody tr', { hasText: 'JS-2026-0001' }));
+    // Recording is the requesting unit's act, not the office's.
+    expect(await page.getByTestId('record-commitment').count()).toBe(0);
+    await shot(page, '6-office');
+    expect(errors).toEqual([]);
+    await context.close();
+  }, 180_000);
 });

@@ -35,12 +35,16 @@ const RESULTS: Record<string, string> = {
 export default function AnswerReviewsPage() {
   const { message } = AntApp.useApp();
   const [items, setItems] = useState<Review[]>([]);
+  // Only the unit's leader decides; an author sees their drafts without the buttons the API would refuse.
+  const [reviewer, setReviewer] = useState(false);
   const [error, setError] = useState<unknown>();
   const [returning, setReturning] = useState<Review>();
   const [reason, setReason] = useState('');
   const load = useCallback(async () => {
     try {
-      setItems((await api.get<{ items: Review[] }>('/api/v1/answer-reviews')).items);
+      const page = await api.get<{ items: Review[]; reviewer: boolean }>('/api/v1/answer-reviews');
+      setItems(page.items);
+      setReviewer(page.reviewer);
       setError(undefined);
     } catch (e) {
       setError(e);
@@ -103,7 +107,7 @@ export default function AnswerReviewsPage() {
           {
             title: t('操作'),
             render: (_: unknown, r: Review) =>
-              r.status === 'pending' ? (
+              reviewer && r.status === 'pending' ? (
                 <Space>
                   <Button size="small" type="primary" onClick={() => void act(r, 'approve')}>
                     {t('审核通过')}
