@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BATCH_MAX_ROWS } from '../../api/services/batches.ts';
 import { XLSX_TYPE } from '../../api/services/stats-export.ts';
 import { auditLog, batchRows, cases } from '../../db/schema.ts';
+import { batchStartWorkflowId } from '../../workflows/batch-start.ts';
 import { type ApiHarness, createApiHarness, VALID_CREDIT_CODE } from '../support/api.ts';
 import { batchWorkbook, HJ_HEADERS, idFor, withWrongCheck } from '../support/batch-files.ts';
 import { databaseTargets } from '../support/databases.ts';
@@ -254,7 +255,8 @@ describe('batches from Excel', () => {
       headers: { authorization: reqA },
     });
     expect(resubmit.statusCode).toBe(202);
-    await new Promise((r) => setTimeout(r, 1000));
+    // Whatever the second submit started has finished: the batch's workflow (one per batch) has its result.
+    await env.client.workflow.getHandle(batchStartWorkflowId(report.id)).result();
     const casesNow = Number(
       (await h.database.db.select({ n: sql<number>`count(*)::int` }).from(cases))[0]?.n,
     );
