@@ -106,12 +106,27 @@ export async function login(page: Page, username: string, password = 'demo1234')
   await page.waitForURL((u) => !u.pathname.startsWith('/login') && u.pathname !== '/');
 }
 
-/** Picks an option of an antd Select by typing (keyboard) and choosing the matching entry. */
+/**
+ * Picks the option of an antd Select whose text matches, then waits until the field shows it. A click on an
+ * option can be lost when the list re-renders under the pointer (its data refetched on a loaded machine):
+ * the dropdown then stays open over the form with nothing chosen, so the pick is retried (at most 3 times).
+ */
 export async function choose(page: Page, select: Locator, text: string): Promise<void> {
-  await select.click();
   const dropdown = page.locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden)');
-  await visible(dropdown);
-  await dropdown.locator('.ant-select-item-option', { hasText: text }).first().click();
+  const field = select.locator('xpath=ancestor::div[contains(concat(" ", @class, " "), " ant-select ")][1]');
+  // The field's own text is what it shows chosen (the dropdown is elsewhere in the page).
+  const chosen = field.filter({ hasText: text });
+  for (let attempt = 1; ; attempt++) {
+    if ((await select.getAttribute('aria-expanded')) !== 'true') await select.click();
+    await visible(dropdown);
+    await dropdown.locator('.ant-select-item-option', { hasText: text }).first().click();
+    try {
+      await chosen.first().waitFor({ state: 'visible', timeout: 5000 });
+      return;
+    } catch (e) {
+      if (attempt === 3) throw e;
+    }
+  }
 }
 
 /** The element's text (trimmed; '' when it has none). */
