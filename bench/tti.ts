@@ -18,9 +18,9 @@ import { fileURLToPath } from 'node:url';
 import type { CDPSession, Page } from 'playwright-core';
 import { isAlive } from '../app/data-dir.ts';
 import { PROJECT_ROOT } from '../app/temporal-tools.ts';
-import { VALID_ID } from '../test/support/api.ts';
 import { pidOfDevServer, spawnEmbedded, waitReady } from '../test/support/embedded-process.ts';
 import { launchChromium, login, newUserContext } from '../test/web/browser.ts';
+import { seedInbox, UNCLAIMED_FILTER, UNCLAIMED_SELECTED } from './inbox-page.ts';
 import { percentile, runBench } from './support.ts';
 
 const args = process.argv.slice(2);
@@ -46,39 +46,6 @@ interface Figures {
   encodings: string;
 }
 
-async function seed(baseUrl: string): Promise<void> {
-  const token = async (username: string) => {
-    const r = await fetch(`${baseUrl}/api/v1/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ username, password: 'demo1234' }),
-    });
-    return ((await r.json()) as { token: string }).token;
-  };
-  const req = await token('req-a');
-  for (let i = 0; i < 8; i++) {
-    const r = await fetch(`${baseUrl}/api/v1/verifications`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${req}`,
-        'content-type': 'application/json',
-        'idempotency-key': crypto.randomUUID(),
-      },
-      body: JSON.stringify({
-        catalogCode: 'HJ-001',
-        subject: { kind: 'person', name: '张三', idNumber: VALID_ID },
-        fields: { declaredAddress: `淄博市张店区人民西路 ${i + 1} 号` },
-        purpose: '社会保险参保登记',
-      }),
-    });
-    if (!r.ok) throw new Error(`seed: ${r.status} ${await r.text()}`);
-  }
-}
-
-const UNCLAIMED_FILTER = '.ant-segmented-item:has-text("未登记"), .ant-tabs-tab:has-text("待认领")';
-const UNCLAIMED_SELECTED =
-  '.ant-segmented-item-selected:has-text("未登记"), .ant-tabs-tab-active:has-text("待认领")';
-
 /** One cold load of /inbox on a throttled CPU; returns the milliseconds until it answered a click. */
 async function coldLoad(page: Page, cdp: CDPSession, rate = RATE): Promise<number> {
   await cdp.send('Network.clearBrowserCache');
@@ -103,7 +70,7 @@ async function measure(label: string, dir: string): Promise<Figures> {
   const browser = await launchChromium();
   try {
     await waitReady(system, 180_000);
-    await seed(system.baseUrl);
+    await seedInbox(system.baseUrl);
     const context = await newUserContext(browser, system.baseUrl);
     const page = await context.newPage();
     await login(page, 'iss-a');

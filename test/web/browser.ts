@@ -112,12 +112,20 @@ export async function login(page: Page, username: string, password = 'demo1234')
  * the dropdown then stays open over the form with nothing chosen, so the pick is retried (at most 3 times).
  */
 export async function choose(page: Page, select: Locator, text: string): Promise<void> {
-  const dropdown = page.locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden)');
-  const field = select.locator('xpath=ancestor::div[contains(concat(" ", @class, " "), " ant-select ")][1]');
+  // The open dropdown: not a hidden one, nor one still closing (its leave animation) after an earlier pick.
+  const dropdown = page.locator(
+    '.ant-select-dropdown:not(.ant-select-dropdown-hidden):not([class*="-leave"])',
+  );
+  const combobox =
+    (await select.getAttribute('role')) === 'combobox' ? select : select.getByRole('combobox').first();
+  // The select's field: the locator itself (an .ant-select) or the one around it (its combobox input).
+  const field = select.locator(
+    'xpath=ancestor-or-self::div[contains(concat(" ", @class, " "), " ant-select ")][1]',
+  );
   // The field's own text is what it shows chosen (the dropdown is elsewhere in the page).
   const chosen = field.filter({ hasText: text });
   for (let attempt = 1; ; attempt++) {
-    if ((await select.getAttribute('aria-expanded')) !== 'true') await select.click();
+    if ((await combobox.getAttribute('aria-expanded')) !== 'true') await select.click();
     await visible(dropdown);
     await dropdown.locator('.ant-select-item-option', { hasText: text }).first().click();
     try {

@@ -122,10 +122,7 @@ export interface RequestOptions {
 export const newIdempotencyKey = (): string => crypto.randomUUID();
 
 export async function request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
-  const qs = new URLSearchParams();
-  for (const [k, v] of Object.entries(opts.query ?? {}))
-    if (v !== undefined && v !== '') qs.set(k, String(v));
-  const url = `${path}${qs.size ? `?${qs}` : ''}`;
+  const url = urlOf(path, opts.query);
   const headers: Record<string, string> = { accept: 'application/json' };
   if (opts.body !== undefined) headers['content-type'] = 'application/json';
   if (session && !opts.anonymous) headers.authorization = `Bearer ${session.token}`;
@@ -172,8 +169,38 @@ export async function request<T>(method: string, path: string, opts: RequestOpti
   throw err;
 }
 
+/** The address of a GET: the path and the query's non-empty values, in the order given. */
+function urlOf(path: string, query: Query | undefined): string {
+  const qs = new URLSearchParams();
+  for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined && v !== '') qs.set(k, String(v));
+  return `${path}${qs.size ? `?${qs}` : ''}`;
+}
+
+/**
+ * GETs started before a page asked for them: the first screen's data, requested while the application's
+ * code is still starting (`first-load.ts`) instead of after its first render. The first `api.get` of the
+ * same address takes the answer (once, and only while it is fresh); every later one asks the server.
+ */
+const prefetched = new Map<string, { at: number; answer: Promise<unknown> }>();
+const PREFETCH_FRESH_MS = 15_000;
+
+function takePrefetched<T>(url: string): Promise<T> | undefined {
+  const hit = prefetched.get(url);
+  if (!hit) return undefined;
+  prefetched.delete(url);
+  return Date.now() - hit.at < PREFETCH_FRESH_MS ? (hit.answer as Promise<T>) : undefined;
+}
+
 export const api = {
-  get: <T>(path: string, query?: Query) => request<T>('GET', path, { query }),
+  get: <T>(path: string, query?: Query) =>
+    takePrefetched<T>(urlOf(path, query)) ?? request<T>('GET', path, { query }),
+  /** Starts a GET that a page about to render will make (see `prefetched`); signed-in only. */
+  prefetch: (path: string, query?: Query): void => {
+    if (!session) return;
+    const answer = request('GET', path, { query });
+    answer.catch(() => {}); // the page that takes it sees the error
+    prefetched.set(urlOf(path, query), { at: Date.now(), answer });
+  },
   post: <T>(path: string, body: unknown = {}, idempotencyKey?: string) =>
     request<T>('POST', path, { body, idempotencyKey }),
   put: <T>(path: string, body: unknown = {}) => request<T>('PUT', path, { body }),

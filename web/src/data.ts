@@ -21,6 +21,7 @@ export function useApi<T>(
   const key = JSON.stringify([path, query]);
   const latest = useRef(key);
   latest.current = key;
+  const shown = useRef<string>(undefined);
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: `key` stands for path and query
   const reload = useCallback(
@@ -31,7 +32,12 @@ export function useApi<T>(
       try {
         const d = await api.get<T>(path, query);
         if (latest.current !== mine) return;
-        setData(d);
+        // A live refresh that brings the same data keeps the same object: nothing on screen renders again.
+        const text = JSON.stringify(d);
+        if (text !== shown.current) {
+          shown.current = text;
+          setData(d);
+        }
         setError(undefined);
       } catch (e) {
         if (latest.current !== mine) return;
@@ -119,6 +125,8 @@ export function useUnits(): UnitsApi {
   };
 }
 
+const NO_CATALOG: CatalogItem[] = [];
+
 export function useCatalog(): {
   items: CatalogItem[];
   available: boolean;
@@ -127,7 +135,8 @@ export function useCatalog(): {
 } {
   const c = useShared(catalogCache, '/api/v1/catalog', parseCatalog);
   return {
-    items: c.value ?? [],
+    // The same array until the catalog changes (memoised views compare it).
+    items: c.value ?? NO_CATALOG,
     available: Boolean(c.value),
     missing: Boolean(c.missing),
     loaded: c.value !== undefined || c.missing !== undefined,

@@ -50,6 +50,7 @@ function stopPolling() {
 
 function stop() {
   generation++;
+  connecting = false;
   source?.close();
   source = undefined;
   stopPolling();
@@ -58,15 +59,20 @@ function stop() {
   setMode('off');
 }
 
+/** True from a connection's ticket request until its stream opened or failed: one connection at a time. */
+let connecting = false;
+
 async function connect() {
   const gen = ++generation;
   if (!currentSession()) return;
+  connecting = true;
   let ticket: string;
   try {
     const r = await api.post<{ ticket: string }>('/api/v1/stream/ticket', {});
     ticket = r.ticket;
   } catch (e) {
     if (gen !== generation) return;
+    connecting = false;
     startPolling();
     // The route may be added later (or the server restarted): try again in a while.
     retryTimer = setTimeout(() => void connect(), isMissingRoute(e) ? 60_000 : 10_000);
@@ -77,6 +83,7 @@ async function connect() {
   const es = new EventSource(`/api/v1/stream?ticket=${encodeURIComponent(ticket)}${resume}`);
   source = es;
   es.onopen = () => {
+    connecting = false;
     failures = 0;
     stopPolling();
     setMode('sse');
@@ -104,6 +111,7 @@ async function connect() {
   es.onerror = () => {
     if (gen !== generation) return;
     // A ticket is single-use: reconnect with a new one, polling meanwhile.
+    connecting = false;
     es.close();
     source = undefined;
     failures++;
@@ -112,11 +120,21 @@ async function connect() {
   };
 }
 
+/** Connects unless a connection is up or on its way. */
+function ensureConnected() {
+  if (mode === 'off' && !connecting && currentSession()) void connect();
+}
+
 onSessionChange((s) => {
   if (!s) stop();
-  else if (mode === 'off') void connect();
+  else ensureConnected();
 });
-if (currentSession()) void connect();
+// The stream waits until the first screen is drawn (the browser is idle, or 3 s at most): on a slow CPU
+// its requests would compete with the first screen's, and its first refresh (on open) would redo them.
+if (currentSession()) {
+  if (typeof requestIdleCallback === 'function') requestIdleCallback(ensureConnected, { timeout: 3000 });
+  else setTimeout(ensureConnected, 1000);
+}
 
 /** Calls `handler` for every live event (and every polling tick) while the component is mounted. */
 export function useLive(handler: (e: LiveEvent) => void): void {
@@ -125,7 +143,6 @@ export function useLive(handler: (e: LiveEvent) => void): void {
   useEffect(() => {
     const fn = (e: LiveEvent) => ref.current(e);
     subscribers.add(fn);
-    if (mode === 'off' && currentSession()) void connect();
     return () => {
       subscribers.delete(fn);
     };

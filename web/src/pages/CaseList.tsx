@@ -10,7 +10,6 @@ import {
   App,
   Button,
   Checkbox,
-  DatePicker,
   Form,
   Grid,
   Input,
@@ -23,37 +22,31 @@ import {
   Tabs,
   Typography,
 } from 'antd';
+import type { FormInstance } from 'antd/es/form';
 import type { ColumnsType } from 'antd/es/table';
 import type { Dayjs } from 'dayjs';
-import { type ReactNode, useEffect, useMemo, useRef, useState } from 'react';
+import { memo, type ReactNode, useEffect, useMemo, useRef, useState } from 'react';
 import { api, currentSession, downloadFile } from '../api.ts';
 import { CaseCards, DeadlineInForce, ProblemAlert, ResultTag, StatusTag } from '../components.tsx';
 import { useApi, useCatalog, useUnits } from '../data.ts';
+import { DateRangePicker } from '../date-range.tsx';
 import { ListEmpty } from '../empty-states.tsx';
 import { t } from '../i18n.ts';
 import { statusLabel } from '../labels.ts';
 import { useLive } from '../live.ts';
 import { Link } from '../router.tsx';
 import { slaState } from '../time.ts';
-import type { CaseList, CaseSummary } from '../types.ts';
+import type { CaseList, CaseSummary, CatalogItem } from '../types.ts';
+import {
+  FIRST_PAGE_SIZE,
+  type ListCounts,
+  type ListQuery,
+  type ListTab,
+  listQuery,
+  listRequests,
+} from './list-tabs.ts';
 
-type Query = Record<string, string | number | boolean | undefined>;
-
-export interface ListCounts {
-  open: number;
-  unclaimed: number;
-  mine: number;
-  done: number;
-  all: number;
-}
-
-/** A tab of the list: its own filters (待办, 已办 …) and which count it shows. */
-export interface ListTab {
-  key: string;
-  label: string;
-  query: Query;
-  count: keyof ListCounts;
-}
+type Query = ListQuery;
 
 export interface CaseListProps {
   box: 'inbox' | 'outbox';
@@ -134,6 +127,81 @@ interface BulkOutcome {
   results: { id: string; outcome: 'ok' | 'refused'; detail?: string }[];
 }
 
+/**
+ * The search bar. It renders again only when its own inputs change (the catalog's arrival, the phone's 筛选
+ * toggle), not on every refresh of the list below it: its selects and date-range picker are the costliest
+ * part of a list's render on a slow CPU.
+ */
+const SearchBar = memo(function SearchBar({
+  form,
+  testId,
+  hidden,
+  catalog,
+  onSearch,
+}: {
+  form: FormInstance<SearchForm>;
+  testId: string;
+  hidden: boolean;
+  catalog: CatalogItem[];
+  onSearch: (q: Query) => void;
+}) {
+  return (
+    <Form<SearchForm>
+      form={form}
+      name={`${testId}-search`}
+      layout="inline"
+      className="list-search"
+      style={hidden ? { display: 'none' } : undefined}
+      aria-label={t('查询条件')}
+      onFinish={(v) => onSearch(searchQuery(v))}
+    >
+      <Form.Item name="docNumber" label={t('文号')}>
+        <Input allowClear placeholder={t('文号或其中几位')} style={{ width: 170 }} />
+      </Form.Item>
+      <Form.Item name="subject" label={t('核验对象')}>
+        <Input allowClear placeholder={t('姓氏或证件号末四位')} style={{ width: 160 }} />
+      </Form.Item>
+      <Form.Item name="catalogCode" label={t('事项')}>
+        <Select
+          allowClear
+          showSearch={{ optionFilterProp: 'label' }}
+          placeholder={t('全部')}
+          style={{ width: 200 }}
+          options={catalog.map((c) => ({ value: c.code, label: c.name }))}
+        />
+      </Form.Item>
+      <Form.Item name="period" label={t('发起日期')}>
+        <DateRangePicker allowEmpty={[true, true]} style={{ width: 250 }} />
+      </Form.Item>
+      <Form.Item name="status" label={t('状态')}>
+        <Select
+          mode="multiple"
+          allowClear
+          maxTagCount="responsive"
+          placeholder={t('全部')}
+          style={{ width: 200 }}
+          options={STATUSES.map((s) => ({ value: s, label: statusLabel(s) }))}
+        />
+      </Form.Item>
+      <Form.Item>
+        <Space>
+          <Button type="primary" htmlType="submit" icon={<SearchOutlined />}>
+            {t('查询')}
+          </Button>
+          <Button
+            onClick={() => {
+              form.resetFields();
+              onSearch({});
+            }}
+          >
+            {t('重置')}
+          </Button>
+        </Space>
+      </Form.Item>
+    </Form>
+  );
+});
+
 export function CaseListView({ box, tabs, unitField, actions, onNew, bulk, testId }: CaseListProps) {
   const { message, modal } = App.useApp();
   const units = useUnits();
@@ -143,7 +211,7 @@ export function CaseListView({ box, tabs, unitField, actions, onNew, bulk, testI
   const [tab, setTab] = useState(tabs[0]?.key ?? '');
   const [search, setSearch] = useState<Query>({});
   const [page, setPage] = useState(1);
-  const [pageSize, setPageSize] = useState(20);
+  const [pageSize, setPageSize] = useState(FIRST_PAGE_SIZE);
   const [items, setItems] = useState<CaseSummary[]>([]);
   const [total, setTotal] = useState(0);
   const [counts, setCounts] = useState<ListCounts>();
@@ -161,7 +229,7 @@ export function CaseListView({ box, tabs, unitField, actions, onNew, bulk, testI
   const activeFilters = Object.values(search).filter((v) => v !== undefined).length;
 
   const current = tabs.find((x) => x.key === tab) ?? tabs[0];
-  const query: Query = useMemo(() => ({ box, ...current?.query, ...search }), [box, current, search]);
+  const query: Query = useMemo(() => listQuery(box, current, search), [box, current, search]);
   const key = JSON.stringify([query, pageSize]);
   // Cases already seen in this list: only the others are announced as new.
   const known = useRef(new Set<string>());
@@ -189,6 +257,8 @@ export function CaseListView({ box, tabs, unitField, actions, onNew, bulk, testI
     return cursor;
   };
 
+  /** What the list shows (page, cases, counts), to tell whether a live refresh changed anything. */
+  const shown = useRef<string>(undefined);
   const load = async (p: number, quiet: boolean) => {
     if (!quiet) setLoading(true);
     try {
@@ -198,15 +268,16 @@ export function CaseListView({ box, tabs, unitField, actions, onNew, bulk, testI
         if (p > 1) setPage(1);
         return;
       }
+      const asked = listRequests(box, query, search, cursor, pageSize);
       const [r, c] = await Promise.all([
-        api.get<CaseList & { total?: number }>('/api/v1/verifications', {
-          ...query,
-          cursor,
-          limit: pageSize,
-        }),
-        api.get<ListCounts>('/api/v1/verifications/counts', { box, ...search }).catch(() => undefined),
+        api.get<CaseList & { total?: number }>(...asked.page),
+        api.get<ListCounts>(...asked.counts).catch(() => undefined),
       ]);
       if (loadedKey.current !== key) return; // the filters changed meanwhile
+      // A live refresh that brings nothing new leaves the screen as it is (no new render of the table).
+      const seen = JSON.stringify([p, r, c]);
+      if (quiet && seen === shown.current) return;
+      shown.current = seen;
       if (r.nextCursor) cursors.current.set(p + 1, r.nextCursor);
       else for (const k of [...cursors.current.keys()]) if (k > p) cursors.current.delete(k);
       const fresh = r.items.filter((i) => !known.current.has(i.id));
@@ -386,59 +457,13 @@ export function CaseListView({ box, tabs, unitField, actions, onNew, bulk, testI
 
   return (
     <div data-testid={testId} className="case-list">
-      <Form<SearchForm>
+      <SearchBar
         form={form}
-        name={`${testId}-search`}
-        layout="inline"
-        className="list-search"
-        style={phone && !searchShown ? { display: 'none' } : undefined}
-        aria-label={t('查询条件')}
-        onFinish={(v) => setSearch(searchQuery(v))}
-      >
-        <Form.Item name="docNumber" label={t('文号')}>
-          <Input allowClear placeholder={t('文号或其中几位')} style={{ width: 170 }} />
-        </Form.Item>
-        <Form.Item name="subject" label={t('核验对象')}>
-          <Input allowClear placeholder={t('姓氏或证件号末四位')} style={{ width: 160 }} />
-        </Form.Item>
-        <Form.Item name="catalogCode" label={t('事项')}>
-          <Select
-            allowClear
-            showSearch={{ optionFilterProp: 'label' }}
-            placeholder={t('全部')}
-            style={{ width: 200 }}
-            options={catalog.items.map((c) => ({ value: c.code, label: c.name }))}
-          />
-        </Form.Item>
-        <Form.Item name="period" label={t('发起日期')}>
-          <DatePicker.RangePicker allowEmpty={[true, true]} style={{ width: 250 }} />
-        </Form.Item>
-        <Form.Item name="status" label={t('状态')}>
-          <Select
-            mode="multiple"
-            allowClear
-            maxTagCount="responsive"
-            placeholder={t('全部')}
-            style={{ width: 200 }}
-            options={STATUSES.map((s) => ({ value: s, label: statusLabel(s) }))}
-          />
-        </Form.Item>
-        <Form.Item>
-          <Space>
-            <Button type="primary" htmlType="submit" icon={<SearchOutlined />}>
-              {t('查询')}
-            </Button>
-            <Button
-              onClick={() => {
-                form.resetFields();
-                setSearch({});
-              }}
-            >
-              {t('重置')}
-            </Button>
-          </Space>
-        </Form.Item>
-      </Form>
+        testId={testId}
+        hidden={phone && !searchShown}
+        catalog={catalog.items}
+        onSearch={setSearch}
+      />
 
       <div className="list-toolbar">
         <Tabs

@@ -11,14 +11,8 @@ import { PageHeader } from '../components.tsx';
 import { t } from '../i18n.ts';
 import { navigate } from '../router.tsx';
 import type { CaseSummary } from '../types.ts';
-import { CaseListView, type ListTab } from './CaseList.tsx';
-
-const TABS: ListTab[] = [
-  { key: 'open', label: '待办', query: { open: true }, count: 'open' },
-  { key: 'unclaimed', label: '待认领', query: { unregistered: true }, count: 'unclaimed' },
-  { key: 'mine', label: '我承办的', query: { open: true, assignedToMe: true }, count: 'mine' },
-  { key: 'done', label: '已办', query: { done: true }, count: 'done' },
-];
+import { CaseListView } from './CaseList.tsx';
+import { INBOX_TABS } from './list-tabs.ts';
 
 export function InboxPage() {
   const { message, notification } = App.useApp();
@@ -50,7 +44,7 @@ export function InboxPage() {
       <CaseListView
         testId="inbox"
         box="inbox"
-        tabs={TABS}
+        tabs={INBOX_TABS}
         bulk={currentSession()?.staff.role === 'liaison'}
         unitField="requestingUnit"
         onNew={(fresh) => {

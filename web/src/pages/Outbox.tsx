@@ -4,14 +4,10 @@ import { Button } from 'antd';
 import { PageHeader } from '../components.tsx';
 import { t } from '../i18n.ts';
 import { navigate } from '../router.tsx';
-import { CaseListView, type ListTab } from './CaseList.tsx';
+import { CaseListView } from './CaseList.tsx';
+import { OUTBOX_TABS } from './list-tabs.ts';
 
 /** 待办: still to wait for or act on (a returned case is the requester's to re-route or close). */
-const TABS: ListTab[] = [
-  { key: 'open', label: '待办', query: { open: true }, count: 'open' },
-  { key: 'done', label: '已办', query: { done: true }, count: 'done' },
-  { key: 'all', label: '全部', query: {}, count: 'all' },
-];
 
 export function OutboxPage() {
   return (
@@ -24,7 +20,7 @@ export function OutboxPage() {
           </Button>
         }
       />
-      <CaseListView testId="outbox" box="outbox" tabs={TABS} unitField="issuingUnit" />
+      <CaseListView testId="outbox" box="outbox" tabs={OUTBOX_TABS} unitField="issuingUnit" />
     </div>
   );
 }
