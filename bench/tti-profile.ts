@@ -1,18 +1,6 @@
-/**
- * Where the inbox's first load spends its time on a 4× throttled CPU (issue 14, item 11): one cold load of
- * /inbox as `bench/tti.ts` does it, with a V8 CPU profile (CDP `Profiler`) and the network timeline.
- * Prints self time by script and the heaviest functions, and when each request started and ended.
- *
- *   npx tsx bench/tti-profile.ts [dist-dir] [--rate=4]
- */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { isAlive } from '../app/data-dir.ts';
 import { PROJECT_ROOT } from '../app/temporal-tools.ts';
-import { pidOfDevServer, spawnEmbedded, waitReady } from '../test/support/embedded-process.ts';
-import { launchChromium, login, newUserContext } from '../test/web/browser.ts';
-import { seedInbox, UNCLAIMED_FILTER, UNCLAIMED_SELECTED } from './inbox-page.ts';
+import { UNCLAIMED_FILTER, UNCLAIMED_SELECTED, withInbox } from './inbox-page.ts';
 import { runBench } from './support.ts';
 
 const args = process.argv.slice(2);
@@ -32,20 +20,8 @@ interface Profile {
   timeDeltas: number[];
 }
 
-runBench(async () => {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'xiecha-tti-'));
-  const system = await spawnEmbedded(dataDir, { WEB_DIST_DIR: dir });
-  const browser = await launchChromium();
-  try {
-    await waitReady(system, 180_000);
-    await seedInbox(system.baseUrl);
-    const context = await newUserContext(browser, system.baseUrl);
-    const page = await context.newPage();
-    await login(page, 'iss-a');
-    await page.goto('/inbox');
-    await page.locator('.ant-table-row').first().waitFor({ state: 'visible', timeout: 60_000 });
-    const cdp = await context.newCDPSession(page);
-    await cdp.send('Network.enable');
+runBench(() =>
+  withInbox(dir, async ({ page, cdp }) => {
     await cdp.send('Profiler.enable');
     await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
     const requests = new Map<string, { url: string; start: number; end?: number; bytes?: number }>();
@@ -73,7 +49,7 @@ runBench(async () => {
     console.log('\nrequests (ms from the reload):');
     for (const r of [...requests.values()].sort((a, b) => a.start - b.start))
       console.log(
-        `  ${String(r.start - t0).padStart(6)} → ${String((r.end ?? Number.NaN) - t0).padStart(6)}  ${((r.bytes ?? 0) / 1024).toFixed(0).padStart(5)} KB  ${r.url.replace(system.baseUrl, '')}`,
+        `  ${String(r.start - t0).padStart(6)} → ${String((r.end ?? Number.NaN) - t0).padStart(6)}  ${((r.bytes ?? 0) / 1024).toFixed(0).padStart(5)} KB  ${new URL(r.url).pathname + new URL(r.url).search}`,
       );
 
     const byId = new Map(profile.nodes.map((n) => [n.id, n]));
@@ -129,14 +105,5 @@ runBench(async () => {
     console.log('\nheaviest functions (self):');
     for (const [s, us] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, 30))
       console.log(`  ${(us / 1000).toFixed(0).padStart(6)} ms  ${s}`);
-    await context.close();
-  } finally {
-    await browser.close().catch(() => {});
-    system.child.kill('SIGINT');
-    await Promise.race([system.exited, new Promise((r) => setTimeout(r, 20_000))]);
-    if (system.child.exitCode === null) system.child.kill('SIGKILL');
-    const orphan = pidOfDevServer(dataDir);
-    if (orphan && isAlive(orphan)) process.kill(orphan, 'SIGKILL');
-    rmSync(dataDir, { recursive: true, force: true });
-  }
-});
+  }),
+);

@@ -11,16 +11,13 @@
  * (未登记, or the 待认领 tab in later builds) has been handled (the control shows it selected): the page is drawn and answers a person.
  * Also recorded: the JavaScript bytes on the wire of the first load and how they were encoded.
  */
-import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CDPSession, Page } from 'playwright-core';
-import { isAlive } from '../app/data-dir.ts';
 import { PROJECT_ROOT } from '../app/temporal-tools.ts';
-import { pidOfDevServer, spawnEmbedded, waitReady } from '../test/support/embedded-process.ts';
-import { launchChromium, login, newUserContext } from '../test/web/browser.ts';
-import { seedInbox, UNCLAIMED_FILTER, UNCLAIMED_SELECTED } from './inbox-page.ts';
+import { UNCLAIMED_FILTER, UNCLAIMED_SELECTED, withInbox } from './inbox-page.ts';
 import { percentile, runBench } from './support.ts';
 
 const args = process.argv.slice(2);
@@ -65,20 +62,7 @@ async function coldLoad(page: Page, cdp: CDPSession, rate = RATE): Promise<numbe
 }
 
 async function measure(label: string, dir: string): Promise<Figures> {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'xiecha-tti-'));
-  const system = await spawnEmbedded(dataDir, { WEB_DIST_DIR: dir });
-  const browser = await launchChromium();
-  try {
-    await waitReady(system, 180_000);
-    await seedInbox(system.baseUrl);
-    const context = await newUserContext(browser, system.baseUrl);
-    const page = await context.newPage();
-    await login(page, 'iss-a');
-    await page.goto('/inbox');
-    await page.locator('.ant-table-row').first().waitFor({ state: 'visible', timeout: 60_000 });
-    const cdp = await context.newCDPSession(page);
-    await cdp.send('Network.enable');
-
+  return withInbox(dir, async ({ page, cdp }) => {
     // What the first load transfers: every script, its size on the wire and its encoding.
     const scripts = new Map<string, { url: string; encoding: string }>();
     const wire = new Map<string, number>();
@@ -109,17 +93,8 @@ async function measure(label: string, dir: string): Promise<Figures> {
     for (let i = 1; i < RUNS; i++) figures.runs.push(await coldLoad(page, cdp));
     for (let i = 0; i < Math.min(3, RUNS); i++) figures.unthrottled.push(await coldLoad(page, cdp, 1));
     console.log(label, JSON.stringify(figures));
-    await context.close();
     return figures;
-  } finally {
-    await browser.close().catch(() => {});
-    system.child.kill('SIGINT');
-    await Promise.race([system.exited, new Promise((r) => setTimeout(r, 20_000))]);
-    if (system.child.exitCode === null) system.child.kill('SIGKILL');
-    const orphan = pidOfDevServer(dataDir);
-    if (orphan && isAlive(orphan)) process.kill(orphan, 'SIGKILL');
-    rmSync(dataDir, { recursive: true, force: true });
-  }
+  });
 }
 
 runBench(async () => {
