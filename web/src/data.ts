@@ -11,6 +11,17 @@ export interface Loaded<T> {
   reload: (quiet?: boolean) => Promise<void>;
 }
 
+/**
+ * Whether `value` differs (by its JSON) from what `shown` last held, recording it when it does: a live refresh
+ * that brings the same data can then leave the screen as it is.
+ */
+export function isNewData(shown: { current: string | undefined }, value: unknown): boolean {
+  const text = JSON.stringify(value);
+  if (text === shown.current) return false;
+  shown.current = text;
+  return true;
+}
+
 export function useApi<T>(
   path: string | undefined,
   query?: Record<string, string | number | boolean | undefined>,
@@ -33,11 +44,7 @@ export function useApi<T>(
         const d = await api.get<T>(path, query);
         if (latest.current !== mine) return;
         // A live refresh that brings the same data keeps the same object: nothing on screen renders again.
-        const text = JSON.stringify(d);
-        if (text !== shown.current) {
-          shown.current = text;
-          setData(d);
-        }
+        if (isNewData(shown, d)) setData(d);
         setError(undefined);
       } catch (e) {
         if (latest.current !== mine) return;

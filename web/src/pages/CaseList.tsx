@@ -28,7 +28,7 @@ import type { Dayjs } from 'dayjs';
 import { memo, type ReactNode, useEffect, useMemo, useRef, useState } from 'react';
 import { api, currentSession, downloadFile } from '../api.ts';
 import { CaseCards, DeadlineInForce, ProblemAlert, ResultTag, StatusTag } from '../components.tsx';
-import { useApi, useCatalog, useUnits } from '../data.ts';
+import { isNewData, useApi, useCatalog, useUnits } from '../data.ts';
 import { DateRangePicker } from '../date-range.tsx';
 import { ListEmpty } from '../empty-states.tsx';
 import { t } from '../i18n.ts';
@@ -275,9 +275,7 @@ export function CaseListView({ box, tabs, unitField, actions, onNew, bulk, testI
       ]);
       if (loadedKey.current !== key) return; // the filters changed meanwhile
       // A live refresh that brings nothing new leaves the screen as it is (no new render of the table).
-      const seen = JSON.stringify([p, r, c]);
-      if (quiet && seen === shown.current) return;
-      shown.current = seen;
+      if (!isNewData(shown, [p, r, c]) && quiet) return;
       if (r.nextCursor) cursors.current.set(p + 1, r.nextCursor);
       else for (const k of [...cursors.current.keys()]) if (k > p) cursors.current.delete(k);
       const fresh = r.items.filter((i) => !known.current.has(i.id));
