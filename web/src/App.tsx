@@ -54,6 +54,7 @@ import {
 } from './api.ts';
 import { useMediaQuery } from './components.tsx';
 import { resetSharedData, useUnits } from './data.ts';
+import { removeFirstScreen } from './first-screen.ts';
 import { type Lang, lang, setLang, t } from './i18n.ts';
 import { roleLabel } from './labels.ts';
 import { useLiveMode } from './live.ts';
@@ -353,6 +354,10 @@ function Home({ session }: { session: Session }) {
 function Routes({ session, onLang }: { session: Session | undefined; onLang: (l: Lang) => void }) {
   const { path } = useLocation();
   const asking = useHandoverPending();
+  // A list's first screen (first-screen.ts) goes when the page is not that list (the list removes it itself).
+  useEffect(() => {
+    if (path !== '/inbox' && path !== '/outbox') removeFirstScreen();
+  }, [path]);
   if (path === '/login') return <LoginPage />;
   if (!session && asking)
     return (

@@ -4,7 +4,7 @@
  * login page with a message, 403 `password_change_required` → the password page.
  */
 import { t } from './i18n.ts';
-import { navigate } from './router.tsx';
+import { navigate } from './navigation.ts';
 
 export interface FieldError {
   pointer: string;
@@ -194,12 +194,21 @@ function takePrefetched<T>(url: string): Promise<T> | undefined {
 export const api = {
   get: <T>(path: string, query?: Query) =>
     takePrefetched<T>(urlOf(path, query)) ?? request<T>('GET', path, { query }),
-  /** Starts a GET that a page about to render will make (see `prefetched`); signed-in only. */
-  prefetch: (path: string, query?: Query): void => {
-    if (!session) return;
-    const answer = request('GET', path, { query });
+  /**
+   * Starts a GET that a page about to render will make (see `prefetched`), or joins the one already on its
+   * way (`fresh`: a new one, after a change); returns its answer without taking it (the first screen draws
+   * from it). Signed-in only.
+   */
+  prefetch: <T>(path: string, query?: Query, opts: { fresh?: boolean } = {}): Promise<T> | undefined => {
+    if (!session) return undefined;
+    const url = urlOf(path, query);
+    const pending = prefetched.get(url);
+    if (pending && !opts.fresh && Date.now() - pending.at < PREFETCH_FRESH_MS)
+      return pending.answer as Promise<T>;
+    const answer = request<T>('GET', path, { query });
     answer.catch(() => {}); // the page that takes it sees the error
-    prefetched.set(urlOf(path, query), { at: Date.now(), answer });
+    prefetched.set(url, { at: Date.now(), answer });
+    return answer;
   },
   post: <T>(path: string, body: unknown = {}, idempotencyKey?: string) =>
     request<T>('POST', path, { body, idempotencyKey }),

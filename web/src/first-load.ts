@@ -8,9 +8,12 @@ import { api, currentSession } from './api.ts';
 import { firstListRequests } from './pages/list-tabs.ts';
 
 if (currentSession()) {
-  // The shell's: units and catalog (names and labels everywhere) and the bell's notifications.
-  api.prefetch('/api/v1/units');
-  api.prefetch('/api/v1/catalog');
-  api.prefetch('/api/v1/notifications', { limit: 20 });
-  for (const [path, query] of firstListRequests(window.location.pathname)) api.prefetch(path, query);
+  // The list first (the first screen draws it), its units' names and its tabs' counts, then what the full
+  // page's frame needs: the catalog (names and labels everywhere) and the bell's notifications.
+  const [list, counts] = firstListRequests(window.location.pathname);
+  if (list) void api.prefetch(...list);
+  void api.prefetch('/api/v1/units');
+  if (counts) void api.prefetch(...counts);
+  void api.prefetch('/api/v1/catalog');
+  void api.prefetch('/api/v1/notifications', { limit: 20 });
 }

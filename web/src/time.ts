@@ -10,30 +10,21 @@
  */
 import { t } from './i18n.ts';
 
-const TZ = 'Asia/Shanghai';
 const SHANGHAI_OFFSET_MS = 8 * 3600_000; // no daylight saving time since 1991
 const PERIODS: [number, number][] = [
   [9 * 60, 12 * 60],
   [13 * 60 + 30, 17 * 60 + 30],
 ];
 
-const parts = new Intl.DateTimeFormat('en-CA', {
-  timeZone: TZ,
-  year: 'numeric',
-  month: '2-digit',
-  day: '2-digit',
-  hour: '2-digit',
-  minute: '2-digit',
-  hourCycle: 'h23',
-});
-
 /** `2026-11-23 14:05` in Asia/Shanghai; '—' for nothing. */
 export function fmt(iso: string | Date | null | undefined): string {
   if (!iso) return '—';
   const d = typeof iso === 'string' ? new Date(iso) : iso;
   if (Number.isNaN(d.getTime())) return '—';
-  const p = Object.fromEntries(parts.formatToParts(d).map((x) => [x.type, x.value]));
-  return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}`;
+  // Asia/Shanghai is UTC+8 all year: the shifted instant's UTC fields are Beijing's. No time-zone data is
+  // needed (Intl's takes tens of milliseconds to load on a slow CPU, before the first screen can be drawn).
+  const s = new Date(d.getTime() + SHANGHAI_OFFSET_MS).toISOString();
+  return `${s.slice(0, 10)} ${s.slice(11, 16)}`;
 }
 
 /** `2026年11月23日 14:05` in Asia/Shanghai, for letters (a formal text reads dates the Chinese way). */

@@ -25,12 +25,13 @@ import {
 import type { FormInstance } from 'antd/es/form';
 import type { ColumnsType } from 'antd/es/table';
 import type { Dayjs } from 'dayjs';
-import { memo, type ReactNode, useEffect, useMemo, useRef, useState } from 'react';
+import { memo, type ReactNode, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { api, currentSession, downloadFile } from '../api.ts';
 import { CaseCards, DeadlineInForce, ProblemAlert, ResultTag, StatusTag } from '../components.tsx';
 import { isNewData, useApi, useCatalog, useUnits } from '../data.ts';
 import { DateRangePicker } from '../date-range.tsx';
 import { ListEmpty } from '../empty-states.tsx';
+import { firstScreenTab, removeFirstScreen } from '../first-screen.ts';
 import { t } from '../i18n.ts';
 import { statusLabel } from '../labels.ts';
 import { useLive } from '../live.ts';
@@ -208,7 +209,8 @@ export function CaseListView({ box, tabs, unitField, actions, onNew, bulk, testI
   const catalog = useCatalog();
   const screens = Grid.useBreakpoint();
   const [form] = Form.useForm<SearchForm>();
-  const [tab, setTab] = useState(tabs[0]?.key ?? '');
+  // The tab a person chose on the first screen (first-screen.ts), if this list opens behind one.
+  const [tab, setTab] = useState(() => firstScreenTab(box) ?? tabs[0]?.key ?? '');
   const [search, setSearch] = useState<Query>({});
   const [page, setPage] = useState(1);
   const [pageSize, setPageSize] = useState(FIRST_PAGE_SIZE);
@@ -217,6 +219,8 @@ export function CaseListView({ box, tabs, unitField, actions, onNew, bulk, testI
   const [counts, setCounts] = useState<ListCounts>();
   const [loading, setLoading] = useState(true);
   const [error, setError] = useState<unknown>();
+  /** The query whose answer (rows or error) is on screen. */
+  const [shownFor, setShownFor] = useState<string>();
   const [exporting, setExporting] = useState(false);
   const [selected, setSelected] = useState<string[]>([]);
   const [bulkBusy, setBulkBusy] = useState(false);
@@ -286,8 +290,10 @@ export function CaseListView({ box, tabs, unitField, actions, onNew, bulk, testI
       if (c) setCounts(c);
       setSelected((prev) => prev.filter((id) => r.items.some((i) => i.id === id)));
       setError(undefined);
+      setShownFor(key);
     } catch (e) {
       setError(e);
+      setShownFor(key);
     } finally {
       setLoading(false);
     }
@@ -308,6 +314,15 @@ export function CaseListView({ box, tabs, unitField, actions, onNew, bulk, testI
     }
     void load(page, false);
   }, [key, page]);
+
+  // A first screen stays until this list shows its answer for the tab chosen there (it may change while
+  // this page renders), then goes in the same frame.
+  useLayoutEffect(() => {
+    const chosen = firstScreenTab(box);
+    if (chosen === undefined) return;
+    if (chosen !== tab && tabs.some((x) => x.key === chosen)) setTab(chosen);
+    else if (shownFor === key) removeFirstScreen();
+  });
 
   useLive(() => void load(page, true));
   const reload = () => void load(page, true);
