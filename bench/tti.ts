@@ -62,7 +62,11 @@ interface Figures {
  * One cold load of /inbox on a throttled CPU: the milliseconds until it answered a click (TTI), and until
  * the full page was on screen with the tab that click chose (the same moment for builds without a first screen).
  */
-async function coldLoad(page: Page, cdp: CDPSession, rate = RATE): Promise<{ rows: number; tti: number; full: number }> {
+async function coldLoad(
+  page: Page,
+  cdp: CDPSession,
+  rate = RATE,
+): Promise<{ rows: number; tti: number; full: number }> {
   await cdp.send('Network.clearBrowserCache');
   await cdp.send('Emulation.setCPUThrottlingRate', { rate });
   try {

@@ -122,6 +122,22 @@ run("a clerk's list: the first screen", () => {
     expect(await page.locator('body.fs-active').count()).toBe(0);
   });
 
+  it('when the application’s code is gone (a new deployment replaced it), the first screen says so', async () => {
+    const page = await suite.open();
+    await login(page, 'iss-a');
+    await visible(page.getByTestId('inbox'));
+    await page.route(/\/assets\/main-[\w-]+\.js$/, (route) => route.fulfill({ status: 404, body: '' }));
+    await page.reload();
+    const first = page.getByTestId('first-screen');
+    await visible(first.locator('.fs-row').first());
+    await visible(first.getByRole('alert').filter({ hasText: '页面载入失败，请检查网络后刷新页面' }));
+    // Its list still works meanwhile.
+    await first.locator('[data-first-tab="done"]').click();
+    await expect
+      .poll(() => first.locator('[data-first-tab="done"]').getAttribute('aria-selected'))
+      .toBe('true');
+  });
+
   it('on a phone: the first screen fits 390 px; a page that is not a list has none', async () => {
     const page = await suite.open(PHONE);
     await login(page, 'req-a');

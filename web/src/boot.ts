@@ -6,13 +6,13 @@
  * it does not hold up the clicks of a person already at work. Anywhere else, the application at once.
  */
 import './first-load.ts';
-import { showFirstScreen, whenFirstScreenQuiet } from './first-screen.ts';
+import { applicationFailed, showFirstScreen, whenFirstScreenQuiet } from './first-screen.ts';
 
 /** How long the first screen is left to itself after its last draw or use, at most. */
 const QUIET_MS = 800;
 const AT_THE_LATEST_MS = 4000;
 
-const startApplication = () => void import('./main.tsx');
+const startApplication = () => void import('./main.tsx').catch(applicationFailed);
 const drawn = showFirstScreen();
 if (drawn)
   void drawn

@@ -13,11 +13,13 @@ import { roleLabel, statusLabel } from './labels.ts';
 import {
   FIRST_PAGE_SIZE,
   INBOX_TABS,
+  INBOX_TITLE,
   type ListCounts,
   type ListTab,
   listQuery,
   listRequests,
   OUTBOX_TABS,
+  OUTBOX_TITLE,
 } from './pages/list-tabs.ts';
 import { fmt, slaState } from './time.ts';
 import type { CaseList, CaseSummary } from './types.ts';
@@ -36,14 +38,14 @@ interface ListPage {
 const LISTS: Record<string, ListPage> = {
   '/inbox': {
     box: 'inbox',
-    title: '待办任务',
+    title: INBOX_TITLE,
     tabs: INBOX_TABS,
     unitField: 'requestingUnit',
     unitTitle: '需求单位',
   },
   '/outbox': {
     box: 'outbox',
-    title: '我的协查',
+    title: OUTBOX_TITLE,
     tabs: OUTBOX_TABS,
     unitField: 'issuingUnit',
     unitTitle: '出具单位',
@@ -285,6 +287,17 @@ export function whenFirstScreenQuiet(quietMs: number, maxMs: number): Promise<vo
     };
     check();
   });
+}
+
+/** The application's code did not load (a network failure): say so where the person is looking. */
+export function applicationFailed(): void {
+  const text = t('页面载入失败，请检查网络后刷新页面');
+  const note = shown?.element.querySelector('.fs-note');
+  if (note) {
+    note.textContent = text;
+    note.setAttribute('role', 'alert');
+    note.classList.add('fs-error');
+  } else document.body.append(el('p', { role: 'alert', class: 'fs-error fs-failed' }, text));
 }
 
 /** True while the first screen is on the page. */

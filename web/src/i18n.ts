@@ -28,6 +28,12 @@ export function setLang(next: Lang): void {
 }
 
 const EN: Record<string, string> = {
+  // The first screen of a list (first-screen.ts)
+  '加载中…': 'Loading…',
+  此列表暂无案件: 'No cases in this list',
+  '正在载入查询、导出与批量办理…': 'Loading search, export and bulk actions…',
+  '页面载入失败，请检查网络后刷新页面': 'The page could not be loaded; check the network and reload',
+  列表: 'List',
   '自动核验未能答复，转人工办理': 'Automatic check gave no answer; handled by staff',
   系统自动核验: 'Automatic check by the system',
   数据来源: 'Data source',

@@ -12,7 +12,7 @@ import { t } from '../i18n.ts';
 import { navigate } from '../router.tsx';
 import type { CaseSummary } from '../types.ts';
 import { CaseListView } from './CaseList.tsx';
-import { INBOX_TABS } from './list-tabs.ts';
+import { INBOX_TABS, INBOX_TITLE } from './list-tabs.ts';
 
 export function InboxPage() {
   const { message, notification } = App.useApp();
@@ -33,7 +33,7 @@ export function InboxPage() {
 
   return (
     <div>
-      <PageHeader title={t('待办任务')} />
+      <PageHeader title={t(INBOX_TITLE)} />
       <Space wrap style={{ marginBottom: 12 }} aria-label="图例">
         <Tag color="green">{t('按时')}</Tag>
         <Tag color="orange">

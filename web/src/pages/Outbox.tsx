@@ -5,7 +5,7 @@ import { PageHeader } from '../components.tsx';
 import { t } from '../i18n.ts';
 import { navigate } from '../router.tsx';
 import { CaseListView } from './CaseList.tsx';
-import { OUTBOX_TABS } from './list-tabs.ts';
+import { OUTBOX_TABS, OUTBOX_TITLE } from './list-tabs.ts';
 
 /** 待办: still to wait for or act on (a returned case is the requester's to re-route or close). */
 
@@ -13,7 +13,7 @@ export function OutboxPage() {
   return (
     <div>
       <PageHeader
-        title={t('我的协查')}
+        title={t(OUTBOX_TITLE)}
         extra={
           <Button type="primary" icon={<PlusOutlined />} onClick={() => navigate('/new')}>
             {t('新建协查')}

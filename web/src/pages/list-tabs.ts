@@ -37,6 +37,10 @@ export const OUTBOX_TABS: ListTab[] = [
 
 export const FIRST_PAGE_SIZE = 20;
 
+/** The pages' titles (the full page's header and the first screen's). */
+export const INBOX_TITLE = '待办任务';
+export const OUTBOX_TITLE = '我的协查';
+
 /** The list's filters: the box, the tab's own, then the search bar's. */
 export function listQuery(box: 'inbox' | 'outbox', tab: ListTab | undefined, search: ListQuery): ListQuery {
   return { box, ...tab?.query, ...search };
