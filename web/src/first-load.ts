@@ -1,10 +1,11 @@
 /**
- * The first screen's data, asked for as soon as this module runs: before antd and the pages are evaluated
- * and rendered (seconds on a slow CPU), instead of from the pages' effects after the first render. The pages
- * take these answers through `api.get` (see `prefetch` in api.ts); nothing here renders anything.
- * Imported first by main.tsx, so that it runs first.
+ * The first screen's data, asked for as soon as this module runs: before anything is drawn, and long before
+ * antd and the pages are evaluated and rendered (seconds on a slow CPU). The first screen (first-screen.ts)
+ * draws from these answers and the pages take them through `api.get` (see `prefetch` in api.ts); nothing
+ * here renders anything. Imported first by boot.ts, the page's entry, so that it runs first.
  */
 import { api, currentSession } from './api.ts';
+import { BELL_PATH, BELL_QUERY } from './bell-request.ts';
 import { firstListRequests } from './pages/list-tabs.ts';
 
 if (currentSession()) {
@@ -15,5 +16,5 @@ if (currentSession()) {
   void api.prefetch('/api/v1/units');
   if (counts) void api.prefetch(...counts);
   void api.prefetch('/api/v1/catalog');
-  void api.prefetch('/api/v1/notifications', { limit: 20 });
+  void api.prefetch(BELL_PATH, BELL_QUERY);
 }

@@ -7,6 +7,7 @@ import { BellOutlined } from '@ant-design/icons';
 import { App, Badge, Button, Drawer, Empty, Popover, Segmented, Space, Spin, Tag, Typography } from 'antd';
 import { lazy, Suspense, useEffect, useState } from 'react';
 import { api, isMissingRoute } from '../api.ts';
+import { BELL_PATH, BELL_QUERY } from '../bell-request.ts';
 import { PageHeader, ProblemAlert, usePhone } from '../components.tsx';
 import { useApi } from '../data.ts';
 import { t } from '../i18n.ts';
@@ -89,7 +90,7 @@ function NotificationLine({ n, onOpen }: { n: NotificationItem; onOpen: (n: Noti
 }
 
 export function NotificationBell() {
-  const { data, error, reload } = useApi<NotificationPage>('/api/v1/notifications', { limit: 20 });
+  const { data, error, reload } = useApi<NotificationPage>(BELL_PATH, BELL_QUERY);
   const [open, setOpen] = useState(false);
   // On a phone the list drops down from the top over the full width (a popover anchored to the bell ran off
   // the left edge).
