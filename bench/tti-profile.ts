@@ -1,14 +1,6 @@
 import path from 'node:path';
 import { PROJECT_ROOT } from '../app/temporal-tools.ts';
-import {
-  clickAt,
-  FULL_PAGE_UNCLAIMED,
-  INBOX_ROWS,
-  UNCLAIMED_FILTER,
-  UNCLAIMED_SELECTED,
-  visibleTarget,
-  withInbox,
-} from './inbox-page.ts';
+import { loadInboxAndClick, withInbox } from './inbox-page.ts';
 import { runBench } from './support.ts';
 
 const args = process.argv.slice(2);
@@ -44,14 +36,7 @@ runBench(() =>
     await cdp.send('Emulation.setCPUThrottlingRate', { rate: RATE });
     await cdp.send('Profiler.start');
     const t0 = Date.now();
-    await page.goto('/inbox', { waitUntil: 'commit' });
-    await visibleTarget(cdp, INBOX_ROWS);
-    const rows = Date.now() - t0;
-    await clickAt(cdp, await visibleTarget(cdp, UNCLAIMED_FILTER));
-    await visibleTarget(cdp, UNCLAIMED_SELECTED);
-    const tti = Date.now() - t0;
-    await visibleTarget(cdp, FULL_PAGE_UNCLAIMED);
-    const full = Date.now() - t0;
+    const { rows, tti, full } = await loadInboxAndClick(page, cdp);
     const { profile } = (await cdp.send('Profiler.stop')) as { profile: Profile };
     await cdp.send('Emulation.setCPUThrottlingRate', { rate: 1 });
 
