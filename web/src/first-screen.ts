@@ -203,7 +203,7 @@ export function showFirstScreen(): Promise<void> | undefined {
     );
     button.addEventListener('click', () => {
       active();
-      void open(tab);
+      open(tab).catch(failed);
     });
     tablist.append(button);
     return { tab, button, count };
@@ -214,6 +214,8 @@ export function showFirstScreen(): Promise<void> | undefined {
   const open = async (tab: ListTab, fresh = false) => {
     if (!shown) return;
     current = tab;
+    status.textContent = '';
+    status.classList.remove('fs-error');
     shown.tab = tab.key;
     for (const x of tabs) x.button.setAttribute('aria-selected', String(x.tab === tab));
     const mine = ++drawing;
@@ -241,6 +243,12 @@ export function showFirstScreen(): Promise<void> | undefined {
     );
   };
 
+  /** A request that failed, said in the status line (the rows on screen stay). */
+  const failed = (e: unknown) => {
+    status.textContent = (e as Error).message;
+    status.classList.add('fs-error');
+  };
+
   /** 登记受理 as the full page does it; then the tab is asked for again. */
   const register: Register = (c, button) => {
     active();
@@ -250,8 +258,8 @@ export function showFirstScreen(): Promise<void> | undefined {
     api
       .post(`/api/v1/verifications/${encodeURIComponent(c.id)}/register`, {})
       .then(() => {
+        open(current, true).catch(failed);
         status.textContent = `${t('已登记受理')}：${c.docNumber}`;
-        void open(current, true);
       })
       .catch((e: unknown) => {
         button.disabled = false;
