@@ -184,11 +184,12 @@ function urlOf(path: string, query: Query | undefined): string {
 const prefetched = new Map<string, { at: number; answer: Promise<unknown> }>();
 const PREFETCH_FRESH_MS = 15_000;
 
+const isFresh = (hit: { at: number } | undefined) => !!hit && Date.now() - hit.at < PREFETCH_FRESH_MS;
+
 function takePrefetched<T>(url: string): Promise<T> | undefined {
   const hit = prefetched.get(url);
-  if (!hit) return undefined;
   prefetched.delete(url);
-  return Date.now() - hit.at < PREFETCH_FRESH_MS ? (hit.answer as Promise<T>) : undefined;
+  return hit && isFresh(hit) ? (hit.answer as Promise<T>) : undefined;
 }
 
 export const api = {
@@ -203,8 +204,7 @@ export const api = {
     if (!session) return undefined;
     const url = urlOf(path, query);
     const pending = prefetched.get(url);
-    if (pending && !opts.fresh && Date.now() - pending.at < PREFETCH_FRESH_MS)
-      return pending.answer as Promise<T>;
+    if (pending && isFresh(pending) && !opts.fresh) return pending.answer as Promise<T>;
     const answer = request<T>('GET', path, { query });
     answer.catch(() => {}); // the page that takes it sees the error
     prefetched.set(url, { at: Date.now(), answer });

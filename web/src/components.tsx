@@ -18,10 +18,10 @@ import { lazy, type ReactNode, Suspense, useEffect, useState } from 'react';
 import { ApiError } from './api.ts';
 import { useUnits } from './data.ts';
 import { t } from './i18n.ts';
-import { escLevelLabel, RESULT_COLOR, resultLabel, STATUS_COLOR, statusLabel } from './labels.ts';
+import { RESULT_COLOR, resultLabel, STATUS_COLOR, statusLabel, supervisionText } from './labels.ts';
 import { Link, navigate } from './router.tsx';
 import type { SchemaFormProps } from './schema-form.tsx';
-import { fmt, fmtCn, fmtDateCn, type SlaInput, slaState } from './time.ts';
+import { fmt, fmtCn, fmtDateCn, type SlaInput, slaState, slaText } from './time.ts';
 import type { CaseSummary, JsonObject } from './types.ts';
 
 /** Whether a CSS media query matches, from the first render on (no flash of the wide layout on a phone). */
@@ -117,8 +117,7 @@ export function SlaTag({ c }: { c: SlaInput }) {
   const s = slaState(c);
   return (
     <Tag color={SLA_COLOR[s.kind]} data-sla={s.kind} style={{ whiteSpace: 'normal' }}>
-      {s.kind === 'soon' ? `${t('即将到期')} · ` : ''}
-      {s.text}
+      {slaText(s)}
     </Tag>
   );
 }
@@ -136,8 +135,7 @@ export function SupervisionTag({ c }: { c: { escalationLevel: number; orderedDue
       data-level={c.escalationLevel}
       style={{ whiteSpace: 'normal' }}
     >
-      {t('督办')} · {t('第 {n} 级', { n: c.escalationLevel })}（{escLevelLabel(c.escalationLevel)}）
-      {c.orderedDueAt ? ` · ${t('已责成')}` : ''}
+      {supervisionText(c)}
     </Tag>
   );
 }

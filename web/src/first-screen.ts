@@ -9,7 +9,7 @@
  */
 import { api, currentSession } from './api.ts';
 import { t } from './i18n.ts';
-import { roleLabel, statusLabel } from './labels.ts';
+import { roleLabel, statusLabel, supervisionText } from './labels.ts';
 import {
   FIRST_PAGE_SIZE,
   INBOX_TABS,
@@ -21,7 +21,7 @@ import {
   OUTBOX_TABS,
   OUTBOX_TITLE,
 } from './pages/list-tabs.ts';
-import { fmt, slaState } from './time.ts';
+import { fmt, slaState, slaText } from './time.ts';
 import type { CaseList, CaseSummary } from './types.ts';
 import './first-screen.css';
 
@@ -84,19 +84,8 @@ function deadlineCell(c: CaseSummary): HTMLElement {
     'td',
     {},
     el('div', {}, fmt(c.dueInForce ?? c.dueAt), c.orderedDueAt ? `（${t('责成时限')}）` : undefined),
-    el(
-      'span',
-      { class: `fs-tag fs-sla-${sla.kind}` },
-      sla.kind === 'soon' ? `${t('即将到期')} · ` : '',
-      sla.text,
-    ),
-    c.escalationLevel
-      ? el(
-          'span',
-          { class: 'fs-tag fs-sla-overdue' },
-          `${t('督办')} · ${t('第 {n} 级', { n: c.escalationLevel })}`,
-        )
-      : undefined,
+    el('span', { class: `fs-tag fs-sla-${sla.kind}` }, slaText(sla)),
+    c.escalationLevel ? el('span', { class: 'fs-tag fs-sla-overdue' }, supervisionText(c)) : undefined,
   );
 }
 

@@ -123,6 +123,14 @@ export const ledgerLabel = (k: string) => t(LEDGER[k] ?? k);
 const ESC_STATUS: Record<string, string> = { open: '待处理', ordered: '已责成', closed: '已关闭' };
 export const escStatusLabel = (s: string) => t(ESC_STATUS[s] ?? s);
 export const escLevelLabel = (level: number) => (level >= 2 ? t('建议约谈') : t('逾期督办'));
+/**
+ * The 督办 state of a case in one line: its escalation level and what it means, and whether the office ordered
+ * a deadline (责成限时办结); '' for a case without an open escalation. The full page's tag and the first screen's.
+ */
+export const supervisionText = (c: { escalationLevel: number; orderedDueAt?: string | null }) =>
+  c.escalationLevel
+    ? `${t('督办')} · ${t('第 {n} 级', { n: c.escalationLevel })}（${escLevelLabel(c.escalationLevel)}）${c.orderedDueAt ? ` · ${t('已责成')}` : ''}`
+    : '';
 
 const INTERVIEW_OUTCOME: Record<string, string> = {
   scheduled: '已安排约谈',

@@ -113,6 +113,9 @@ export interface SlaInput {
 
 const OPEN_WITH_ISSUER = new Set(['awaiting_registration', 'registered']);
 
+/** An SLA state as its tag reads: `即将到期 · ` before the time left in the last 20%. */
+export const slaText = (s: SlaState): string => `${s.kind === 'soon' ? `${t('即将到期')} · ` : ''}${s.text}`;
+
 export function slaState(c: SlaInput, now: Date = new Date()): SlaState {
   const due = new Date(c.dueInForce ?? c.dueAt);
   if (c.completedAt || !OPEN_WITH_ISSUER.has(c.status)) {

@@ -290,12 +290,11 @@ export function CaseListView({ box, tabs, unitField, actions, onNew, bulk, testI
       if (c) setCounts(c);
       setSelected((prev) => prev.filter((id) => r.items.some((i) => i.id === id)));
       setError(undefined);
-      setShownFor(key);
     } catch (e) {
       setError(e);
-      setShownFor(key);
     } finally {
       setLoading(false);
+      setShownFor(key);
     }
   };
 
