@@ -12,7 +12,7 @@
  * control shows it selected): the page is drawn and answers a person. Also recorded: when the rows were on
  * screen, when the full antd page was on screen with that tab, and the JavaScript bytes on the wire of the
  * first load and how they were encoded. Waits and the click go through CDP (bench/inbox-page.ts), so no
- * Playwright script polls in the page while it loads.
+ * Playwright script polls in the page while it loads (`--playwright-waits`: Playwright's locators, as before).
  */
 import { appendFileSync } from 'node:fs';
 import os from 'node:os';
